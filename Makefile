@@ -1,0 +1,40 @@
+# The README's commands. `make run` and `make test` work on a fresh machine
+# with Python 3.11 and make: they create the virtual environment themselves.
+VENV    ?= .venv
+PYTHON  ?= python3
+BIN     := $(VENV)/bin
+FLASK   := $(BIN)/flask --app wsgi
+HOST    ?= 127.0.0.1
+PORT    ?= 5000
+
+.PHONY: install run serve test lint format bench bench-rates bench-import bench-letters bench-data bench-web clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) wsgi:app
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check advocate tenants tests bench
+	$(BIN)/ruff format --check advocate tenants tests bench
+
+format: install
+	$(BIN)/ruff format advocate tenants tests bench
+	$(BIN)/ruff check --fix advocate tenants tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

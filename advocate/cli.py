@@ -1,0 +1,87 @@
+"""Ops commands: `flask --app wsgi tenants create`, `tokens create`, `demo seed`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from advocate.extensions import db
+
+tenants_cli = AppGroup("tenants", help="Manage firms (tenants).")
+tokens_cli = AppGroup("tokens", help="Manage API tokens.")
+demo_cli = AppGroup("demo", help="Demo data for `make run`.")
+
+
+@tenants_cli.command("create")
+@click.option("--name", required=True, help="Firm name")
+@click.option("--slug", required=True, help="Unique short name (lowercase, digits, hyphens)")
+@click.option("--owner-email", required=True)
+@click.option("--owner-password", required=True)
+@click.option("--owner-name", default=None, help="Owner's name (defaults to the email)")
+def create_tenant(name, slug, owner_email, owner_password, owner_name):
+    """Create a firm and its owner account."""
+    from tenants.onboarding.services import OnboardingError, create_firm
+
+    try:
+        tenant, user, _ = create_firm(
+            firm_name=name, owner_name=owner_name or owner_email, email=owner_email,
+            password=owner_password, slug=slug,
+        )
+    except OnboardingError as err:
+        db.session.rollback()
+        raise click.ClickException(f"{err.field or 'error'}: {err.message}") from err
+    db.session.commit()
+    click.echo(f"Created firm {tenant.name} (slug {tenant.slug}, id {tenant.id}); owner {user.email}.")
+
+
+@tokens_cli.command("create")
+@click.option("--tenant", "slug", required=True, help="Firm slug")
+@click.option("--email", required=True, help="The user the token acts as")
+@click.option("--name", "label", required=True, help="A label for the token")
+def create_token(slug, email, label):
+    """Create an API token and print it once."""
+    from advocate.audit.services import audit
+    from advocate.auth.models import ApiToken, User, new_token, token_hash
+    from tenants import set_db_user, tenant_scope
+    from tenants.models import Membership, Tenant
+
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise click.ClickException(f"No firm with slug '{slug}'.")
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"No user with email '{email}'.")
+    with tenant_scope(tenant.id):
+        set_db_user(user.id)
+        membership = db.session.scalar(
+            select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id)
+        )
+        if membership is None or not membership.is_active:
+            raise click.ClickException(f"{email} is not an active member of {slug}.")
+        if membership.is_practice:
+            raise click.ClickException("API tokens are for firm staff.")
+        raw = new_token("adv_")
+        tok = ApiToken(membership_id=membership.id, name=label, token_prefix=raw[:8], token_hash=token_hash(raw))
+        db.session.add(tok)
+        db.session.flush()
+        audit("api_token.created", tok, user_id=user.id, details={"via": "cli"})
+        db.session.commit()
+    click.echo(raw)
+
+
+@demo_cli.command("seed")
+@click.option("--password", default="demo-password-2026", show_default=True)
+def demo_seed(password):
+    """Seed a demo firm with people (idempotent) and print the logins."""
+    from advocate.demo import seed
+
+    for line in seed(password):
+        click.echo(line)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(tenants_cli)
+    app.cli.add_command(tokens_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,1 @@
+"""Deadline rules: business-day calendars and the statutory timelines built on them."""

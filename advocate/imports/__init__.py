@@ -1,0 +1,1 @@
+"""Importers for external data files (X12 835 remittance advice, ...)."""

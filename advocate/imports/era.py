@@ -1,0 +1,866 @@
+"""X12 835 (5010 X221A1) electronic remittance advice: model, parser, validation.
+
+Pure: no Flask, no database.  ``parse_835(data)`` reads bytes or text, takes
+delimiters from each ISA (see :mod:`advocate.imports.x12`), builds one
+:class:`Remittance` per ST..SE transaction and collects every problem found as
+an :class:`EraError` located to the segment (1-based position in the file and
+in its transaction) and element (``"CLP04"``, ``"SVC01-02"``, ...).  Nothing is
+raised for bad data; a file with any error is invalid (``ParseResult.valid``).
+
+Money is ``Decimal`` exactly as written; dates are ``datetime.date``.
+Balancing rules checked (X221A1 section 1.10.2):
+
+* claim:  CLP03 - CLP04 == sum(claim CAS) + sum(line CAS)
+* line:   SVC02 - SVC03 == sum(line CAS)
+* payment: BPR02 == sum(CLP04) - sum(PLB amounts)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from advocate.imports.x12 import Segment, Transaction, X12Error, decode, parse_x12
+
+__all__ = [
+    "CLAIM_STATUS_CODES",
+    "REVERSAL_STATUS",
+    "Adjustment",
+    "Claim",
+    "EraError",
+    "Reference",
+    "SupplementalAmount",
+    "ParseResult",
+    "Payee",
+    "Payer",
+    "Payment",
+    "Person",
+    "ProcedureCode",
+    "ProviderAdjustment",
+    "ProviderAdjustmentItem",
+    "Remittance",
+    "ServiceLine",
+    "error_report",
+    "parse_835",
+]
+
+REVERSAL_STATUS = "22"
+CLAIM_STATUS_CODES: dict[str, str] = {
+    "1": "processed as primary",
+    "2": "processed as secondary",
+    "3": "processed as tertiary",
+    "4": "denied",
+    "19": "processed as primary, forwarded to additional payer(s)",
+    "20": "processed as secondary, forwarded to additional payer(s)",
+    "21": "processed as tertiary, forwarded to additional payer(s)",
+    "22": "reversal of previous payment",
+    "23": "not our claim, forwarded to additional payer(s)",
+    "25": "predetermination pricing only, no payment",
+}
+ADJUSTMENT_GROUPS = frozenset(("CO", "OA", "PI", "PR"))
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+# X12 "R" data type: optional minus, digits, optional decimal point followed by digits.
+_AMOUNT_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)")
+
+
+class EraError(X12Error):
+    """A problem in an 835, located exactly (see :class:`~advocate.imports.x12.X12Error`).
+
+    Fields: ``transaction`` (ST02 or None), ``segment_no`` (1-based position in
+    the file), ``segment_id``, ``element`` (e.g. ``"CLP04"`` or None), ``message``,
+    ``transaction_segment_no`` (1-based position in the transaction, ST = 1).
+    """
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return _format_error(self)
+
+
+# --------------------------------------------------------------------------
+# Model
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """One CAS reason/amount/quantity triplet with its group code."""
+
+    group: str
+    reason: str
+    amount: Decimal
+    quantity: Decimal | None = None
+
+    @property
+    def code(self) -> str:
+        """``"CO-45"`` style."""
+        return f"{self.group}-{self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureCode:
+    """SVC01 / SVC06 composite: qualifier (HC, AD, NU, ...), code, up to 4 modifiers."""
+
+    qualifier: str
+    code: str
+    modifiers: tuple[str, ...] = ()
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A REF segment: qualifier (REF01) and value (REF02)."""
+
+    qualifier: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class SupplementalAmount:
+    """An AMT segment: qualifier (AMT01: AU, B6, ...) and amount (AMT02)."""
+
+    qualifier: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """An NM1 in the claim loop (QC patient, IL insured, 74 corrected, 82 rendering, ...)."""
+
+    entity: str
+    entity_type: str
+    last_name: str
+    first_name: str
+    middle_name: str
+    suffix: str
+    id_qualifier: str
+    identifier: str
+
+
+@dataclass(frozen=True, slots=True)
+class Payer:
+    """N1*PR: name; id from REF*2U, else N104."""
+
+    name: str
+    identifier: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Payee:
+    """N1*PE: name; NPI when N103 is XX; tax id from N103 FI or REF*TJ."""
+
+    name: str
+    npi: str | None
+    id_qualifier: str
+    identifier: str
+    tax_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """BPR and TRN."""
+
+    amount: Decimal  # BPR02
+    handling_code: str  # BPR01: C payment+advice, I remittance only, H notification, ...
+    credit_debit: str  # BPR03: C or D
+    method: str  # BPR04: ACH, CHK, BOP, FWT, NON
+    date: date | None  # BPR16
+    trace_number: str  # TRN02 (check or EFT number)
+    originator: str  # TRN03 (payer identifier)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLine:
+    """Loop 2110: SVC and its DTM, CAS, REF, AMT, LQ."""
+
+    procedure: ProcedureCode  # SVC01
+    charge: Decimal  # SVC02
+    paid: Decimal  # SVC03
+    revenue_code: str  # SVC04
+    units: Decimal  # SVC05 (1 when absent)
+    original_procedure: ProcedureCode | None  # SVC06 (submitted code when it was changed)
+    original_units: Decimal | None  # SVC07
+    service_date: date | None  # DTM*472
+    service_from: date | None  # DTM*150
+    service_to: date | None  # DTM*151
+    adjustments: tuple[Adjustment, ...]
+    allowed: Decimal | None  # AMT*B6
+    amounts: tuple[SupplementalAmount, ...]
+    remark_codes: tuple[str, ...]  # LQ*HE
+    control_number: str | None  # REF*6R
+    references: tuple[Reference, ...]
+    segment_no: int
+
+    @property
+    def adjustment_total(self) -> Decimal:
+        return sum((a.amount for a in self.adjustments), _ZERO)
+
+    @property
+    def start_date(self) -> date | None:
+        return self.service_date or self.service_from
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Loop 2100: CLP and everything up to the next CLP, LX, PLB or SE."""
+
+    patient_control_number: str  # CLP01
+    status_code: str  # CLP02
+    charge: Decimal  # CLP03
+    paid: Decimal  # CLP04
+    patient_responsibility: Decimal | None  # CLP05
+    filing_indicator: str  # CLP06
+    payer_claim_number: str  # CLP07
+    facility_type: str  # CLP08
+    frequency_code: str  # CLP09
+    adjustments: tuple[Adjustment, ...]  # claim-level CAS
+    patient: Person | None  # NM1*QC
+    insured: Person | None  # NM1*IL
+    corrected_patient: Person | None  # NM1*74
+    service_provider: Person | None  # NM1*82
+    references: tuple[Reference, ...]
+    statement_from: date | None  # DTM*232
+    statement_to: date | None  # DTM*233
+    received_date: date | None  # DTM*050
+    amounts: tuple[SupplementalAmount, ...]  # AMT (AU coverage amount, ...)
+    remark_codes: tuple[str, ...]  # MOA03-07, MIA05, MIA20-23
+    lines: tuple[ServiceLine, ...]
+    segment_no: int
+
+    @property
+    def is_reversal(self) -> bool:
+        return self.status_code == REVERSAL_STATUS
+
+    @property
+    def member_id(self) -> str | None:
+        return self.patient.identifier if self.patient and self.patient.identifier else None
+
+    @property
+    def all_adjustments(self) -> tuple[Adjustment, ...]:
+        """Claim-level then line-level adjustments."""
+        return self.adjustments + tuple(a for ln in self.lines for a in ln.adjustments)
+
+    def amount(self, qualifier: str) -> Decimal | None:
+        for a in self.amounts:
+            if a.qualifier == qualifier:
+                return a.amount
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderAdjustmentItem:
+    """One PLB reason composite (code:reference) with its amount."""
+
+    reason: str
+    reference: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderAdjustment:
+    """A PLB segment."""
+
+    provider_id: str  # PLB01
+    fiscal_period_date: date | None  # PLB02
+    items: tuple[ProviderAdjustmentItem, ...]
+    segment_no: int
+
+    @property
+    def total(self) -> Decimal:
+        return sum((i.amount for i in self.items), _ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class Remittance:
+    """One 835 transaction (ST..SE)."""
+
+    control_number: str  # ST02
+    index: int  # 0-based position of the transaction in the file
+    interchange_control_number: str | None
+    group_control_number: str | None
+    payer: Payer | None
+    payee: Payee | None
+    payment: Payment | None
+    production_date: date | None  # DTM*405
+    claims: tuple[Claim, ...]
+    provider_adjustments: tuple[ProviderAdjustment, ...]
+    segment_no: int  # position of ST in the file
+
+    @property
+    def trace_number(self) -> str | None:
+        return self.payment.trace_number if self.payment else None
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    remittances: tuple[Remittance, ...]
+    errors: tuple[EraError, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    @property
+    def claims(self) -> Iterator[Claim]:
+        for r in self.remittances:
+            yield from r.claims
+
+    def report(self) -> str:
+        return error_report(self.errors)
+
+
+# --------------------------------------------------------------------------
+# Parser
+
+
+class _Ctx:
+    """Per-transaction state shared by the segment handlers."""
+
+    __slots__ = ("ctrl", "base", "errors", "amounts", "dates")
+
+    def __init__(self, ctrl: str, base: int, errors: list[EraError],
+                 amounts: dict[str, Decimal], dates: dict[str, date]) -> None:
+        self.ctrl = ctrl
+        self.base = base
+        self.errors = errors
+        self.amounts = amounts
+        self.dates = dates
+
+    def err(self, seg: Segment, element: str | None, message: str) -> None:
+        pos = seg.position
+        self.errors.append(EraError(self.ctrl, pos, seg.elements[0], element, message, pos - self.base))
+
+    def amount(self, seg: Segment, index: int, required: bool = True) -> Decimal | None:
+        el = seg.elements
+        s = el[index] if index < len(el) else ""
+        if not s:
+            if required:
+                self.err(seg, f"{el[0]}{index:02d}", "required amount is missing")
+            return None
+        d = self.amounts.get(s)
+        if d is None:
+            if _AMOUNT_RE.fullmatch(s) is None:
+                self.err(seg, f"{el[0]}{index:02d}", f"{s!r} is not an amount")
+                return None
+            d = self.amounts[s] = Decimal(s)
+        return d
+
+    def date(self, seg: Segment, index: int, required: bool = True) -> date | None:
+        el = seg.elements
+        s = el[index] if index < len(el) else ""
+        d = self.dates.get(s)
+        if d is not None:
+            return d
+        if not s:
+            if required:
+                self.err(seg, f"{el[0]}{index:02d}", "required date is missing")
+            return None
+        if len(s) == 8 and s.isascii() and s.isdigit():
+            try:
+                d = self.dates[s] = date(int(s[:4]), int(s[4:6]), int(s[6:]))
+                return d
+            except ValueError:
+                pass
+        self.err(seg, f"{el[0]}{index:02d}", f"{s!r} is not a valid date (CCYYMMDD)")
+        return None
+
+
+class _LineBuilder:
+    __slots__ = ("seg", "procedure", "charge", "paid", "revenue_code", "units",
+                 "original_procedure", "original_units", "service_date", "service_from",
+                 "service_to", "adjustments", "allowed", "amounts", "remark_codes",
+                 "control_number", "references", "ok")
+
+    def build(self) -> ServiceLine:
+        return ServiceLine(
+            self.procedure, self.charge if self.charge is not None else _ZERO,
+            self.paid if self.paid is not None else _ZERO, self.revenue_code, self.units,
+            self.original_procedure, self.original_units, self.service_date, self.service_from,
+            self.service_to, tuple(self.adjustments), self.allowed, tuple(self.amounts),
+            tuple(self.remark_codes), self.control_number, tuple(self.references),
+            self.seg.position,
+        )
+
+
+class _ClaimBuilder:
+    __slots__ = ("seg", "el", "charge", "paid", "responsibility", "adjustments", "people",
+                 "references", "statement_from", "statement_to", "received", "amounts",
+                 "remark_codes", "lines", "ok")
+
+    def build(self) -> Claim:
+        el = self.el
+        n = len(el)
+        people = self.people
+        return Claim(
+            el[1] if n > 1 else "", el[2] if n > 2 else "",
+            self.charge if self.charge is not None else _ZERO,
+            self.paid if self.paid is not None else _ZERO, self.responsibility,
+            el[6] if n > 6 else "", el[7] if n > 7 else "", el[8] if n > 8 else "",
+            el[9] if n > 9 else "", tuple(self.adjustments), people.get("QC"), people.get("IL"),
+            people.get("74"), people.get("82"), tuple(self.references), self.statement_from,
+            self.statement_to, self.received, tuple(self.amounts), tuple(self.remark_codes),
+            tuple(ln.build() for ln in self.lines), self.seg.position,
+        )
+
+
+_CLAIM_PEOPLE = frozenset(("QC", "IL", "74", "82", "TT", "PR", "GB"))
+_HEADER_IDS = frozenset(("BPR", "TRN", "CUR", "N1", "N3", "N4", "PER", "RDM"))
+
+
+def _procedure(ctx: _Ctx, seg: Segment, index: int, required: bool) -> ProcedureCode | None:
+    el = seg.elements
+    value = el[index] if index < len(el) else ""
+    name = f"{el[0]}{index:02d}"
+    if not value:
+        if required:
+            ctx.err(seg, name, "procedure composite is missing")
+        return None
+    parts = value.split(seg.delimiters.component)
+    qualifier = parts[0]
+    code = parts[1] if len(parts) > 1 else ""
+    if not qualifier:
+        ctx.err(seg, f"{name}-01", "product/service id qualifier is missing")
+    if not code:
+        ctx.err(seg, f"{name}-02", "procedure code is missing")
+    if len(parts) > 7:
+        ctx.err(seg, name, f"procedure composite has {len(parts)} components, at most 7 allowed")
+    modifiers = tuple(m for m in parts[2:6] if m)
+    description = parts[6] if len(parts) > 6 and parts[6] else None
+    return ProcedureCode(qualifier, code, modifiers, description)
+
+
+def _adjustments(ctx: _Ctx, seg: Segment, out: list[Adjustment]) -> bool:
+    """Parse a CAS segment into ``out``; False when an amount could not be read."""
+    el = seg.elements
+    n = len(el)
+    ok = True
+    group = el[1] if n > 1 else ""
+    if group not in ADJUSTMENT_GROUPS:
+        ctx.err(seg, "CAS01", f"{group!r} is not an adjustment group code (CO, OA, PI, PR)")
+    if n > 20:
+        ctx.err(seg, None, f"CAS has {n - 1} elements, at most 19 (six triplets) allowed")
+    found = False
+    for i in range(2, min(n, 20), 3):
+        reason = el[i]
+        amount_s = el[i + 1] if i + 1 < n else ""
+        qty_s = el[i + 2] if i + 2 < n else ""
+        if not reason and not amount_s and not qty_s:
+            continue
+        found = True
+        if not reason:
+            ctx.err(seg, f"CAS{i:02d}", "adjustment reason code is missing")
+        amount = ctx.amount(seg, i + 1)
+        quantity = ctx.amount(seg, i + 2, required=False) if qty_s else None
+        if amount is None:
+            ok = False
+            continue
+        out.append(Adjustment(group, reason, amount, quantity))
+    if not found:
+        ctx.err(seg, "CAS02", "CAS has no adjustment")
+    return ok
+
+
+def _person(seg: Segment) -> Person:
+    el = seg.elements
+    n = len(el)
+    return Person(
+        el[1] if n > 1 else "", el[2] if n > 2 else "", el[3] if n > 3 else "",
+        el[4] if n > 4 else "", el[5] if n > 5 else "", el[7] if n > 7 else "",
+        el[8] if n > 8 else "", el[9] if n > 9 else "",
+    )
+
+
+def _sum(values: list[Adjustment]) -> Decimal:
+    total = _ZERO
+    for a in values:
+        total += a.amount
+    return total
+
+
+def _check_claim(ctx: _Ctx, claim: _ClaimBuilder) -> None:
+    if "QC" not in claim.people:
+        ctx.err(claim.seg, None, "claim has no patient name (NM1*QC)")
+    line_adjustments = _ZERO
+    lines_ok = True
+    for ln in claim.lines:
+        if not ln.ok or ln.charge is None or ln.paid is None:
+            lines_ok = False
+            continue
+        own = _sum(ln.adjustments)
+        line_adjustments += own
+        if ln.charge - ln.paid != own:
+            ctx.err(
+                ln.seg, "SVC03",
+                f"service line does not balance: charge {ln.charge} - paid {ln.paid} = "
+                f"{ln.charge - ln.paid}, but its adjustments total {own}",
+            )
+    if not claim.ok or not lines_ok or claim.charge is None or claim.paid is None:
+        return
+    claim_adjustments = _sum(claim.adjustments)
+    total = claim_adjustments + line_adjustments
+    if claim.charge - claim.paid != total:
+        ctx.err(
+            claim.seg, "CLP04",
+            f"claim does not balance: charge {claim.charge} - paid {claim.paid} = "
+            f"{claim.charge - claim.paid}, but adjustments total {total} "
+            f"(claim level {claim_adjustments}, line level {line_adjustments})",
+        )
+
+
+def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
+    header = tx.header
+    bpr: Segment | None = None
+    trn: Segment | None = None
+    payer_n1: Segment | None = None
+    payee_n1: Segment | None = None
+    payer_ref_2u: str | None = None
+    payee_tax_id: str | None = None
+    production_date: date | None = None
+    payment_amount: Decimal | None = None
+    payment_date: date | None = None
+    payment_ok = True
+    n1: str | None = None  # entity of the current 1000 loop
+    in_detail = False
+    claims: list[Claim] = []
+    plbs: list[ProviderAdjustment] = []
+    plb_ok = True
+    claim: _ClaimBuilder | None = None
+    line: _LineBuilder | None = None
+    paid_total = _ZERO
+    err = ctx.err
+
+    def close_claim() -> None:
+        nonlocal claim, line, paid_total, payment_ok
+        if claim is None:
+            return
+        _check_claim(ctx, claim)
+        if claim.paid is None:
+            payment_ok = False
+        else:
+            paid_total += claim.paid
+        claims.append(claim.build())
+        claim = None
+        line = None
+
+    for seg in tx.body:
+        el = seg.elements
+        sid = el[0]
+        n = len(el)
+        if sid == "CAS":
+            target = line if line is not None else claim
+            if target is None:
+                err(seg, None, "CAS segment outside a claim")
+                continue
+            if not _adjustments(ctx, seg, target.adjustments):
+                target.ok = False
+        elif sid == "SVC":
+            if claim is None:
+                err(seg, None, "SVC segment outside a claim")
+                continue
+            line = _LineBuilder()
+            line.seg = seg
+            line.ok = True
+            line.procedure = _procedure(ctx, seg, 1, True) or ProcedureCode("", "")
+            line.charge = ctx.amount(seg, 2)
+            line.paid = ctx.amount(seg, 3)
+            line.revenue_code = el[4] if n > 4 else ""
+            if n > 5 and el[5]:
+                units = ctx.amount(seg, 5)
+                line.units = units if units is not None else _ONE
+            else:
+                line.units = _ONE
+            line.original_procedure = _procedure(ctx, seg, 6, False)
+            line.original_units = ctx.amount(seg, 7, required=False)
+            line.service_date = line.service_from = line.service_to = None
+            line.adjustments = []
+            line.allowed = None
+            line.amounts = []
+            line.remark_codes = []
+            line.control_number = None
+            line.references = []
+            claim.lines.append(line)
+        elif sid == "DTM":
+            qualifier = el[1] if n > 1 else ""
+            if line is not None:
+                if qualifier == "472":
+                    line.service_date = ctx.date(seg, 2)
+                elif qualifier == "150":
+                    line.service_from = ctx.date(seg, 2)
+                elif qualifier == "151":
+                    line.service_to = ctx.date(seg, 2)
+                else:
+                    err(seg, "DTM01", f"{qualifier!r} is not a service date qualifier (472, 150, 151)")
+            elif claim is not None:
+                if qualifier == "232":
+                    claim.statement_from = ctx.date(seg, 2)
+                elif qualifier == "233":
+                    claim.statement_to = ctx.date(seg, 2)
+                elif qualifier == "050":
+                    claim.received = ctx.date(seg, 2)
+                elif qualifier == "036":
+                    ctx.date(seg, 2)
+                else:
+                    err(seg, "DTM01", f"{qualifier!r} is not a claim date qualifier (232, 233, 050, 036)")
+            elif qualifier == "405" and not in_detail:
+                production_date = ctx.date(seg, 2)
+            else:
+                err(seg, "DTM01", f"unexpected DTM qualifier {qualifier!r} here")
+        elif sid == "CLP":
+            close_claim()
+            in_detail = True
+            n1 = None
+            claim = _ClaimBuilder()
+            claim.seg = seg
+            claim.el = el
+            claim.ok = True
+            if not (el[1] if n > 1 else ""):
+                err(seg, "CLP01", "patient control number is missing")
+            status = el[2] if n > 2 else ""
+            if status not in CLAIM_STATUS_CODES:
+                err(seg, "CLP02", f"{status!r} is not a claim status code")
+            claim.charge = ctx.amount(seg, 3)
+            claim.paid = ctx.amount(seg, 4)
+            claim.responsibility = ctx.amount(seg, 5, required=False)
+            if claim.charge is None or claim.paid is None:
+                claim.ok = False
+            claim.adjustments = []
+            claim.people = {}
+            claim.references = []
+            claim.statement_from = claim.statement_to = claim.received = None
+            claim.amounts = []
+            claim.remark_codes = []
+            claim.lines = []
+        elif sid == "AMT":
+            qualifier = el[1] if n > 1 else ""
+            value = ctx.amount(seg, 2)
+            if line is not None:
+                if value is not None:
+                    line.amounts.append(SupplementalAmount(qualifier, value))
+                    if qualifier == "B6":
+                        line.allowed = value
+            elif claim is not None:
+                if value is not None:
+                    claim.amounts.append(SupplementalAmount(qualifier, value))
+            else:
+                err(seg, None, "AMT segment outside a claim")
+        elif sid == "REF":
+            qualifier = el[1] if n > 1 else ""
+            value = el[2] if n > 2 else ""
+            if not qualifier:
+                err(seg, "REF01", "reference qualifier is missing")
+            if not value:
+                err(seg, "REF02", "reference value is missing")
+            if line is not None:
+                if qualifier == "6R":
+                    line.control_number = value
+                else:
+                    line.references.append(Reference(qualifier, value))
+            elif claim is not None:
+                claim.references.append(Reference(qualifier, value))
+            elif n1 == "PR":
+                if qualifier == "2U" and payer_ref_2u is None:
+                    payer_ref_2u = value
+            elif n1 == "PE":
+                if qualifier == "TJ" and payee_tax_id is None:
+                    payee_tax_id = value
+            elif in_detail:
+                err(seg, None, "REF segment outside a claim")
+        elif sid == "LQ":
+            if line is None:
+                err(seg, None, "LQ segment outside a service line")
+                continue
+            qualifier = el[1] if n > 1 else ""
+            code = el[2] if n > 2 else ""
+            if not code:
+                err(seg, "LQ02", "remark code is missing")
+            if qualifier == "HE":
+                line.remark_codes.append(code)
+            elif qualifier != "RX":
+                err(seg, "LQ01", f"{qualifier!r} is not a remark code list qualifier (HE, RX)")
+        elif sid == "NM1":
+            if claim is None:
+                err(seg, None, "NM1 segment outside a claim")
+                continue
+            entity = el[1] if n > 1 else ""
+            if entity not in _CLAIM_PEOPLE:
+                err(seg, "NM101", f"{entity!r} is not a claim party entity code")
+            elif entity in claim.people:
+                err(seg, "NM101", f"second NM1*{entity} in the claim")
+            else:
+                claim.people[entity] = _person(seg)
+        elif sid == "MOA" or sid == "MIA":
+            if claim is None or line is not None:
+                err(seg, None, f"{sid} segment outside the claim header")
+                continue
+            indexes = (3, 4, 5, 6, 7) if sid == "MOA" else (5, 20, 21, 22, 23)
+            for i in indexes:
+                if i < n and el[i]:
+                    claim.remark_codes.append(el[i])
+            for i in range(1, n):
+                if i not in indexes and el[i] and (sid == "MIA" or i != 1):
+                    ctx.amount(seg, i, required=False)
+        elif sid == "QTY":
+            if claim is None:
+                err(seg, None, "QTY segment outside a claim")
+                continue
+            ctx.amount(seg, 2)
+        elif sid == "LX":
+            close_claim()
+            in_detail = True
+            n1 = None
+        elif sid == "TS3" or sid == "TS2":
+            if claim is not None:
+                err(seg, None, f"{sid} segment inside a claim")
+        elif sid == "PLB":
+            close_claim()
+            in_detail = True
+            n1 = None
+            items: list[ProviderAdjustmentItem] = []
+            provider = el[1] if n > 1 else ""
+            if not provider:
+                err(seg, "PLB01", "provider identifier is missing")
+            fiscal = ctx.date(seg, 2)
+            if n > 15:
+                err(seg, None, f"PLB has {n - 1} elements, at most 14 (six adjustments) allowed")
+            if n < 5:
+                err(seg, "PLB03", "PLB has no adjustment")
+            comp = seg.delimiters.component
+            for i in range(3, min(n, 15), 2):
+                composite = el[i]
+                amount_s = el[i + 1] if i + 1 < n else ""
+                if not composite and not amount_s:
+                    continue
+                parts = composite.split(comp) if composite else [""]
+                if not parts[0]:
+                    err(seg, f"PLB{i:02d}-01", "adjustment reason code is missing")
+                amount = ctx.amount(seg, i + 1)
+                if amount is None:
+                    plb_ok = False
+                    continue
+                items.append(ProviderAdjustmentItem(parts[0], parts[1] if len(parts) > 1 else "", amount))
+            plbs.append(ProviderAdjustment(provider, fiscal, tuple(items), seg.position))
+        elif sid in _HEADER_IDS:
+            if in_detail:
+                err(seg, None, f"{sid} segment after the claim detail")
+                continue
+            if sid == "N1":
+                entity = el[1] if n > 1 else ""
+                n1 = entity
+                if entity == "PR":
+                    if payer_n1 is not None:
+                        err(seg, "N101", "second payer (N1*PR)")
+                    else:
+                        payer_n1 = seg
+                elif entity == "PE":
+                    if payee_n1 is not None:
+                        err(seg, "N101", "second payee (N1*PE)")
+                    else:
+                        payee_n1 = seg
+                else:
+                    err(seg, "N101", f"{entity!r} is not a payer (PR) or payee (PE)")
+                if not (el[2] if n > 2 else ""):
+                    err(seg, "N102", "name is missing")
+            elif sid == "BPR":
+                if bpr is not None:
+                    err(seg, None, "second BPR segment")
+                    continue
+                bpr = seg
+                payment_amount = ctx.amount(seg, 2)
+                if payment_amount is None:
+                    payment_ok = False
+                payment_date = ctx.date(seg, 16)
+            elif sid == "TRN":
+                if trn is not None:
+                    err(seg, None, "second TRN segment")
+                    continue
+                trn = seg
+                if not (el[2] if n > 2 else ""):
+                    err(seg, "TRN02", "check or EFT trace number is missing")
+            elif sid in ("N3", "N4", "PER", "RDM") and n1 is None:
+                err(seg, None, f"{sid} segment outside a payer or payee loop")
+        else:
+            err(seg, None, f"{sid!r} is not an 835 segment")
+    close_claim()
+
+    for missing, present in (("BPR", bpr), ("TRN", trn), ("N1*PR", payer_n1), ("N1*PE", payee_n1)):
+        if present is None:
+            err(header, None, f"required {missing} segment is missing")
+
+    payment: Payment | None = None
+    if bpr is not None:
+        b = bpr.elements
+        nb = len(b)
+        t = trn.elements if trn is not None else ()
+        nt = len(t)
+        payment = Payment(
+            payment_amount if payment_amount is not None else _ZERO,
+            b[1] if nb > 1 else "", b[3] if nb > 3 else "", b[4] if nb > 4 else "", payment_date,
+            t[2] if nt > 2 else "", t[3] if nt > 3 else "",
+        )
+        if payment_ok and plb_ok and payment_amount is not None:
+            plb_total = sum((p.total for p in plbs), _ZERO)
+            expected = paid_total - plb_total
+            if payment_amount != expected:
+                err(
+                    bpr, "BPR02",
+                    f"total payment {payment_amount} does not equal claim payments {paid_total} "
+                    f"minus provider adjustments {plb_total} = {expected}",
+                )
+    payer = None
+    if payer_n1 is not None:
+        p = payer_n1.elements
+        payer = Payer(p[2] if len(p) > 2 else "", payer_ref_2u or (p[4] if len(p) > 4 and p[4] else None))
+    payee = None
+    if payee_n1 is not None:
+        p = payee_n1.elements
+        np_ = len(p)
+        qualifier = p[3] if np_ > 3 else ""
+        ident = p[4] if np_ > 4 else ""
+        payee = Payee(
+            p[2] if np_ > 2 else "",
+            ident if qualifier == "XX" and ident else None,
+            qualifier,
+            ident,
+            payee_tax_id or (ident if qualifier == "FI" and ident else None),
+        )
+    return Remittance(
+        tx.control_number, tx.index, tx.interchange_control_number, tx.group_control_number,
+        payer, payee, payment, production_date, tuple(claims), tuple(plbs), header.position,
+    )
+
+
+def parse_835(data: bytes | bytearray | memoryview | str) -> ParseResult:
+    """Parse and validate an 835 file (bytes or text).  Never raises for bad data."""
+    doc = parse_x12(decode(data))
+    errors: list[EraError] = [
+        EraError(e.transaction, e.segment_no, e.segment_id, e.element, e.message,
+                 e.transaction_segment_no)
+        for e in doc.errors
+    ]
+    amounts: dict[str, Decimal] = {}
+    dates: dict[str, date] = {}
+    remittances: list[Remittance] = []
+    for tx in doc.transactions:
+        ctx = _Ctx(tx.control_number, tx.header.position - 1, errors, amounts, dates)
+        if tx.set_id != "835":
+            ctx.err(tx.header, "ST01", f"transaction set {tx.set_id!r} is not an 835")
+            continue
+        remittances.append(_parse_transaction(tx, ctx))
+    errors.sort(key=lambda e: e.segment_no)
+    return ParseResult(tuple(remittances), tuple(errors))
+
+
+def _format_error(e: X12Error) -> str:
+    where = f"Transaction {e.transaction}, segment" if e.transaction is not None else "Segment"
+    element = f", element {e.element}" if e.element else ""
+    return f"{where} {e.segment_no} ({e.segment_id}){element}: {e.message}"
+
+
+def error_report(errors: tuple[X12Error, ...] | list[X12Error]) -> str:
+    """One human line per error, e.g.
+    ``Transaction 0001, segment 14 (CLP), element CLP04: 'abc' is not an amount``."""
+    return "\n".join(_format_error(e) for e in errors)

@@ -1,0 +1,39 @@
+"""The landing page: a firm's dashboard, or a practice's."""
+
+from __future__ import annotations
+
+from flask import g, render_template
+from sqlalchemy import func, select
+
+from advocate.auth.access import ANY, roles
+from advocate.extensions import db
+from advocate.main import bp
+from tenants.models import Membership
+from tenants.onboarding.models import Invitation
+
+
+@bp.route("/")
+@roles(ANY)
+def index():
+    """Show what needs doing first."""
+    m = g.membership
+    counts = {}
+    if m.is_staff:
+        counts["people"] = db.session.scalar(
+            select(func.count()).select_from(Membership).where(
+                Membership.tenant_id == m.tenant_id, Membership.is_active.is_(True)
+            )
+        )
+        counts["invitations"] = db.session.scalar(
+            select(func.count()).select_from(Invitation).where(Invitation.accepted_at.is_(None))
+        )
+    return render_template("main/index.html", counts=counts, membership=m)
+
+
+@bp.route("/healthz")
+def healthz():
+    """Liveness for load balancers (no data, no session)."""
+    return {"status": "ok"}
+
+
+healthz._access = "public"

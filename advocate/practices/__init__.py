@@ -1,0 +1,1 @@
+"""Practices: the provider practices a firm represents (NPI, TIN, address, codes)."""

@@ -1,0 +1,1 @@
+"""Rates: Medicare Physician Fee Schedule files and pricing."""

@@ -1,0 +1,89 @@
+"""What every HTML page shares: navigation by role, error pages, template
+helpers. API routes answer errors in JSON."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Flask, g, jsonify, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from advocate.auth.access import MANAGERS, PRACTICE, STAFF, WORKERS
+from tenants.models import ROLE_LABELS
+
+# (section, label, endpoint, roles allowed)
+NAV = [
+    ("Work", "Dashboard", "main.index", STAFF | PRACTICE),
+    ("Firm", "People", "onboarding.staff", MANAGERS),
+    ("Firm", "Email outbox", "onboarding.outbox", MANAGERS),
+    ("Firm", "Audit log", "audit.index", MANAGERS),
+    ("Firm", "API tokens", "auth.tokens", WORKERS | {"viewer"}),
+]
+
+
+def _nav_items():
+    m = g.get("membership")
+    if m is None:
+        return []
+    items = []
+    for section, label, endpoint, allowed in NAV:
+        if m.role not in allowed:
+            continue
+        try:
+            url = url_for(endpoint)
+        except Exception:  # a feature not registered in this build
+            continue
+        items.append(
+            {
+                "section": section,
+                "label": label,
+                "url": url,
+                "active": request.endpoint == endpoint
+                or (request.endpoint or "").split(".")[0] == endpoint.split(".")[0] != "main",
+            }
+        )
+    return items
+
+
+def _context():
+    m = g.get("membership")
+    return {
+        "nav_items": _nav_items(),
+        "current_tenant_name": m.tenant.name if m is not None else None,
+        "current_role_label": ROLE_LABELS.get(m.role) if m is not None else None,
+        "current_membership": m,
+    }
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/stripe/")
+
+
+def _error(e: HTTPException):
+    if _wants_json():
+        return jsonify(error=e.description or e.name, details=getattr(e, "details", []) or []), e.code
+    template = f"errors/{e.code}.html" if e.code in (400, 403, 404, 429) else "errors/500.html"
+    return render_template(template, error=e), e.code
+
+
+def _server_error(e):
+    from advocate.extensions import db
+
+    db.session.rollback()
+    if _wants_json():
+        return jsonify(error="internal error", details=[]), 500
+    return render_template("errors/500.html", error=e), 500
+
+
+def money(value) -> str:
+    if value is None:
+        return "—"
+    return f"${Decimal(value):,.2f}"
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_context)
+    app.register_error_handler(HTTPException, _error)
+    # A 500 handler (not Exception) so tests still see the original exception.
+    app.register_error_handler(500, _server_error)
+    app.jinja_env.filters["money"] = money

@@ -1,0 +1,146 @@
+"""Fail-closed tenant isolation, twice.
+
+1. ORM: every SELECT/UPDATE/DELETE that touches a `TenantScoped` entity gets a
+   `with_loader_criteria(tenant_id == current)`; with no tenant in scope it
+   raises, unless the statement carries `all_tenants=True` (audited way out,
+   for ops commands and webhooks that find their tenant first). New rows must
+   belong to the tenant in scope.
+2. PostgreSQL: row-level security policies read `app.tenant_id` (and
+   `app.user_id`, `app.token_hash` for the few look-ups that happen before a
+   tenant is known), set per transaction with `set_config(..., true)` so a
+   pooled connection never carries one request's tenant into the next.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session, with_loader_criteria
+
+from tenants import (
+    TenantScoped,
+    TenantScopeError,
+    _current_tenant_id,
+    _current_user_id,
+)
+from contextvars import ContextVar
+
+_token_hash: ContextVar[str | None] = ContextVar("lookup_token_hash", default=None)
+
+_installed = False
+_session_factory = None
+
+
+def _touches_tenant_data(state) -> bool:
+    for mapper in state.all_mappers:
+        if issubclass(mapper.class_, TenantScoped):
+            return True
+    return False
+
+
+def _on_do_orm_execute(state) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.execution_options.get("all_tenants"):
+        return
+    if not _touches_tenant_data(state):
+        return
+    tid = _current_tenant_id.get()
+    if tid is None:
+        raise TenantScopeError(
+            "tenant-owned data queried with no tenant in scope "
+            "(use tenant_scope() or execution_options(all_tenants=True))"
+        )
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped,
+            lambda cls: cls.tenant_id == tid,
+            include_aliases=True,
+            track_closure_variables=True,
+        )
+    )
+
+
+def _on_before_flush(session: Session, flush_context, instances) -> None:
+    tid = _current_tenant_id.get()
+    for obj in session.new:
+        if isinstance(obj, TenantScoped):
+            obj_tid = obj.tenant_id
+            if obj_tid is None:
+                if tid is None:
+                    raise TenantScopeError(f"new {type(obj).__name__} with no tenant in scope")
+                obj.tenant_id = tid
+            elif tid is not None and obj_tid != tid:
+                raise TenantScopeError(
+                    f"new {type(obj).__name__} for tenant {obj_tid} while tenant {tid} is in scope"
+                )
+    for obj in session.dirty:
+        if isinstance(obj, TenantScoped) and tid is not None and obj.tenant_id != tid:
+            raise TenantScopeError(f"{type(obj).__name__} of another tenant changed")
+
+
+def _settings() -> dict[str, str]:
+    tid = _current_tenant_id.get()
+    uid = _current_user_id.get()
+    return {
+        "app.tenant_id": "" if tid is None else str(tid),
+        "app.user_id": "" if uid is None else str(uid),
+        "app.token_hash": _token_hash.get() or "",
+    }
+
+
+def _apply(connection) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    s = _settings()
+    connection.execute(
+        text(
+            "SELECT set_config('app.tenant_id', :t, true), "
+            "set_config('app.user_id', :u, true), "
+            "set_config('app.token_hash', :h, true)"
+        ),
+        {"t": s["app.tenant_id"], "u": s["app.user_id"], "h": s["app.token_hash"]},
+    )
+
+
+def _on_after_begin(session: Session, transaction, connection) -> None:
+    _apply(connection)
+
+
+def sync_session_settings() -> None:
+    """Re-apply the settings inside the current transaction, if one is open
+    (the tenant is often learned after the first query of a request)."""
+    if _session_factory is None:
+        return
+    session = _session_factory()
+    if session.in_transaction():
+        _apply(session.connection())
+
+
+class lookup_token:  # noqa: N801 - used as a context manager
+    """Let RLS reveal the one row whose token hash matches (API tokens,
+    invitations) before any tenant is known."""
+
+    def __init__(self, token_hash: str):
+        self.token_hash = token_hash
+
+    def __enter__(self):
+        self._tok = _token_hash.set(self.token_hash)
+        sync_session_settings()
+        return self
+
+    def __exit__(self, *exc):
+        _token_hash.reset(self._tok)
+        sync_session_settings()
+        return False
+
+
+def install(db) -> None:
+    """Attach the listeners once to the Flask-SQLAlchemy session class."""
+    global _installed, _session_factory
+    _session_factory = db.session
+    if _installed:
+        return
+    event.listen(Session, "do_orm_execute", _on_do_orm_execute)
+    event.listen(Session, "before_flush", _on_before_flush)
+    event.listen(Session, "after_begin", _on_after_begin)
+    _installed = True
