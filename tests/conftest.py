@@ -121,8 +121,18 @@ class Browser:
     def _environ(self, ip=None):
         return {"REMOTE_ADDR": ip or self.ip}
 
+    def open(self, *args, **kw):
+        """One request in its own app context, as in production (a fresh `g`
+        and database session), after ending the test's own transaction so
+        SQLite's locks and stale reads don't get in the way."""
+        from advocate.extensions import db
+
+        db.session.commit()
+        with self.app.app_context():
+            return self.client.open(*args, **kw)
+
     def get(self, url, **kw):
-        return self.client.get(url, environ_base=self._environ(kw.pop("ip", None)), **kw)
+        return self.open(url, method="GET", environ_base=self._environ(kw.pop("ip", None)), **kw)
 
     def csrf(self) -> str:
         for url in ("/account", "/login", "/signup"):
@@ -136,7 +146,7 @@ class Browser:
         data = dict(data or {})
         if csrf and "csrf_token" not in data:
             data["csrf_token"] = self.csrf()
-        return self.client.post(url, data=data, environ_base=self._environ(ip), **kw)
+        return self.open(url, method="POST", data=data, environ_base=self._environ(ip), **kw)
 
 
 @pytest.fixture()

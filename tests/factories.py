@@ -22,8 +22,13 @@ _seq = itertools.count(1)
 
 @dataclass
 class Person:
+    """A user and their membership, by id: on PostgreSQL, RLS hides membership
+    rows from a test session with no tenant in scope, so tests keep ids."""
+
     user: User
-    membership: Membership
+    membership_id: int
+    tenant_id: int
+    role: str
     totp_secret: str | None
     password: str = PASSWORD
 
@@ -52,9 +57,11 @@ def make_user(tenant: Tenant, role: str, *, name: str | None = None, email: str 
         set_db_user(user.id)
         m = Membership(tenant_id=tenant.id, user_id=user.id, role=role, practice_id=practice_id)
         db.session.add(m)
+        db.session.flush()
+        person = Person(user=user, membership_id=m.id, tenant_id=tenant.id, role=role, totp_secret=secret)
         db.session.commit()
         set_db_user(None)
-    return Person(user=user, membership=m, totp_secret=secret)
+    return person
 
 
 def make_firm(name: str = "Firm", slug: str | None = None) -> Firm:

@@ -48,6 +48,7 @@ ISA_LENGTH = 106
 
 _LINE_BREAKS = "\r\n"
 _UTF8_BOM_AS_LATIN1 = "\xef\xbb\xbf"
+_BLANK = " \t\r\n\x00\x1a"
 
 
 class X12SyntaxError(ValueError):
@@ -144,28 +145,39 @@ class Segment(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Transaction:
-    """ST..SE: ``segments`` includes the ST header and, when present, the SE trailer."""
+    """ST..SE.
+
+    ``rows`` are the element tuples of the transaction's segments, ST header
+    first and SE trailer last when present; ``position`` is the file position
+    of the ST segment, so ``rows[k]`` is segment ``position + k`` of the file
+    and segment ``k + 1`` of the transaction.  ``segments`` gives them as
+    :class:`Segment` objects.
+    """
 
     set_id: str
     control_number: str
     index: int
-    segments: tuple[Segment, ...]
+    position: int
+    rows: tuple[tuple[str, ...], ...]
     has_trailer: bool
+    delimiters: Delimiters
     group_control_number: str | None
     interchange_control_number: str | None
 
     @property
+    def segments(self) -> tuple[Segment, ...]:
+        d = self.delimiters
+        return tuple(Segment(row, self.position + k, d) for k, row in enumerate(self.rows))
+
+    @property
     def header(self) -> Segment:
-        return self.segments[0]
+        return Segment(self.rows[0], self.position, self.delimiters)
 
     @property
     def trailer(self) -> Segment | None:
-        return self.segments[-1] if self.has_trailer else None
-
-    @property
-    def body(self) -> tuple[Segment, ...]:
-        """The segments between ST and SE."""
-        return self.segments[1:-1] if self.has_trailer else self.segments[1:]
+        if not self.has_trailer:
+            return None
+        return Segment(self.rows[-1], self.position + len(self.rows) - 1, self.delimiters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,14 +227,9 @@ class X12Document:
 def decode(data: bytes | bytearray | memoryview | str) -> str:
     """Bytes -> str without ever failing (latin-1 maps every byte); drops a BOM."""
     if isinstance(data, str):
-        text = data
-        if text.startswith("\ufeff"):
-            text = text[1:]
-        return text
+        return data[1:] if data.startswith("\ufeff") else data
     text = bytes(data).decode("latin-1")
-    if text.startswith(_UTF8_BOM_AS_LATIN1):
-        text = text[3:]
-    return text
+    return text[3:] if text.startswith(_UTF8_BOM_AS_LATIN1) else text
 
 
 def read_delimiters(text: str, offset: int = 0) -> Delimiters:
@@ -242,22 +249,20 @@ def read_delimiters(text: str, offset: int = 0) -> Delimiters:
     cuts: list[int] = []
     pos = offset + 3
     limit = offset + 3 * ISA_LENGTH  # do not scan a whole file for a broken ISA
-    for _ in range(16):
-        if pos < 0 or pos > limit:
-            break
+    while len(cuts) < 16 and 0 <= pos <= limit:
         cuts.append(pos)
         pos = text.find(element, pos + 1)
     if len(cuts) != 16 or cuts[-1] + 2 >= len(text):
         raise X12SyntaxError("ISA segment is truncated: cannot find ISA16", offset)
     component = text[cuts[15] + 1]
     terminator = text[cuts[15] + 2]
+    if terminator.isalnum() or terminator == " ":
+        raise X12SyntaxError(f"ISA declares an unusable segment terminator {terminator!r}", offset)
     isa11 = text[cuts[10] + 1 : cuts[11]]
     isa12 = text[cuts[11] + 1 : cuts[12]]
     repetition: str | None = None
     if len(isa11) == 1 and not isa11.isalnum() and isa11 != " " and isa12 != "00401":
         repetition = isa11
-    if terminator.isalnum() or terminator == " ":
-        raise X12SyntaxError(f"ISA declares an unusable segment terminator {terminator!r}", offset)
     return Delimiters(element, component, repetition, terminator)
 
 
@@ -268,64 +273,81 @@ def _strip_chars(d: Delimiters) -> str:
 
 def _skip_blank(text: str, pos: int) -> int:
     n = len(text)
-    while pos < n and text[pos] in " \t\r\n\x00\x1a":
+    while pos < n and text[pos] in _BLANK:
         pos += 1
     return pos
 
 
-def _tokenize(text: str) -> tuple[list[Segment], str | None]:
-    """Segments of ``text`` and a complaint about trailing unterminated data."""
-    segments: list[Segment] = []
-    append = segments.append
+def _next_boundary(text: str, pos: int, delims: Delimiters) -> tuple[int, Delimiters]:
+    """Offset of the next ISA (at a segment start) declaring other delimiters."""
+    term = delims.segment
+    i = text.find("ISA", pos + 3)
+    while i != -1:
+        j = i - 1
+        while j > pos and text[j] in _LINE_BREAKS and text[j] != term:
+            j -= 1
+        if text[j] == term:
+            try:
+                other = read_delimiters(text, i)
+            except X12SyntaxError:
+                other = delims
+            if other != delims:
+                return i, other
+        i = text.find("ISA", i + 3)
+    return len(text), delims
+
+
+class _Scan(NamedTuple):
+    rows: list[tuple[str, ...]]  # element tuples, row i is segment i + 1
+    runs: list[tuple[int, Delimiters]]  # (first row, delimiters), one per change
+    unterminated: list[int]  # rows not followed by a terminator
+
+
+def _scan(text: str) -> _Scan:
     pos = _skip_blank(text, 0)
     if not text.startswith("ISA", pos):
         found = text[pos : pos + 3]
         raise X12SyntaxError(f"data does not start with an ISA segment (found {found!r})", pos)
-    trailing: str | None = None
+    delims = read_delimiters(text, pos)
+    rows: list[tuple[str, ...]] = []
+    runs: list[tuple[int, Delimiters]] = []
+    unterminated: list[int] = []
     while True:
-        delims = read_delimiters(text, pos)
-        elem_sep = delims.element
-        term = delims.segment
+        runs.append((len(rows), delims))
+        end, following = _next_boundary(text, pos, delims)
+        chunk = text[pos:end]
+        e = delims.element
         strip = _strip_chars(delims)
-        pieces = text[pos:].split(term)
-        last = len(pieces) - 1
-        restart: int | None = None
-        number = len(segments)
-        for k, raw in enumerate(pieces):
-            piece = raw.lstrip(strip) if strip else raw
-            if not piece:
-                continue
-            if k == last:
-                # Text after the final terminator: only blank space is allowed.
-                if piece.strip(" \t\r\n\x00\x1a"):
-                    trailing = piece
-                    number += 1
-                    append(Segment(tuple(piece.split(elem_sep)), number, delims))
-                break
-            if k and piece[:3] == "ISA":
-                start = pos + sum(len(p) for p in pieces[:k]) + k * len(term) + len(raw) - len(piece)
-                try:
-                    other = read_delimiters(text, start)
-                except X12SyntaxError:
-                    other = delims
-                if other != delims:
-                    restart = start
-                    break
-            number += 1
-            append(Segment(tuple(piece.split(elem_sep)), number, delims))
-        if restart is None:
-            return segments, trailing
-        pos = restart
+        # Line breaks that are not delimiters carry no data: drop them all (one C
+        # pass each) rather than stripping every segment.
+        for c in strip:
+            if c in chunk:
+                chunk = chunk.replace(c, "")
+        pieces = chunk.split(delims.segment)
+        tail = pieces.pop()
+        rows.extend([tuple(p.split(e)) for p in pieces if p])
+        tail = tail.strip(_BLANK)
+        if tail:
+            unterminated.append(len(rows))
+            rows.append(tuple(tail.split(e)))
+        if end >= len(text):
+            return _Scan(rows, runs, unterminated)
+        pos, delims = end, following
 
 
 def tokenize(data: bytes | bytearray | memoryview | str) -> list[Segment]:
     """All segments of ``data``, in order, numbered from 1.
 
     Raises X12SyntaxError when ``data`` does not start with a readable ISA
-    segment.  Data after the last terminator becomes a last segment (use
+    segment.  Unterminated data at the end becomes a last segment (use
     :func:`parse_x12` to have it reported).
     """
-    return _tokenize(decode(data))[0]
+    scan = _scan(decode(data))
+    out: list[Segment] = []
+    bounds = [start for start, _ in scan.runs[1:]] + [len(scan.rows)]
+    for (start, delims), stop in zip(scan.runs, bounds, strict=True):
+        out.extend(Segment(scan.rows[i], i + 1, delims) for i in range(start, stop))
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -339,48 +361,8 @@ def _is_digits(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
-class _GroupBuilder:
-    __slots__ = ("header", "transactions", "control_numbers")
-
-    def __init__(self, header: Segment | None) -> None:
-        self.header = header
-        self.transactions: list[Transaction] = []
-        self.control_numbers: set[str] = set()
-
-    def build(self, trailer: Segment | None) -> FunctionalGroup:
-        h = self.header
-        return FunctionalGroup(
-            functional_id=h.get(1) if h else "",
-            control_number=h.get(6) if h else None,
-            version=h.get(8) if h else "",
-            header=h,
-            trailer=trailer,
-            transactions=tuple(self.transactions),
-        )
-
-
-class _InterchangeBuilder:
-    __slots__ = ("header", "delimiters", "groups", "control_numbers")
-
-    def __init__(self, header: Segment | None, delimiters: Delimiters) -> None:
-        self.header = header
-        self.delimiters = delimiters
-        self.groups: list[FunctionalGroup] = []
-        self.control_numbers: set[str] = set()
-
-    def build(self, trailer: Segment | None) -> Interchange:
-        h = self.header
-        return Interchange(
-            control_number=h.get(13) if h else None,
-            sender_id=h.get(6).strip() if h else "",
-            receiver_id=h.get(8).strip() if h else "",
-            version=h.get(12) if h else "",
-            usage=h.get(15) if h else "",
-            delimiters=self.delimiters,
-            header=h,
-            trailer=trailer,
-            groups=tuple(self.groups),
-        )
+def _count(value: str) -> int | None:
+    return int(value) if value and _is_digits(value) else None
 
 
 def _check_isa(seg: Segment, errors: list[X12Error]) -> None:
@@ -395,18 +377,251 @@ def _check_isa(seg: Segment, errors: list[X12Error]) -> None:
     length = len(seg.text()) + 1
     if length != ISA_LENGTH:
         err(None, f"ISA segment is {length} characters long, must be {ISA_LENGTH}")
-    for problem in seg.delimiters.problems():
-        err("ISA16", problem)
     if len(el) > 16 and len(el[16]) != 1:
         err("ISA16", f"component separator {el[16]!r} is not a single character")
-    if len(el) > 13 and not (len(el[13]) == 9 and _is_digits(el[13])):
-        err("ISA13", f"interchange control number {el[13]!r} is not 9 digits")
+    for problem in seg.delimiters.problems():
+        err("ISA16", problem)
     if len(el) > 12 and not (len(el[12]) == 5 and _is_digits(el[12])):
         err("ISA12", f"version {el[12]!r} is not 5 digits")
+    if len(el) > 13 and not (len(el[13]) == 9 and _is_digits(el[13])):
+        err("ISA13", f"interchange control number {el[13]!r} is not 9 digits")
 
 
-def _count(value: str) -> int | None:
-    return int(value) if value and _is_digits(value) else None
+class _Envelope:
+    """State machine grouping rows into interchanges, groups and transactions."""
+
+    def __init__(self, scan: _Scan) -> None:
+        self.rows = scan.rows
+        self.runs = dict(scan.runs)
+        self.errors: list[X12Error] = []
+        self.interchanges: list[Interchange] = []
+        self.delims = scan.runs[0][1]
+        # open interchange: header, groups, group control numbers
+        self.isa: Segment | None = None
+        self.isa_open = False
+        self.groups: list[FunctionalGroup] = []
+        self.group_numbers: set[str] = set()
+        self.isa_numbers: set[str] = set()
+        # open group
+        self.gs: Segment | None = None
+        self.gs_open = False
+        self.transactions: list[Transaction] = []
+        self.tx_numbers: set[str] = set()
+        # open transaction
+        self.st_index: int | None = None
+        self.tx_count = 0
+
+    def segment(self, i: int) -> Segment:
+        return Segment(self.rows[i], i + 1, self.delims)
+
+    def error(self, i: int, element: str | None, message: str, tx: str | None = None,
+              tx_pos: int | None = None) -> None:
+        self.errors.append(X12Error(tx, i + 1, self.rows[i][0][:3], element, message, tx_pos))
+
+    # -- transactions
+    def close_transaction(self, end: int, has_trailer: bool) -> None:
+        """Close the open transaction; rows[st_index:end] are its segments."""
+        st = self.st_index
+        assert st is not None
+        header = self.rows[st]
+        ctrl = header[2] if len(header) > 2 else ""
+        if not has_trailer:
+            self.error(st, None, f"transaction {ctrl} is not closed by an SE segment", ctrl, 1)
+        if not self.gs_open:
+            self.open_group(None)
+        self.transactions.append(
+            Transaction(
+                set_id=header[1] if len(header) > 1 else "",
+                control_number=ctrl,
+                index=self.tx_count,
+                position=st + 1,
+                rows=tuple(self.rows[st:end]),
+                has_trailer=has_trailer,
+                delimiters=self.delims,
+                group_control_number=self.gs.get(6) if self.gs else None,
+                interchange_control_number=self.isa.get(13) if self.isa else None,
+            )
+        )
+        self.tx_count += 1
+        self.st_index = None
+
+    # -- groups
+    def open_group(self, header: Segment | None) -> None:
+        if not self.isa_open:
+            self.open_interchange(None)
+        self.gs = header
+        self.gs_open = True
+        self.transactions = []
+        self.tx_numbers = set()
+
+    def close_group(self, trailer: Segment | None) -> None:
+        h = self.gs
+        if trailer is None and h is not None:
+            self.errors.append(X12Error(None, h.position, "GS", None,
+                                        f"functional group {h.get(6)} is not closed by a GE segment"))
+        self.groups.append(FunctionalGroup(
+            functional_id=h.get(1) if h else "",
+            control_number=h.get(6) if h else None,
+            version=h.get(8) if h else "",
+            header=h,
+            trailer=trailer,
+            transactions=tuple(self.transactions),
+        ))
+        self.gs = None
+        self.gs_open = False
+        self.transactions = []
+
+    # -- interchanges
+    def open_interchange(self, header: Segment | None) -> None:
+        self.isa = header
+        self.isa_open = True
+        self.groups = []
+        self.group_numbers = set()
+
+    def close_interchange(self, trailer: Segment | None) -> None:
+        h = self.isa
+        if trailer is None and h is not None:
+            self.errors.append(X12Error(None, h.position, "ISA", None,
+                                        f"interchange {h.get(13)} is not closed by an IEA segment"))
+        self.interchanges.append(Interchange(
+            control_number=h.get(13) if h else None,
+            sender_id=h.get(6).strip() if h else "",
+            receiver_id=h.get(8).strip() if h else "",
+            version=h.get(12) if h else "",
+            usage=h.get(15) if h else "",
+            delimiters=self.delims,
+            header=h,
+            trailer=trailer,
+            groups=tuple(self.groups),
+        ))
+        self.isa = None
+        self.isa_open = False
+        self.groups = []
+
+    def close_open(self, i: int, levels: int) -> None:
+        """Close the open transaction (and group, interchange for levels 2, 3) before row i."""
+        if self.st_index is not None:
+            self.close_transaction(i, False)
+        if levels >= 2 and self.gs_open:
+            self.close_group(None)
+        if levels >= 3 and self.isa_open:
+            self.close_interchange(None)
+
+    def run(self, unterminated: list[int]) -> None:
+        rows = self.rows
+        envelope_ids = _ENVELOPE_IDS
+        skip_last = len(rows) - 1 if unterminated and unterminated[-1] == len(rows) - 1 else -1
+        for i, row in enumerate(rows):
+            sid = row[0]
+            if sid not in envelope_ids:
+                if self.st_index is None and i != skip_last:
+                    where = "a transaction (no ST)" if self.isa_open else "an interchange (no ISA)"
+                    self.error(i, None, f"{sid[:3]} segment outside {where}")
+                continue
+            n = len(row)
+            if sid == "ST":
+                self.close_open(i, 1)
+                ctrl = row[2] if n > 2 else ""
+                if not self.gs_open:
+                    self.error(i, None, "ST segment outside a functional group (no GS)", ctrl, 1)
+                    self.open_group(None)
+                if not ctrl:
+                    self.error(i, "ST02", "transaction set control number is missing", ctrl, 1)
+                elif ctrl in self.tx_numbers:
+                    self.error(i, "ST02",
+                               f"transaction set control number {ctrl} is not unique in its group",
+                               ctrl, 1)
+                self.tx_numbers.add(ctrl)
+                self.st_index = i
+            elif sid == "SE":
+                st = self.st_index
+                if st is None:
+                    self.error(i, None, "SE segment without a matching ST")
+                    continue
+                header = rows[st]
+                ctrl = header[2] if len(header) > 2 else ""
+                count = i - st + 1
+                se01 = row[1] if n > 1 else ""
+                se02 = row[2] if n > 2 else ""
+                declared = _count(se01)
+                if declared is None:
+                    self.error(i, "SE01", f"segment count {se01!r} is not a number", ctrl, count)
+                elif declared != count:
+                    self.error(i, "SE01", f"SE01 says {declared} segments, transaction has {count}",
+                               ctrl, count)
+                if se02 != ctrl:
+                    self.error(i, "SE02", f"SE02 {se02!r} does not match ST02 {ctrl!r}", ctrl, count)
+                self.close_transaction(i + 1, True)
+            elif sid == "GS":
+                self.close_open(i, 2)
+                if not self.isa_open:
+                    self.error(i, None, "GS segment outside an interchange (no ISA)")
+                self.open_group(self.segment(i))
+                ctrl = row[6] if n > 6 else ""
+                if not ctrl:
+                    self.error(i, "GS06", "group control number is missing")
+                elif ctrl in self.group_numbers:
+                    self.error(i, "GS06", f"group control number {ctrl} is not unique in its interchange")
+                self.group_numbers.add(ctrl)
+            elif sid == "GE":
+                self.close_open(i, 1)
+                if not self.gs_open or self.gs is None:
+                    self.error(i, None, "GE segment without a matching GS")
+                    if self.gs_open:
+                        self.close_group(None)
+                    continue
+                ge01 = row[1] if n > 1 else ""
+                ge02 = row[2] if n > 2 else ""
+                declared = _count(ge01)
+                actual = len(self.transactions)
+                if declared is None:
+                    self.error(i, "GE01", f"transaction count {ge01!r} is not a number")
+                elif declared != actual:
+                    self.error(i, "GE01", f"GE01 says {declared} transactions, group has {actual}")
+                gs06 = self.gs.get(6)
+                if ge02 != gs06:
+                    self.error(i, "GE02", f"GE02 {ge02!r} does not match GS06 {gs06!r}")
+                self.close_group(self.segment(i))
+            elif sid == "ISA":
+                self.close_open(i, 3)
+                self.delims = self.runs.get(i, self.delims)
+                seg = self.segment(i)
+                _check_isa(seg, self.errors)
+                ctrl = seg.get(13)
+                if ctrl in self.isa_numbers:
+                    self.error(i, "ISA13", f"interchange control number {ctrl} is not unique in the file")
+                self.isa_numbers.add(ctrl)
+                self.open_interchange(seg)
+            else:  # IEA
+                self.close_open(i, 2)
+                if not self.isa_open or self.isa is None:
+                    self.error(i, None, "IEA segment without a matching ISA")
+                    if self.isa_open:
+                        self.close_interchange(None)
+                    continue
+                iea01 = row[1] if n > 1 else ""
+                iea02 = row[2] if n > 2 else ""
+                declared = _count(iea01)
+                actual = len(self.groups)
+                if declared is None:
+                    self.error(i, "IEA01", f"group count {iea01!r} is not a number")
+                elif declared != actual:
+                    self.error(i, "IEA01",
+                               f"IEA01 says {declared} functional groups, interchange has {actual}")
+                isa13 = self.isa.get(13)
+                if iea02 != isa13:
+                    self.error(i, "IEA02", f"IEA02 {iea02!r} does not match ISA13 {isa13!r}")
+                self.close_interchange(self.segment(i))
+        self.close_open(len(rows), 3)
+        for i in unterminated:
+            tx: str | None = None
+            tx_pos: int | None = None
+            for t in (t for ic in self.interchanges for g in ic.groups for t in g.transactions):
+                if t.position <= i + 1 < t.position + len(t.rows):
+                    tx, tx_pos = t.control_number, i + 2 - t.position
+            self.error(i, None, "segment is not terminated (no segment terminator after it)",
+                       tx, tx_pos)
+        self.errors.sort(key=lambda e: e.segment_no)
 
 
 def parse_x12(data: bytes | bytearray | memoryview | str) -> X12Document:
@@ -417,222 +632,13 @@ def parse_x12(data: bytes | bytearray | memoryview | str) -> X12Document:
     control numbers, unterminated data.  Unreadable data (no ISA) gives a
     document with no interchanges and one error.
     """
-    errors: list[X12Error] = []
     try:
-        segments, trailing = _tokenize(decode(data))
+        scan = _scan(decode(data))
     except X12SyntaxError as exc:
-        errors.append(X12Error(None, 1, "ISA", None, str(exc)))
-        return X12Document((), tuple(errors), 0)
-
-    interchanges: list[Interchange] = []
-    isa: _InterchangeBuilder | None = None
-    gs: _GroupBuilder | None = None
-    st_segments: list[Segment] | None = None
-    st_header: Segment | None = None
-    tx_index = 0
-    isa_numbers: set[str] = set()
-
-    def close_transaction(trailer: Segment | None) -> None:
-        nonlocal st_segments, st_header, tx_index
-        assert st_segments is not None and st_header is not None
-        ctrl = st_header.get(2)
-        if trailer is None:
-            errors.append(
-                X12Error(ctrl, st_header.position, "ST", None,
-                         f"transaction {ctrl} is not closed by an SE segment", 1)
-            )
-        group = gs if gs is not None else open_group(None)
-        group.transactions.append(
-            Transaction(
-                set_id=st_header.get(1),
-                control_number=ctrl,
-                index=tx_index,
-                segments=tuple(st_segments),
-                has_trailer=trailer is not None,
-                group_control_number=group.header.get(6) if group.header else None,
-                interchange_control_number=(
-                    isa.header.get(13) if isa is not None and isa.header else None
-                ),
-            )
-        )
-        tx_index += 1
-        st_segments = None
-        st_header = None
-
-    def open_group(header: Segment | None) -> _GroupBuilder:
-        nonlocal gs
-        if isa is None:
-            open_interchange(None, (header or st_header or segments[-1]).delimiters)
-        gs = _GroupBuilder(header)
-        return gs
-
-    def close_group(trailer: Segment | None) -> None:
-        nonlocal gs
-        assert gs is not None
-        if trailer is None and gs.header is not None:
-            errors.append(X12Error(None, gs.header.position, "GS", None,
-                                   f"functional group {gs.header.get(6)} is not closed by a GE segment"))
-        group = gs.build(trailer)
-        gs = None
-        assert isa is not None
-        isa.groups.append(group)
-
-    def open_interchange(header: Segment | None, delimiters: Delimiters) -> None:
-        nonlocal isa
-        isa = _InterchangeBuilder(header, delimiters)
-
-    def close_interchange(trailer: Segment | None) -> None:
-        nonlocal isa
-        assert isa is not None
-        if trailer is None and isa.header is not None:
-            errors.append(X12Error(None, isa.header.position, "ISA", None,
-                                   f"interchange {isa.header.get(13)} is not closed by an IEA segment"))
-        interchanges.append(isa.build(trailer))
-        isa = None
-
-    for seg in segments:
-        el = seg.elements
-        sid = el[0]
-        if st_segments is not None and sid not in _ENVELOPE_IDS:
-            st_segments.append(seg)
-            continue
-        pos = seg.position
-        if sid == "ST":
-            if st_segments is not None:
-                close_transaction(None)
-            if gs is None:
-                errors.append(X12Error(el[2] if len(el) > 2 else "", pos, "ST", None,
-                                       "ST segment outside a functional group (no GS)", 1))
-                open_group(None)
-            assert gs is not None
-            ctrl = el[2] if len(el) > 2 else ""
-            if not ctrl:
-                errors.append(X12Error(ctrl, pos, "ST", "ST02",
-                                       "transaction set control number is missing", 1))
-            elif ctrl in gs.control_numbers:
-                errors.append(X12Error(ctrl, pos, "ST", "ST02",
-                                       f"transaction set control number {ctrl} is not unique in its group", 1))
-            gs.control_numbers.add(ctrl)
-            st_segments = [seg]
-            st_header = seg
-        elif sid == "SE":
-            if st_segments is None or st_header is None:
-                errors.append(X12Error(None, pos, "SE", None, "SE segment without a matching ST"))
-                continue
-            st_segments.append(seg)
-            ctrl = st_header.get(2)
-            count = len(st_segments)
-            se01 = el[1] if len(el) > 1 else ""
-            se02 = el[2] if len(el) > 2 else ""
-            declared = _count(se01)
-            if declared is None:
-                errors.append(X12Error(ctrl, pos, "SE", "SE01",
-                                       f"segment count {se01!r} is not a number", count))
-            elif declared != count:
-                errors.append(X12Error(ctrl, pos, "SE", "SE01",
-                                       f"SE01 says {declared} segments, transaction has {count}", count))
-            if se02 != ctrl:
-                errors.append(X12Error(ctrl, pos, "SE", "SE02",
-                                       f"SE02 {se02!r} does not match ST02 {ctrl!r}", count))
-            close_transaction(seg)
-        elif sid == "GS":
-            if st_segments is not None:
-                close_transaction(None)
-            if gs is not None:
-                close_group(None)
-            if isa is None:
-                errors.append(X12Error(None, pos, "GS", None, "GS segment outside an interchange (no ISA)"))
-            open_group(seg)
-            assert gs is not None and isa is not None
-            ctrl = el[6] if len(el) > 6 else ""
-            if not ctrl:
-                errors.append(X12Error(None, pos, "GS", "GS06", "group control number is missing"))
-            elif ctrl in isa.control_numbers:
-                errors.append(X12Error(None, pos, "GS", "GS06",
-                                       f"group control number {ctrl} is not unique in its interchange"))
-            isa.control_numbers.add(ctrl)
-        elif sid == "GE":
-            if st_segments is not None:
-                close_transaction(None)
-            if gs is None or gs.header is None:
-                errors.append(X12Error(None, pos, "GE", None, "GE segment without a matching GS"))
-                if gs is not None:
-                    close_group(None)
-                continue
-            ge01 = el[1] if len(el) > 1 else ""
-            ge02 = el[2] if len(el) > 2 else ""
-            declared = _count(ge01)
-            actual = len(gs.transactions)
-            if declared is None:
-                errors.append(X12Error(None, pos, "GE", "GE01", f"transaction count {ge01!r} is not a number"))
-            elif declared != actual:
-                errors.append(X12Error(None, pos, "GE", "GE01",
-                                       f"GE01 says {declared} transactions, group has {actual}"))
-            gs06 = gs.header.get(6)
-            if ge02 != gs06:
-                errors.append(X12Error(None, pos, "GE", "GE02", f"GE02 {ge02!r} does not match GS06 {gs06!r}"))
-            close_group(seg)
-        elif sid == "ISA":
-            if st_segments is not None:
-                close_transaction(None)
-            if gs is not None:
-                close_group(None)
-            if isa is not None:
-                close_interchange(None)
-            _check_isa(seg, errors)
-            ctrl = seg.get(13)
-            if ctrl in isa_numbers:
-                errors.append(X12Error(None, pos, "ISA", "ISA13",
-                                       f"interchange control number {ctrl} is not unique in the file"))
-            isa_numbers.add(ctrl)
-            open_interchange(seg, seg.delimiters)
-        elif sid == "IEA":
-            if st_segments is not None:
-                close_transaction(None)
-            if gs is not None:
-                close_group(None)
-            if isa is None or isa.header is None:
-                errors.append(X12Error(None, pos, "IEA", None, "IEA segment without a matching ISA"))
-                if isa is not None:
-                    close_interchange(None)
-                continue
-            iea01 = el[1] if len(el) > 1 else ""
-            iea02 = el[2] if len(el) > 2 else ""
-            declared = _count(iea01)
-            actual = len(isa.groups)
-            if declared is None:
-                errors.append(X12Error(None, pos, "IEA", "IEA01", f"group count {iea01!r} is not a number"))
-            elif declared != actual:
-                errors.append(X12Error(None, pos, "IEA", "IEA01",
-                                       f"IEA01 says {declared} functional groups, interchange has {actual}"))
-            isa13 = isa.header.get(13)
-            if iea02 != isa13:
-                errors.append(X12Error(None, pos, "IEA", "IEA02", f"IEA02 {iea02!r} does not match ISA13 {isa13!r}"))
-            close_interchange(seg)
-        else:
-            if trailing is not None and seg is segments[-1]:
-                continue  # reported below as unterminated data
-            where = "a transaction (no ST)" if isa is not None else "an interchange (no ISA)"
-            errors.append(X12Error(None, pos, sid[:3], None, f"{sid[:3]} segment outside {where}"))
-
-    if st_segments is not None:
-        close_transaction(None)
-    if gs is not None:
-        close_group(None)
-    if isa is not None:
-        close_interchange(None)
-    if trailing is not None:
-        last = segments[-1]
-        ctrl: str | None = None
-        in_tx: int | None = None
-        last_tx = [t for i in interchanges for g in i.groups for t in g.transactions][-1:]
-        if last_tx and last_tx[0].segments[-1] is last:
-            ctrl = last_tx[0].control_number
-            in_tx = len(last_tx[0].segments)
-        errors.append(X12Error(ctrl, last.position, last.elements[0][:3], None,
-                               "segment is not terminated (data after the last segment terminator)",
-                               in_tx))
-    return X12Document(tuple(interchanges), tuple(errors), len(segments))
+        return X12Document((), (X12Error(None, 1, "ISA", None, str(exc)),), 0)
+    env = _Envelope(scan)
+    env.run(scan.unterminated)
+    return X12Document(tuple(env.interchanges), tuple(env.errors), len(scan.rows))
 
 
 # --------------------------------------------------------------------------

@@ -31,7 +31,7 @@ __all__ = [
 
 _NPI_RE: Final = re.compile(r"[0-9]{10}")
 _DIGITS_RE: Final = re.compile(r"[0-9]+")
-_TIN_RE: Final = re.compile(r"([0-9]{2})-?([0-9]{7})|[0-9]{3}-[0-9]{2}-[0-9]{4}")
+_TIN_RE: Final = re.compile(r"([0-9]{2})-?([0-9]{7})")
 _ZIP_RE: Final = re.compile(r"([0-9]{5})(?:-[0-9]{4})?")
 _CPT_HCPCS_RE: Final = re.compile(r"[0-9]{5}|[0-9]{4}[FTU]|[A-V][0-9]{4}")
 _MODIFIER_RE: Final = re.compile(r"[A-Z0-9]{2}")

@@ -390,7 +390,7 @@ class AdjustedLine:
 
 ASSISTANT_MODIFIERS = frozenset({"80", "81", "82", "AS"})
 ASSISTANT_FACTOR = Decimal("0.16")
-NPP_ASSISTANT_FACTOR = Decimal("0.85")
+NPP_ASSISTANT_FACTOR = Decimal("1")
 CO_SURGEON_FACTOR = Decimal("0.625")
 BILATERAL_FACTOR = Decimal("1.5")
 MPPR_SECONDARY = Decimal("0.5")

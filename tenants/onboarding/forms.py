@@ -2,14 +2,16 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from advocate.forms import choices
 from tenants.models import ADMIN, ADVOCATE, OWNER, VIEWER
 
-STAFF_ROLE_CHOICES = [
+STAFF_ROLE_PAIRS = [
     (ADVOCATE, "Advocate — works cases"),
     (VIEWER, "Viewer — read only"),
     (ADMIN, "Admin — people, practices, payers, templates"),
     (OWNER, "Owner — everything, including billing"),
 ]
+STAFF_ROLE_CHOICES = choices(STAFF_ROLE_PAIRS)
 
 
 class SignupForm(FlaskForm):
