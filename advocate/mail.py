@@ -22,6 +22,7 @@ class OutboxMessage(db.Model):
     """Every message sent, whatever the transport (a record of contact)."""
 
     __tablename__ = "outbox_messages"
+    __table_args__ = {"implicit_returning": False}  # see AuditEvent
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     tenant_id: Mapped[int | None] = mapped_column(

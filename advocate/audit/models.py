@@ -17,6 +17,9 @@ class AuditEvent(db.Model):
     __table_args__ = (
         Index("ix_audit_events_tenant_at", "tenant_id", "at"),
         Index("ix_audit_events_tenant_object", "tenant_id", "object_type", "object_id"),
+        # No INSERT ... RETURNING: RLS checks returned rows against the read
+        # policy, and a tenantless row (a failed log-in) is readable by no one.
+        {"implicit_returning": False},
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

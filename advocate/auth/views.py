@@ -165,6 +165,7 @@ def two_factor():
             flash(f"Recovery code used. {remaining} left; generate new ones in your account.", "warning")
             return complete_login(user, membership)
         throttle.record_failure(user.email)
+        set_current_tenant(membership.tenant_id)  # the firm's log records its members' failures
         audit("auth.two_factor_failed", user_id=user.id, tenant_id=membership.tenant_id)
         db.session.commit()
         form.code.errors.append("That code is not valid. Check your device's clock and try again.")

@@ -21,9 +21,10 @@ import gc
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from advocate.imports.x12 import Transaction, X12Error, parse_x12
 
@@ -64,10 +65,37 @@ CLAIM_STATUS_CODES: dict[str, str] = {
 }
 ADJUSTMENT_GROUPS = frozenset(("CO", "OA", "PI", "PR"))
 
+_T = TypeVar("_T")
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 # X12 "R" data type: optional minus, digits, optional decimal point followed by digits.
 _AMOUNT_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)")
+
+
+def _fast_init(cls: type[_T]) -> type[_T]:
+    """Give a frozen slots dataclass an ``__init__`` that stores through the slot descriptors.
+
+    The ``__init__`` dataclasses writes for frozen classes calls
+    ``object.__setattr__`` per field, about 2x slower; the parser creates a
+    dozen model objects per claim.  Immutability, eq, hash and repr are unchanged.
+    """
+    namespace: dict[str, object] = {}
+    params: list[str] = []
+    body: list[str] = []
+    for f in fields(cls):  # type: ignore[arg-type]
+        namespace[f"_set_{f.name}"] = getattr(cls, f.name).__set__
+        if f.default is not MISSING:
+            namespace[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+        else:
+            params.append(f.name)
+        body.append(f"    _set_{f.name}(self, {f.name})")
+    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body) + "\n"
+    exec(source, namespace)  # noqa: S102 - built from field names only, as dataclasses does
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"  # type: ignore[attr-defined]
+    cls.__init__ = init  # type: ignore[misc]
+    return cls
 
 
 class EraError(X12Error):
@@ -88,7 +116,8 @@ class EraError(X12Error):
 # Model
 
 
-@dataclass(slots=True)
+@_fast_init
+@dataclass(frozen=True, slots=True)
 class Adjustment:
     """One CAS reason/amount/quantity triplet with its group code."""
 
@@ -103,7 +132,8 @@ class Adjustment:
         return f"{self.group}-{self.reason}"
 
 
-@dataclass(slots=True)
+@_fast_init
+@dataclass(frozen=True, slots=True)
 class ProcedureCode:
     """SVC01 / SVC06 composite: qualifier (HC, AD, NU, ...), code, up to 4 modifiers."""
 
@@ -113,7 +143,8 @@ class ProcedureCode:
     description: str | None = None
 
 
-@dataclass(slots=True)
+@_fast_init
+@dataclass(frozen=True, slots=True)
 class Reference:
     """A REF segment: qualifier (REF01) and value (REF02)."""
 
@@ -121,7 +152,8 @@ class Reference:
     value: str
 
 
-@dataclass(slots=True)
+@_fast_init
+@dataclass(frozen=True, slots=True)
 class SupplementalAmount:
     """An AMT segment: qualifier (AMT01: AU, B6, ...) and amount (AMT02)."""
 
@@ -129,7 +161,8 @@ class SupplementalAmount:
     amount: Decimal
 
 
-@dataclass(slots=True)
+@_fast_init
+@dataclass(frozen=True, slots=True)
 class Person:
     """An NM1 in the claim loop (QC patient, IL insured, 74 corrected, 82 rendering, ...)."""
 
@@ -143,7 +176,8 @@ class Person:
     identifier: str
 
 
-@dataclass(slots=True)
+@_fast_init
+@dataclass(frozen=True, slots=True)
 class Payer:
     """N1*PR: name; id from REF*2U, else N104."""
 
@@ -151,7 +185,8 @@ class Payer:
     identifier: str | None
 
 
-@dataclass(slots=True)
+@_fast_init
+@dataclass(frozen=True, slots=True)
 class Payee:
     """N1*PE: name; NPI when N103 is XX; tax id from N103 FI or REF*TJ."""
 
@@ -162,7 +197,8 @@ class Payee:
     tax_id: str | None
 
 
-@dataclass(slots=True)
+@_fast_init
+@dataclass(frozen=True, slots=True)
 class Payment:
     """BPR and TRN."""
 
@@ -175,7 +211,8 @@ class Payment:
     originator: str  # TRN03 (payer identifier)
 
 
-@dataclass(slots=True)
+@_fast_init
+@dataclass(frozen=True, slots=True)
 class ServiceLine:
     """Loop 2110: SVC and its DTM, CAS, REF, AMT, LQ."""
 
@@ -206,7 +243,8 @@ class ServiceLine:
         return self.service_date or self.service_from
 
 
-@dataclass(slots=True)
+@_fast_init
+@dataclass(frozen=True, slots=True)
 class Claim:
     """Loop 2100: CLP and everything up to the next CLP, LX, PLB or SE."""
 
@@ -253,7 +291,8 @@ class Claim:
         return None
 
 
-@dataclass(slots=True)
+@_fast_init
+@dataclass(frozen=True, slots=True)
 class ProviderAdjustmentItem:
     """One PLB reason composite (code:reference) with its amount."""
 
@@ -262,7 +301,8 @@ class ProviderAdjustmentItem:
     amount: Decimal
 
 
-@dataclass(slots=True)
+@_fast_init
+@dataclass(frozen=True, slots=True)
 class ProviderAdjustment:
     """A PLB segment."""
 
@@ -276,7 +316,8 @@ class ProviderAdjustment:
         return sum((i.amount for i in self.items), _ZERO)
 
 
-@dataclass(slots=True)
+@_fast_init
+@dataclass(frozen=True, slots=True)
 class Remittance:
     """One 835 transaction (ST..SE)."""
 
@@ -297,7 +338,7 @@ class Remittance:
         return self.payment.trace_number if self.payment else None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ParseResult:
     remittances: tuple[Remittance, ...]
     errors: tuple[EraError, ...]
@@ -445,12 +486,6 @@ def _adjustments(ctx: _Ctx, el: Row, pos: int, out: list[Adjustment]) -> bool:
         ctx.err(pos, el, "CAS01", f"{group!r} is not an adjustment group code (CO, OA, PI, PR)")
     if n > 20:
         ctx.err(pos, el, None, f"CAS has {n - 1} elements, at most 19 (six triplets)")
-    if n == 4 and el[2]:  # the usual single triplet without quantity
-        amount = ctx.amounts.get(el[3]) or ctx.amount(el, 3, pos)
-        if amount is None:
-            return False
-        out.append(Adjustment(group, el[2], amount))
-        return True
     ok = True
     found = False
     for i in range(2, min(n, 20), 3):
@@ -527,6 +562,7 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
     err = ctx.err
     amount = ctx.amount
     cache = ctx.amounts
+    dates = ctx.dates
     bpr: Row | None = None
     trn: Row | None = None
     payer_n1: Row | None = None
@@ -551,6 +587,9 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
         if sid == "DTM":
             qualifier = el[1] if n > 1 else ""
             if line is not None:
+                if qualifier == "472" and n == 3:
+                    line.service_date = dates.get(el[2]) or ctx.date(el, 2, pos)
+                    continue
                 attr = _LINE_DATES.get(qualifier)
                 if attr is None:
                     err(pos, el, "DTM01", f"{qualifier!r} is not a service date qualifier (472, 150, 151)")
@@ -573,6 +612,9 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
             target = line if line is not None else claim
             if target is None:
                 err(pos, el, None, "CAS segment outside a claim")
+            elif n == 4 and el[2] and el[1] in ADJUSTMENT_GROUPS and el[3] in cache:
+                # The usual single triplet without quantity, amount already seen.
+                target.adjustments.append(Adjustment(el[1], el[2], cache[el[3]]))
             elif not _adjustments(ctx, el, pos, target.adjustments):
                 target.ok = False
         elif sid == "REF":

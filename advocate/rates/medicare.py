@@ -295,7 +295,7 @@ def price(
 
     opps_pe = _opps_pe(rvu, facility)
     opps_mp = getattr(rvu, "opps_mp_rvu", ZERO) or ZERO
-    if apply_opps_cap and (opps_pe or opps_mp):
+    if apply_opps_cap and opps_pe > 0:
         o_comps, o_total = _components(rvu.work_rvu, opps_pe, opps_mp, gpci, cf)
         result["opps_cap_amount"] = _round(o_total)
         if o_total < total:
@@ -390,7 +390,7 @@ class AdjustedLine:
 
 ASSISTANT_MODIFIERS = frozenset({"80", "81", "82", "AS"})
 ASSISTANT_FACTOR = Decimal("0.16")
-NPP_ASSISTANT_FACTOR = Decimal("1")
+NPP_ASSISTANT_FACTOR = Decimal("0.85")
 CO_SURGEON_FACTOR = Decimal("0.625")
 BILATERAL_FACTOR = Decimal("1.5")
 MPPR_SECONDARY = Decimal("0.5")
@@ -425,11 +425,6 @@ class _Work:
 def _indicator(rvu: Any, name: str) -> str:
     value = getattr(rvu, name, "9")
     return str(value).strip() if value is not None else "9"
-
-
-def _fmt_pct(factor: Decimal) -> str:
-    pct = (factor * 100).normalize()
-    return f"{pct:f}%"
 
 
 def apply_surgical_rules(lines: Iterable[Any]) -> list[AdjustedLine]:
@@ -604,8 +599,9 @@ def _multiple_procedures(work: list[_Work]) -> None:
                 if position + n > 5:
                     text += " CMS prices the 6th and later procedures by report; 50% is used."
                 if w.ind["mult_proc"] == "3":
+                    family = f" (family base {w.endo_base})" if w.endo_base else ""
                     text += (
-                        " Endoscopy (MULT PROC 3) is ranked like any other procedure: CMS's "
+                        f" Endoscopy{family} ranked like any other procedure: CMS's "
                         "endoscopic family rule (base-code difference) is not applied."
                     )
                 w.adjustments.append(Adjustment("Multiple procedure", factor, text))

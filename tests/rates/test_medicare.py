@@ -65,7 +65,12 @@ def test_worked_example_99213_office_manhattan(files, quote):
     # = (1.3845 + 1.5741 + 0.1656) * 32.3465 = 3.1242 * 32.3465 = 101.0569... -> 101.06
     assert p.amount == D("101.06")
     assert p.unrounded == D("3.1242") * D("32.3465")
-    assert (p.status, p.facility, p.pe_source, p.pe_rvu_used) == ("A", False, "non-facility", D("1.35"))
+    assert (p.status, p.facility, p.pe_source, p.pe_rvu_used) == (
+        "A",
+        False,
+        "non-facility",
+        D("1.35"),
+    )
     assert (p.work_gpci, p.pe_gpci, p.mp_gpci, p.conversion_factor) == (
         D("1.065"), D("1.166"), D("1.656"), D("32.3465"),
     )  # fmt: skip
@@ -81,7 +86,12 @@ def test_99213_facility_uses_facility_pe(quote):
     # 1.30*1.065 + 0.57*1.166 + 0.10*1.656 = 1.3845 + 0.66462 + 0.1656 = 2.21472
     # 2.21472 * 32.3465 = 71.6384... -> 71.64
     p = quote("99213", "", "10001", "22")
-    assert (p.amount, p.facility, p.pe_source, p.pe_rvu) == (D("71.64"), True, "facility", D("0.57"))
+    assert (p.amount, p.facility, p.pe_source, p.pe_rvu) == (
+        D("71.64"),
+        True,
+        "facility",
+        D("0.57"),
+    )
 
 
 def test_non_facility_na_falls_back_to_facility_pe(quote):
@@ -98,16 +108,18 @@ def test_non_facility_na_falls_back_to_facility_pe(quote):
 def test_na_fallback_when_the_values_differ():
     # In the real file an NA row repeats the facility PE in the non-facility
     # cell, so a synthetic row proves which column is read.
-    row = dataclasses.replace(
-        _rvu_row(work="1", nonfac_pe="9", fac_pe="2", mp="0"), nonfac_na=True
-    )
+    row = dataclasses.replace(_rvu_row(work="1", nonfac_pe="9", fac_pe="2", mp="0"), nonfac_na=True)
     # (1*1 + 2*1 + 0) * 10 = 30.00 ; with the non-fac PE it would be 100.00
     assert price(row, _gpci(), "11").amount == D("30.00")
 
 
 def test_professional_component_26_in_facility_rural_alabama(files, quote):
     _, _, zips = files
-    assert (zips["35010"].rural, zips["35010"].carrier, zips["35010"].locality) == ("R", "10112", "00")
+    assert (zips["35010"].rural, zips["35010"].carrier, zips["35010"].locality) == (
+        "R",
+        "10112",
+        "00",
+    )
     # 71046-26: work 0.22, facility PE 0.08, MP 0.01 ; Alabama 1 / 0.869 / 0.575
     # 0.22*1 + 0.08*0.869 + 0.01*0.575 = 0.22 + 0.06952 + 0.00575 = 0.29527
     # 0.29527 * 32.3465 = 9.5510... -> 9.55
@@ -142,7 +154,11 @@ def test_gpci_floor_locality_alabama(quote):
 
 def test_frontier_floor_montana_super_rural_zip(files, quote):
     _, _, zips = files
-    assert (zips["59001"].rural, zips["59001"].carrier, zips["59001"].locality) == ("B", "03202", "01")
+    assert (zips["59001"].rural, zips["59001"].carrier, zips["59001"].locality) == (
+        "B",
+        "03202",
+        "01",
+    )
     # 99214 POS 11: work 1.92, non-fac PE 1.80, MP 0.15 ; Montana 1 / 1 / 0.978
     # 1.92 + 1.80 + 0.15*0.978 = 1.92 + 1.80 + 0.1467 = 3.8667 -> *32.3465 = 125.0742... -> 125.07
     assert quote("99214", "", "59001", "11").amount == D("125.07")
@@ -297,7 +313,9 @@ def test_multiple_procedures_highest_100_others_50(line):
     # 27447 is the higher amount -> 100% ; 63047: 1303.66 * 0.5 = 651.83
     assert (knee.amount, knee.mppr_rank) == (D("1465.45"), 1)
     assert (spine.amount, spine.mppr_rank) == (D("651.83"), 2)
-    assert spine.adjustments == (Adjustment("Multiple procedure", D("0.5"), spine.adjustments[0][2]),)
+    assert spine.adjustments == (
+        Adjustment("Multiple procedure", D("0.5"), spine.adjustments[0][2]),
+    )
     label, factor, explanation = knee.adjustments[0]
     assert (label, factor) == ("Multiple procedure", D("1"))
     assert "100%" in explanation
@@ -329,7 +347,9 @@ def test_bilateral_150_percent(line):
     # 27447-50, BILAT 1: 1465.45 * 1.5 = 2198.175 -> 2198.18 (half-up)
     (knee,) = apply_surgical_rules([line("27447", ["50"])])
     assert knee.amount == D("2198.18")
-    assert [(a.label, a.factor) for a in knee.adjustments] == [("Bilateral (modifier 50)", D("1.5"))]
+    assert [(a.label, a.factor) for a in knee.adjustments] == [
+        ("Bilateral (modifier 50)", D("1.5"))
+    ]
 
 
 def test_bilateral_indicators_0_and_3(line, quote, files):
@@ -399,11 +419,16 @@ def test_co_surgeons_with_multiple_procedures(line):
     # 63047-62: 1303.66 * 0.5 * 0.625 = 407.39375 -> 407.39
     knee, spine = apply_surgical_rules([line("27447", ["62"]), line("63047", ["62", "51"])])
     assert (knee.amount, spine.amount) == (D("915.91"), D("407.39"))
-    assert [a.label for a in spine.adjustments] == ["Multiple procedure", "Co-surgeon (modifier 62)"]
+    assert [a.label for a in spine.adjustments] == [
+        "Multiple procedure",
+        "Co-surgeon (modifier 62)",
+    ]
 
 
 def test_team_surgery_and_unpriced_lines(line):
-    team, carrier, knee = apply_surgical_rules([line("63047", ["66"]), line("0042T"), line("27447")])
+    team, carrier, knee = apply_surgical_rules(
+        [line("63047", ["66"]), line("0042T"), line("27447")]
+    )
     assert team.amount is None and "not permitted" in team.reason  # 63047 TEAM SURG 0
     assert carrier.amount is None and carrier.reason.startswith("Status C ")
     # neither takes part in the ranking, so 27447 is a lone procedure at 100%

@@ -1,0 +1,73 @@
+"""The ORM's fail-closed tenant filter (on every backend)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from advocate.auth.models import ApiToken, new_token, token_hash
+from advocate.extensions import db
+from tenants import TenantScopeError, tenant_scope
+from tests.factories import make_firm, make_user
+
+
+def _token(person, name):
+    raw = new_token()
+    return ApiToken(membership_id=person.membership_id, name=name, token_prefix=raw[:8], token_hash=token_hash(raw))
+
+
+def test_query_without_a_tenant_raises(db_app):
+    with pytest.raises(TenantScopeError):
+        db.session.scalars(select(ApiToken)).all()
+
+
+def test_queries_see_only_the_tenant_in_scope(db_app):
+    a, b = make_firm("A"), make_firm("B")
+    with tenant_scope(a.tenant.id):
+        db.session.add(_token(a.owner, "a-token"))
+        db.session.commit()
+    with tenant_scope(b.tenant.id):
+        db.session.add(_token(b.owner, "b-token"))
+        db.session.commit()
+        assert [t.name for t in db.session.scalars(select(ApiToken))] == ["b-token"]
+    with tenant_scope(a.tenant.id):
+        assert [t.name for t in db.session.scalars(select(ApiToken))] == ["a-token"]
+
+
+def test_all_tenants_is_the_explicit_way_out(db_app):
+    a, b = make_firm("A"), make_firm("B")
+    for firm in (a, b):
+        with tenant_scope(firm.tenant.id):
+            db.session.add(_token(firm.owner, firm.tenant.name))
+            db.session.commit()
+    names = db.session.scalars(select(ApiToken.name).execution_options(all_tenants=True)).all()
+    if db.engine.dialect.name == "postgresql":
+        assert names == []  # the database still refuses without a tenant
+    else:
+        assert sorted(names) == ["A", "B"]
+
+
+def test_new_rows_must_belong_to_the_tenant_in_scope(db_app):
+    a, b = make_firm("A"), make_firm("B")
+    with tenant_scope(a.tenant.id):
+        tok = _token(a.owner, "x")
+        tok.tenant_id = b.tenant.id
+        db.session.add(tok)
+        with pytest.raises(TenantScopeError):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_tenant_id_defaults_to_the_scope_and_fails_without_one(db_app):
+    a = make_firm("A")
+    p = make_user(a.tenant, "advocate")
+    db.session.add(_token(p, "orphan"))
+    with pytest.raises(TenantScopeError):
+        db.session.flush()
+    db.session.rollback()
+    with tenant_scope(a.tenant.id):
+        tok = _token(p, "scoped")
+        db.session.add(tok)
+        db.session.flush()
+        assert tok.tenant_id == a.tenant.id
+        db.session.rollback()
