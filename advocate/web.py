@@ -8,17 +8,27 @@ from decimal import Decimal
 from flask import Flask, g, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from advocate.auth.access import MANAGERS, PRACTICE, STAFF, WORKERS
+from advocate.auth.access import MANAGERS, PRACTICE, STAFF
 from tenants.models import ROLE_LABELS
 
-# (section, label, endpoint, roles allowed)
-NAV = [
-    ("Work", "Dashboard", "main.index", STAFF | PRACTICE),
-    ("Firm", "People", "onboarding.staff", MANAGERS),
-    ("Firm", "Email outbox", "onboarding.outbox", MANAGERS),
-    ("Firm", "Audit log", "audit.index", MANAGERS),
-    ("Firm", "API tokens", "auth.tokens", WORKERS | {"viewer"}),
-]
+# (order, section, label, endpoint, roles allowed). Features add their own
+# entries with `register_nav` from their blueprint's __init__.
+NAV: list[tuple[int, str, str, str, frozenset]] = []
+SECTION_ORDER = {"Work": 0, "Practice": 1, "Firm": 2}
+
+
+def register_nav(order: int, section: str, label: str, endpoint: str, allowed) -> None:
+    entry = (order, section, label, endpoint, frozenset(allowed))
+    if entry not in NAV:
+        NAV.append(entry)
+        NAV.sort(key=lambda e: (SECTION_ORDER.get(e[1], 9), e[0]))
+
+
+register_nav(0, "Work", "Dashboard", "main.index", STAFF | PRACTICE)
+register_nav(10, "Firm", "People", "onboarding.staff", MANAGERS)
+register_nav(80, "Firm", "Email outbox", "onboarding.outbox", MANAGERS)
+register_nav(90, "Firm", "Audit log", "audit.index", MANAGERS)
+register_nav(95, "Firm", "API tokens", "auth.tokens", STAFF)
 
 
 def _nav_items():
@@ -26,7 +36,7 @@ def _nav_items():
     if m is None:
         return []
     items = []
-    for section, label, endpoint, allowed in NAV:
+    for _order, section, label, endpoint, allowed in NAV:
         if m.role not in allowed:
             continue
         try:

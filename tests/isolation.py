@@ -83,7 +83,19 @@ def _tokens_and_invitations(s: Seeded) -> None:
         s.raw_api_token = raw
 
 
+def _load_feature_seeders() -> None:
+    """Each feature keeps its seeder in tests/seeders/<feature>.py."""
+    import importlib
+    import pkgutil
+
+    import tests.seeders as pkg
+
+    for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        importlib.import_module(f"tests.seeders.{mod.name}")
+
+
 def seed_firm(name: str, marker: str) -> Seeded:
+    _load_feature_seeders()
     firm = make_firm(f"{name} {marker}")
     firm.owner.user.name = f"{marker} owner"
     db.session.commit()
