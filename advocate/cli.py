@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextvars
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -22,6 +24,13 @@ demo_cli = AppGroup("demo", help="Demo data for `make run`.")
 @click.option("--owner-name", default=None, help="Owner's name (defaults to the email)")
 def create_tenant(name, slug, owner_email, owner_password, owner_name):
     """Create a firm and its owner account."""
+    from tenants.onboarding.services import OnboardingError, create_firm
+
+    contextvars.copy_context().run(_create_tenant, name, slug, owner_email, owner_password, owner_name)
+
+
+def _create_tenant(name, slug, owner_email, owner_password, owner_name):
+    # Runs in a copied context: the tenant it sets stays inside this command.
     from tenants.onboarding.services import OnboardingError, create_firm
 
     try:

@@ -88,7 +88,11 @@ def _truncate(app) -> None:
 def db_app(app):
     """The app with empty tables, a fresh limiter and nothing in tenant scope."""
     from advocate.extensions import db, limiter
+    from tenants import _current_tenant_id, _current_user_id
 
+    # Nothing in scope at the start of a test, whatever the last one left.
+    _current_tenant_id.set(None)
+    _current_user_id.set(None)
     _truncate(app)
     limiter.reset()
     from advocate.auth import throttle

@@ -48,8 +48,11 @@ def _authenticate():
         )
         if tok is None or tok.revoked_at is not None:
             return None
-        membership = db.session.get(Membership, tok.membership_id)
+    # The token names its firm; the rest of the request runs in that scope.
+    set_current_tenant(tok.tenant_id)
+    membership = db.session.get(Membership, tok.membership_id)
     if membership is None or not membership.is_active or membership.is_practice:
+        set_current_tenant(None)
         return None
     user = db.session.get(User, membership.user_id)
     if user is None or not user.is_active:
@@ -71,7 +74,6 @@ def _before():
         api_error(401, "authentication required: send Authorization: Bearer <token>")
     tok, membership, user = found
     set_db_user(user.id)
-    set_current_tenant(membership.tenant_id)
     g.actor, g.membership, g.tenant, g.api_token = user, membership, membership.tenant, tok
     if membership.role not in rule:
         api_error(403, "your role does not allow this")
