@@ -35,24 +35,23 @@ def _nav_items():
     m = g.get("membership")
     if m is None:
         return []
-    items = []
+    current = request.endpoint or ""
+    blueprint = current.split(".")[0]
+    entries = []
     for _order, section, label, endpoint, allowed in NAV:
         if m.role not in allowed:
             continue
         try:
             url = url_for(endpoint)
-        except Exception:  # a feature not registered in this build
+        except Exception:  # noqa: BLE001 - a feature not registered in this build
             continue
-        items.append(
-            {
-                "section": section,
-                "label": label,
-                "url": url,
-                "active": request.endpoint == endpoint
-                or (request.endpoint or "").split(".")[0] == endpoint.split(".")[0] != "main",
-            }
-        )
-    return items
+        entries.append({"section": section, "label": label, "url": url, "endpoint": endpoint, "active": False})
+    # One active item: the exact page, else the first entry of the same feature.
+    exact = [e for e in entries if e["endpoint"] == current]
+    same = [e for e in entries if e["endpoint"].split(".")[0] == blueprint and blueprint != "main"]
+    for e in (exact or same)[:1]:
+        e["active"] = True
+    return entries
 
 
 def _context():
