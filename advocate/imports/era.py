@@ -17,25 +17,22 @@ Balancing rules checked (X221A1 section 1.10.2):
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, fields
 from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from advocate.imports.x12 import Transaction, X12Error, parse_x12
+from advocate.imports.x12 import Transaction, X12Error, gc_paused, parse_x12, printable
 
 __all__ = [
+    "ADJUSTMENT_GROUPS",
     "CLAIM_STATUS_CODES",
     "REVERSAL_STATUS",
     "Adjustment",
     "Claim",
     "EraError",
-    "Reference",
-    "SupplementalAmount",
     "ParseResult",
     "Payee",
     "Payer",
@@ -44,8 +41,10 @@ __all__ = [
     "ProcedureCode",
     "ProviderAdjustment",
     "ProviderAdjustmentItem",
+    "Reference",
     "Remittance",
     "ServiceLine",
+    "SupplementalAmount",
     "error_report",
     "parse_835",
 ]
@@ -206,7 +205,7 @@ class Payment:
     handling_code: str  # BPR01: C payment+advice, I remittance only, H notification, ...
     credit_debit: str  # BPR03: C or D
     method: str  # BPR04: ACH, CHK, BOP, FWT, NON
-    date: date | None  # BPR16
+    effective_date: date | None  # BPR16 (check issue or EFT effective date)
     trace_number: str  # TRN02 (check or EFT number)
     originator: str  # TRN03 (payer identifier)
 
@@ -368,8 +367,15 @@ class _Ctx:
 
     __slots__ = ("ctrl", "base", "errors", "amounts", "dates", "component")
 
-    def __init__(self, ctrl: str, base: int, errors: list[EraError], amounts: dict[str, Decimal],
-                 dates: dict[str, date], component: str) -> None:
+    def __init__(
+        self,
+        ctrl: str,
+        base: int,
+        errors: list[EraError],
+        amounts: dict[str, Decimal],
+        dates: dict[str, date],
+        component: str,
+    ) -> None:
         self.ctrl = ctrl
         self.base = base  # file position of ST minus 1
         self.errors = errors
@@ -414,39 +420,95 @@ class _Ctx:
 
 
 class _Line:
-    __slots__ = ("pos", "procedure", "charge", "paid", "revenue_code", "units",
-                 "original_procedure", "original_units", "service_date", "service_from",
-                 "service_to", "adjustments", "allowed", "amounts", "remark_codes",
-                 "control_number", "references", "ok")
+    __slots__ = (
+        "pos",
+        "procedure",
+        "charge",
+        "paid",
+        "revenue_code",
+        "units",
+        "original_procedure",
+        "original_units",
+        "service_date",
+        "service_from",
+        "service_to",
+        "adjustments",
+        "allowed",
+        "amounts",
+        "remark_codes",
+        "control_number",
+        "references",
+        "ok",
+    )
 
     def build(self) -> ServiceLine:
         return ServiceLine(
-            self.procedure, self.charge if self.charge is not None else _ZERO,
-            self.paid if self.paid is not None else _ZERO, self.revenue_code, self.units,
-            self.original_procedure, self.original_units, self.service_date, self.service_from,
-            self.service_to, tuple(self.adjustments), self.allowed, tuple(self.amounts),
-            tuple(self.remark_codes), self.control_number, tuple(self.references), self.pos,
+            self.procedure,
+            self.charge if self.charge is not None else _ZERO,
+            self.paid if self.paid is not None else _ZERO,
+            self.revenue_code,
+            self.units,
+            self.original_procedure,
+            self.original_units,
+            self.service_date,
+            self.service_from,
+            self.service_to,
+            tuple(self.adjustments),
+            self.allowed,
+            tuple(self.amounts),
+            tuple(self.remark_codes),
+            self.control_number,
+            tuple(self.references),
+            self.pos,
         )
 
 
 class _Claim:
-    __slots__ = ("pos", "el", "charge", "paid", "responsibility", "adjustments", "people",
-                 "references", "statement_from", "statement_to", "received", "amounts",
-                 "remark_codes", "lines", "ok")
+    __slots__ = (
+        "pos",
+        "el",
+        "charge",
+        "paid",
+        "responsibility",
+        "adjustments",
+        "people",
+        "references",
+        "statement_from",
+        "statement_to",
+        "received",
+        "amounts",
+        "remark_codes",
+        "lines",
+        "ok",
+    )
 
     def build(self) -> Claim:
         el = self.el
         n = len(el)
         people = self.people
         return Claim(
-            el[1] if n > 1 else "", el[2] if n > 2 else "",
+            el[1] if n > 1 else "",
+            el[2] if n > 2 else "",
             self.charge if self.charge is not None else _ZERO,
-            self.paid if self.paid is not None else _ZERO, self.responsibility,
-            el[6] if n > 6 else "", el[7] if n > 7 else "", el[8] if n > 8 else "",
-            el[9] if n > 9 else "", tuple(self.adjustments), people.get("QC"), people.get("IL"),
-            people.get("74"), people.get("82"), tuple(self.references), self.statement_from,
-            self.statement_to, self.received, tuple(self.amounts), tuple(self.remark_codes),
-            tuple([ln.build() for ln in self.lines]), self.pos,
+            self.paid if self.paid is not None else _ZERO,
+            self.responsibility,
+            el[6] if n > 6 else "",
+            el[7] if n > 7 else "",
+            el[8] if n > 8 else "",
+            el[9] if n > 9 else "",
+            tuple(self.adjustments),
+            people.get("QC"),
+            people.get("IL"),
+            people.get("74"),
+            people.get("82"),
+            tuple(self.references),
+            self.statement_from,
+            self.statement_to,
+            self.received,
+            tuple(self.amounts),
+            tuple(self.remark_codes),
+            tuple([ln.build() for ln in self.lines]),
+            self.pos,
         )
 
 
@@ -474,8 +536,12 @@ def _procedure(ctx: _Ctx, el: Row, i: int, pos: int) -> ProcedureCode | None:
         ctx.err(pos, el, f"{el[0]}{i:02d}", f"procedure composite has {n} components, at most 7")
     if n <= 2:
         return ProcedureCode(qualifier, code)
-    return ProcedureCode(qualifier, code, tuple([m for m in parts[2:6] if m]),
-                         parts[6] if n > 6 and parts[6] else None)
+    return ProcedureCode(
+        qualifier,
+        code,
+        tuple([m for m in parts[2:6] if m]),
+        parts[6] if n > 6 and parts[6] else None,
+    )
 
 
 def _adjustments(ctx: _Ctx, el: Row, pos: int, out: list[Adjustment]) -> bool:
@@ -511,9 +577,14 @@ def _adjustments(ctx: _Ctx, el: Row, pos: int, out: list[Adjustment]) -> bool:
 def _person(el: Row) -> Person:
     n = len(el)
     return Person(
-        el[1] if n > 1 else "", el[2] if n > 2 else "", el[3] if n > 3 else "",
-        el[4] if n > 4 else "", el[5] if n > 5 else "", el[7] if n > 7 else "",
-        el[8] if n > 8 else "", el[9] if n > 9 else "",
+        el[1] if n > 1 else "",
+        el[2] if n > 2 else "",
+        el[3] if n > 3 else "",
+        el[4] if n > 4 else "",
+        el[5] if n > 5 else "",
+        el[7] if n > 7 else "",
+        el[8] if n > 8 else "",
+        el[9] if n > 9 else "",
     )
 
 
@@ -537,7 +608,9 @@ def _check_claim(ctx: _Ctx, claim: _Claim) -> None:
         line_adjustments += own
         if ln.charge - ln.paid != own:
             ctx.err(
-                ln.pos, ("SVC",), "SVC03",
+                ln.pos,
+                ("SVC",),
+                "SVC03",
                 f"service line does not balance: charge {ln.charge} - paid {ln.paid} = "
                 f"{ln.charge - ln.paid}, but its adjustments total {own}",
             )
@@ -547,7 +620,9 @@ def _check_claim(ctx: _Ctx, claim: _Claim) -> None:
     total = claim_adjustments + line_adjustments
     if claim.charge - claim.paid != total:
         ctx.err(
-            claim.pos, claim.el, "CLP04",
+            claim.pos,
+            claim.el,
+            "CLP04",
             f"claim does not balance: charge {claim.charge} - paid {claim.paid} = "
             f"{claim.charge - claim.paid}, but adjustments total {total} "
             f"(claim level {claim_adjustments}, line level {line_adjustments})",
@@ -563,6 +638,7 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
     amount = ctx.amount
     cache = ctx.amounts
     dates = ctx.dates
+    procedures: dict[str, ProcedureCode] = {}
     bpr: Row | None = None
     trn: Row | None = None
     payer_n1: Row | None = None
@@ -592,13 +668,22 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
                     continue
                 attr = _LINE_DATES.get(qualifier)
                 if attr is None:
-                    err(pos, el, "DTM01", f"{qualifier!r} is not a service date qualifier (472, 150, 151)")
+                    err(
+                        pos,
+                        el,
+                        "DTM01",
+                        f"{qualifier!r} is not a service date qualifier (472, 150, 151)",
+                    )
                 else:
                     setattr(line, attr, ctx.date(el, 2, pos))
             elif claim is not None:
                 if qualifier not in _CLAIM_DATES:
-                    err(pos, el, "DTM01",
-                        f"{qualifier!r} is not a claim date qualifier (232, 233, 050, 036)")
+                    err(
+                        pos,
+                        el,
+                        "DTM01",
+                        f"{qualifier!r} is not a claim date qualifier (232, 233, 050, 036)",
+                    )
                     continue
                 value = ctx.date(el, 2, pos)
                 attr = _CLAIM_DATES[qualifier]
@@ -646,10 +731,15 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
                 continue
             line = _Line()
             line.pos = pos
-            procedure = _procedure(ctx, el, 1, pos)
+            raw = el[1] if n > 1 else ""
+            procedure = procedures.get(raw)
             if procedure is None:
-                err(pos, el, "SVC01", "procedure composite is missing")
-                procedure = ProcedureCode("", "")
+                procedure = _procedure(ctx, el, 1, pos)
+                if procedure is None:
+                    err(pos, el, "SVC01", "procedure composite is missing")
+                    procedure = ProcedureCode("", "")
+                elif procedure.qualifier and procedure.code and raw.count(ctx.component) < 7:
+                    procedures[raw] = procedure  # immutable, so shared; only valid ones
             line.procedure = procedure
             line.charge = charge = cache.get(el[2]) if n > 2 else None
             if charge is None:
@@ -721,8 +811,8 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
             claim.remark_codes = []
             claim.lines = []
         elif sid == "NM1":
-            if claim is None:
-                err(pos, el, None, "NM1 segment outside a claim")
+            if claim is None or line is not None:
+                err(pos, el, None, "NM1 segment outside the claim header")
                 continue
             entity = el[1] if n > 1 else ""
             if entity not in _CLAIM_PEOPLE:
@@ -798,7 +888,9 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
                 if value is None:
                     totals_ok = False
                 else:
-                    items.append(ProviderAdjustmentItem(parts[0], parts[1] if len(parts) > 1 else "", value))
+                    items.append(
+                        ProviderAdjustmentItem(parts[0], parts[1] if len(parts) > 1 else "", value)
+                    )
             plbs.append(ProviderAdjustment(provider, fiscal, tuple(items), pos))
         elif sid in _HEADER_IDS:
             if in_detail:
@@ -859,22 +951,30 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
         nt = len(t)
         payment = Payment(
             payment_amount if payment_amount is not None else _ZERO,
-            bpr[1] if nb > 1 else "", bpr[3] if nb > 3 else "", bpr[4] if nb > 4 else "",
-            payment_date, t[2] if nt > 2 else "", t[3] if nt > 3 else "",
+            bpr[1] if nb > 1 else "",
+            bpr[3] if nb > 3 else "",
+            bpr[4] if nb > 4 else "",
+            payment_date,
+            t[2] if nt > 2 else "",
+            t[3] if nt > 3 else "",
         )
         if totals_ok and payment_amount is not None:
             plb_total = sum((p.total for p in plbs), _ZERO)
             expected = paid_total - plb_total
             if payment_amount != expected:
                 err(
-                    bpr_pos, bpr, "BPR02",
+                    bpr_pos,
+                    bpr,
+                    "BPR02",
                     f"total payment {payment_amount} does not equal claim payments {paid_total} "
                     f"minus provider adjustments {plb_total} = {expected}",
                 )
     payer = None
     if payer_n1 is not None:
         p = payer_n1
-        payer = Payer(p[2] if len(p) > 2 else "", payer_ref_2u or (p[4] if len(p) > 4 and p[4] else None))
+        payer = Payer(
+            p[2] if len(p) > 2 else "", payer_ref_2u or (p[4] if len(p) > 4 and p[4] else None)
+        )
     payee = None
     if payee_n1 is not None:
         p = payee_n1
@@ -889,40 +989,46 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
             payee_tax_id or (ident if qualifier == "FI" and ident else None),
         )
     return Remittance(
-        tx.control_number, tx.index, tx.interchange_control_number, tx.group_control_number,
-        payer, payee, payment, production_date, tuple(claims), tuple(plbs), st_pos,
+        tx.control_number,
+        tx.index,
+        tx.interchange_control_number,
+        tx.group_control_number,
+        payer,
+        payee,
+        payment,
+        production_date,
+        tuple(claims),
+        tuple(plbs),
+        st_pos,
     )
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Parsing allocates ~10 objects per segment, none cyclic: pause the cyclic GC."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def parse_835(data: bytes | bytearray | memoryview | str) -> ParseResult:
     """Parse and validate an 835 file (bytes or text).  Never raises for bad data."""
-    with _gc_paused():
+    with gc_paused():
         doc = parse_x12(data)
         errors: list[EraError] = [
-            EraError(e.transaction, e.segment_no, e.segment_id, e.element, e.message,
-                     e.transaction_segment_no)
+            EraError(
+                e.transaction,
+                e.segment_no,
+                e.segment_id,
+                e.element,
+                e.message,
+                e.transaction_segment_no,
+            )
             for e in doc.errors
         ]
         amounts: dict[str, Decimal] = {}
         dates: dict[str, date] = {}
         remittances: list[Remittance] = []
         for tx in doc.transactions:
-            ctx = _Ctx(tx.control_number, tx.position - 1, errors, amounts, dates,
-                       tx.delimiters.component)
+            ctx = _Ctx(
+                tx.control_number, tx.position - 1, errors, amounts, dates, tx.delimiters.component
+            )
             if tx.set_id != "835":
-                ctx.err(tx.position, tx.rows[0], "ST01", f"transaction set {tx.set_id!r} is not an 835")
+                ctx.err(
+                    tx.position, tx.rows[0], "ST01", f"transaction set {tx.set_id!r} is not an 835"
+                )
                 continue
             remittances.append(_parse_transaction(tx, ctx))
         errors.sort(key=lambda e: e.segment_no)
@@ -930,9 +1036,11 @@ def parse_835(data: bytes | bytearray | memoryview | str) -> ParseResult:
 
 
 def _format_error(e: X12Error) -> str:
-    where = f"Transaction {e.transaction}, segment" if e.transaction is not None else "Segment"
+    where = "Segment"
+    if e.transaction is not None:
+        where = f"Transaction {printable(e.transaction)}, segment"
     element = f", element {e.element}" if e.element else ""
-    return f"{where} {e.segment_no} ({e.segment_id}){element}: {e.message}"
+    return f"{where} {e.segment_no} ({printable(e.segment_id)}){element}: {e.message}"
 
 
 def error_report(errors: tuple[X12Error, ...] | list[X12Error]) -> str:

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
+from typing import TypeVar
 
 from advocate.imports.x12 import Delimiters
 
@@ -29,8 +31,10 @@ __all__ = [
 ]
 
 Money = Decimal | int | str
+_T = TypeVar("_T")
 DEFAULT_DELIMITERS = Delimiters("*", ":", "^", "~")
-AdjustmentSpec = tuple[str, str, Money]  # (group, reason, amount), e.g. ("CO", "45", Decimal("120.00"))
+# (group, reason, amount) or (group, reason, amount, quantity), e.g. ("CO", "45", Decimal("120"))
+AdjustmentSpec = tuple[str, str, Money] | tuple[str, str, Money, Money]
 
 
 @dataclass
@@ -98,30 +102,36 @@ class RemittanceSpec:
 
 def _fmt(value: Money) -> str:
     """X12 R format: no exponent, trailing fractional zeros suppressed."""
+    if type(value) is int:
+        return str(value)
     d = value if isinstance(value, Decimal) else Decimal(value)
-    text = format(d, "f")
+    text = str(d)
+    if "E" in text:
+        text = format(d, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    if text in ("-0", ""):
+    if text == "-0" or not text:
         text = "0"
     return text
 
 
+@lru_cache(maxsize=4096)
 def _d8(d: date) -> str:
     return f"{d.year:04d}{d.month:02d}{d.day:02d}"
 
 
 def _cas_segments(adjustments: Sequence[AdjustmentSpec], e: str) -> list[str]:
     """Group adjustments by group code, at most six triplets per CAS."""
-    by_group: dict[str, list[tuple[str, str]]] = {}
-    for group, reason, amount in adjustments:
-        by_group.setdefault(group, []).append((reason, _fmt(amount)))
+    by_group: dict[str, list[tuple[str, str, str]]] = {}
+    for adj in adjustments:
+        quantity = _fmt(adj[3]) if len(adj) > 3 else ""  # type: ignore[misc]
+        by_group.setdefault(adj[0], []).append((adj[1], _fmt(adj[2]), quantity))
     out: list[str] = []
     for group, items in by_group.items():
         for i in range(0, len(items), 6):
             parts = ["CAS", group]
-            for reason, amount in items[i : i + 6]:
-                parts += [reason, amount, ""]
+            for reason, amount, quantity in items[i : i + 6]:
+                parts += [reason, amount, quantity]
             while parts[-1] == "":
                 parts.pop()
             out.append(e.join(parts))
@@ -136,9 +146,27 @@ def _transaction(spec: RemittanceSpec, d: Delimiters) -> list[str]:
     if total == 0:
         bpr = e.join(["BPR", "H", "0", "C", "NON"] + [""] * 11 + [pay])
     elif spec.payment_method == "ACH":
-        bpr = e.join(["BPR", "C", _fmt(total), "C", "ACH", "CCP", "01", "071000013", "DA",
-                      "1234567890", "1" + spec.payer_id.rjust(9, "0")[-9:], "", "01", "071000039",
-                      "DA", "9876543210", pay])
+        bpr = e.join(
+            [
+                "BPR",
+                "C",
+                _fmt(total),
+                "C",
+                "ACH",
+                "CCP",
+                "01",
+                "071000013",
+                "DA",
+                "1234567890",
+                "1" + spec.payer_id.rjust(9, "0")[-9:],
+                "",
+                "01",
+                "071000039",
+                "DA",
+                "9876543210",
+                pay,
+            ]
+        )
     else:
         bpr = e.join(["BPR", "C", _fmt(total), "C", spec.payment_method] + [""] * 11 + [pay])
     segs = [
@@ -165,17 +193,46 @@ def _transaction(spec: RemittanceSpec, d: Delimiters) -> list[str]:
         pr = cl.patient_responsibility
         if pr is None:
             pr = sum(
-                (Decimal(a) for g, _, a in list(cl.adjustments)
-                 + [x for ln in cl.lines for x in ln.adjustments] if g == "PR"),
+                (
+                    Decimal(adj[2])
+                    for adj in [*cl.adjustments, *(x for ln in cl.lines for x in ln.adjustments)]
+                    if adj[0] == "PR"
+                ),
                 Decimal(0),
             )
-        segs.append(e.join(["CLP", cl.patient_control_number, cl.status, _fmt(cl.charge),
-                            _fmt(cl.paid), _fmt(pr), cl.filing_indicator,
-                            cl.payer_claim_number or cl.patient_control_number + "01",
-                            cl.facility_type, cl.frequency_code]))
+        segs.append(
+            e.join(
+                [
+                    "CLP",
+                    cl.patient_control_number,
+                    cl.status,
+                    _fmt(cl.charge),
+                    _fmt(cl.paid),
+                    _fmt(pr),
+                    cl.filing_indicator,
+                    cl.payer_claim_number or cl.patient_control_number + "01",
+                    cl.facility_type,
+                    cl.frequency_code,
+                ]
+            )
+        )
         segs += _cas_segments(cl.adjustments, e)
-        segs.append(e.join(["NM1", "QC", "1", cl.patient_last, cl.patient_first, "", "", "",
-                            "MI", cl.member_id]))
+        segs.append(
+            e.join(
+                [
+                    "NM1",
+                    "QC",
+                    "1",
+                    cl.patient_last,
+                    cl.patient_first,
+                    "",
+                    "",
+                    "",
+                    "MI",
+                    cl.member_id,
+                ]
+            )
+        )
         if cl.remark_codes:
             segs.append(e.join(["MOA", "", "", *cl.remark_codes[:5]]))
         if cl.statement_from:
@@ -243,15 +300,42 @@ def build_835(
     icn = f"{interchange_control_number:09d}"
     gcn = str(group_control_number)
     yymmdd = interchange_date.strftime("%y%m%d")
-    isa = e.join([
-        "ISA", "00", " " * 10, "00", " " * 10, "ZZ", sender_id.ljust(15)[:15], "ZZ",
-        receiver_id.ljust(15)[:15], yymmdd, "1200", d.repetition or "U", "00501", icn, "0",
-        usage, d.component,
-    ])
+    isa = e.join(
+        [
+            "ISA",
+            "00",
+            " " * 10,
+            "00",
+            " " * 10,
+            "ZZ",
+            sender_id.ljust(15)[:15],
+            "ZZ",
+            receiver_id.ljust(15)[:15],
+            yymmdd,
+            "1200",
+            d.repetition or "U",
+            "00501",
+            icn,
+            "0",
+            usage,
+            d.component,
+        ]
+    )
     segs = [
         isa,
-        e.join(["GS", "HP", sender_id, receiver_id, _d8(interchange_date), "1200", gcn, "X",
-                "005010X221A1"]),
+        e.join(
+            [
+                "GS",
+                "HP",
+                sender_id,
+                receiver_id,
+                _d8(interchange_date),
+                "1200",
+                gcn,
+                "X",
+                "005010X221A1",
+            ]
+        ),
     ]
     for spec in remittances:
         segs += _transaction(spec, d)
@@ -266,15 +350,32 @@ def build_835(
 
 # (code, typical billed charge in cents, qualifier)
 _PROCEDURES: tuple[tuple[str, int, str], ...] = (
-    ("99213", 18500, "HC"), ("99214", 26500, "HC"), ("99215", 36000, "HC"),
-    ("99203", 24000, "HC"), ("99204", 39500, "HC"), ("99284", 98000, "HC"),
-    ("99285", 165000, "HC"), ("20610", 42000, "HC"), ("27447", 6850000, "HC"),
-    ("29881", 1275000, "HC"), ("64483", 310000, "HC"), ("62323", 285000, "HC"),
-    ("22551", 8900000, "HC"), ("63047", 6100000, "HC"), ("43239", 245000, "HC"),
-    ("45380", 310000, "HC"), ("93000", 9500, "HC"), ("71046", 21000, "HC"),
-    ("72148", 265000, "HC"), ("36415", 3500, "HC"), ("97110", 16500, "HC"),
-    ("97140", 15500, "HC"), ("96372", 9000, "HC"), ("J1100", 2500, "HC"),
-    ("J3301", 4500, "HC"), ("00400", 180000, "HC"),
+    ("99213", 18500, "HC"),
+    ("99214", 26500, "HC"),
+    ("99215", 36000, "HC"),
+    ("99203", 24000, "HC"),
+    ("99204", 39500, "HC"),
+    ("99284", 98000, "HC"),
+    ("99285", 165000, "HC"),
+    ("20610", 42000, "HC"),
+    ("27447", 6850000, "HC"),
+    ("29881", 1275000, "HC"),
+    ("64483", 310000, "HC"),
+    ("62323", 285000, "HC"),
+    ("22551", 8900000, "HC"),
+    ("63047", 6100000, "HC"),
+    ("43239", 245000, "HC"),
+    ("45380", 310000, "HC"),
+    ("93000", 9500, "HC"),
+    ("71046", 21000, "HC"),
+    ("72148", 265000, "HC"),
+    ("36415", 3500, "HC"),
+    ("97110", 16500, "HC"),
+    ("97140", 15500, "HC"),
+    ("96372", 9000, "HC"),
+    ("J1100", 2500, "HC"),
+    ("J3301", 4500, "HC"),
+    ("00400", 180000, "HC"),
 )
 
 
@@ -289,12 +390,59 @@ def _modifier_choices(code: str) -> tuple[str, ...]:
         return ("GP", "59")
     return ("59",)
 
-_LAST = ("SMITH", "JOHNSON", "WILLIAMS", "BROWN", "JONES", "GARCIA", "MILLER", "DAVIS",
-         "RODRIGUEZ", "MARTINEZ", "HERNANDEZ", "LOPEZ", "GONZALEZ", "WILSON", "ANDERSON",
-         "THOMAS", "TAYLOR", "MOORE", "JACKSON", "MARTIN", "LEE", "PEREZ", "THOMPSON", "WHITE")
-_FIRST = ("JAMES", "MARY", "ROBERT", "PATRICIA", "JOHN", "JENNIFER", "MICHAEL", "LINDA",
-          "DAVID", "ELIZABETH", "WILLIAM", "BARBARA", "RICHARD", "SUSAN", "JOSEPH", "JESSICA",
-          "CHARLES", "SARAH", "MARIA", "ANA", "WEI", "PRIYA", "AHMED", "OLIVIA")
+
+_LAST = (
+    "SMITH",
+    "JOHNSON",
+    "WILLIAMS",
+    "BROWN",
+    "JONES",
+    "GARCIA",
+    "MILLER",
+    "DAVIS",
+    "RODRIGUEZ",
+    "MARTINEZ",
+    "HERNANDEZ",
+    "LOPEZ",
+    "GONZALEZ",
+    "WILSON",
+    "ANDERSON",
+    "THOMAS",
+    "TAYLOR",
+    "MOORE",
+    "JACKSON",
+    "MARTIN",
+    "LEE",
+    "PEREZ",
+    "THOMPSON",
+    "WHITE",
+)
+_FIRST = (
+    "JAMES",
+    "MARY",
+    "ROBERT",
+    "PATRICIA",
+    "JOHN",
+    "JENNIFER",
+    "MICHAEL",
+    "LINDA",
+    "DAVID",
+    "ELIZABETH",
+    "WILLIAM",
+    "BARBARA",
+    "RICHARD",
+    "SUSAN",
+    "JOSEPH",
+    "JESSICA",
+    "CHARLES",
+    "SARAH",
+    "MARIA",
+    "ANA",
+    "WEI",
+    "PRIYA",
+    "AHMED",
+    "OLIVIA",
+)
 _PAYERS = (
     ("SUMMIT MUTUAL HEALTH PLAN", "87726"),
     ("GREAT LAKES HEALTH INSURANCE CO", "62308"),
@@ -309,105 +457,157 @@ def _money(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
-def _line_amounts(rng: random.Random, charge: int) -> tuple[int, list[tuple[str, str, int]], int]:
-    """(paid, adjustments, allowed) for an OON-priced line that balances."""
-    pct = rng.choice((35, 40, 45, 50, 55, 60, 65, 70, 80, 100))
-    allowed = charge * pct // 100
+class _Rand:
+    """The few draws the generator needs, cheaper than random.Random's generic ones."""
+
+    __slots__ = ("random",)
+
+    def __init__(self, seed: int) -> None:
+        self.random = random.Random(seed).random
+
+    def pick(self, seq: Sequence[_T]) -> _T:
+        return seq[int(self.random() * len(seq))]
+
+    def below(self, n: int) -> int:
+        return int(self.random() * n)
+
+
+def _line_amounts(rnd: _Rand, charge: int) -> tuple[int, list[tuple[str, str, int]], int]:
+    """(paid, adjustments, allowed) in cents for an OON-priced line that balances."""
+    allowed = charge * rnd.pick((35, 40, 45, 50, 55, 60, 65, 70, 80, 100)) // 100
     adjustments: list[tuple[str, str, int]] = []
     if allowed < charge:
         adjustments.append(("CO", "45", charge - allowed))
     pr_left = allowed
-    roll = rng.random()
+    roll = rnd.random()
     if roll < 0.25:
-        ded = min(pr_left, rng.choice((5000, 10000, 25000, 50000)))
+        ded = min(pr_left, rnd.pick((5000, 10000, 25000, 50000)))
         if ded:
             adjustments.append(("PR", "1", ded))
             pr_left -= ded
     if roll < 0.7 and pr_left:
-        coins = pr_left * rng.choice((10, 20, 30, 40)) // 100
+        coins = pr_left * rnd.pick((10, 20, 30, 40)) // 100
         if coins:
             adjustments.append(("PR", "2", coins))
             pr_left -= coins
-    elif pr_left > 3000 and rng.random() < 0.5:
+    elif pr_left > 3000 and rnd.random() < 0.5:
         adjustments.append(("PR", "3", 3000))
         pr_left -= 3000
     return pr_left, adjustments, allowed
 
 
-def _claim_specs(rng: random.Random, n: int, prefix: str, start: date) -> list[ClaimSpec]:
+def _cents(adjustments: list[tuple[str, str, int]]) -> list[AdjustmentSpec]:
+    return [(g, r, _money(a)) for g, r, a in adjustments]
+
+
+def _claim_specs(rnd: _Rand, n: int, prefix: str, start: date) -> list[ClaimSpec]:
     claims: list[ClaimSpec] = []
+    days = [start + timedelta(days=i) for i in range(180)]
     k = 0
     while len(claims) < n:
         k += 1
         pcn = f"{prefix}{k:07d}"
-        svc_date = start + timedelta(days=rng.randrange(0, 120))
-        last, first = rng.choice(_LAST), rng.choice(_FIRST)
-        member = f"W{rng.randrange(10**8, 10**9)}"
-        kind = rng.random()
+        day = rnd.below(120)
+        svc_date = days[day]
+        last, first = rnd.pick(_LAST), rnd.pick(_FIRST)
+        member = f"W{100000000 + rnd.below(900000000)}"
+        kind = rnd.random()
         if kind < 0.08:
             # Institutional-style claim without service lines: claim-level CAS only.
-            charge = rng.randrange(200000, 3000000)
-            paid, adj, _ = _line_amounts(rng, charge)
-            claims.append(ClaimSpec(
-                pcn, _money(charge), _money(paid), status="1",
-                adjustments=[(g, r, _money(a)) for g, r, a in adj], facility_type="13",
-                frequency_code="1", filing_indicator="12", patient_last=last,
-                patient_first=first, member_id=member, statement_from=svc_date,
-                statement_to=svc_date + timedelta(days=rng.randrange(0, 4)),
-                received_date=svc_date + timedelta(days=21), remark_codes=("MA01",),
-            ))
+            charge = 200000 + rnd.below(2800000)
+            paid, adj, _ = _line_amounts(rnd, charge)
+            claims.append(
+                ClaimSpec(
+                    pcn,
+                    _money(charge),
+                    _money(paid),
+                    status="1",
+                    adjustments=_cents(adj),
+                    facility_type="13",
+                    frequency_code="1",
+                    filing_indicator="12",
+                    patient_last=last,
+                    patient_first=first,
+                    member_id=member,
+                    statement_from=svc_date,
+                    statement_to=days[day + rnd.below(4)],
+                    received_date=days[day + 21],
+                    remark_codes=("MA01",),
+                )
+            )
             continue
-        n_lines = rng.choice((1, 1, 2, 2, 3, 4))
+        n_lines = rnd.pick((1, 1, 2, 2, 3, 4))
         lines: list[LineSpec] = []
-        claim_adj: list[tuple[str, str, Decimal]] = []
+        claim_adj: list[AdjustmentSpec] = []
         charge_total = paid_total = 0
         denied = kind < 0.14
-        emergency = rng.random() < 0.2
+        emergency = rnd.random() < 0.2
         for j in range(n_lines):
-            code, base, qualifier = rng.choice(_PROCEDURES)
-            units = rng.choice((1, 1, 1, 2)) if code.startswith(("J", "97", "36")) else 1
-            charge = base * units + rng.randrange(0, 50) * 100
-            choices = _modifier_choices(code)
-            mods = tuple(rng.sample(choices, min(len(choices), rng.choice((0, 0, 0, 1, 2)))))
+            code, base, qualifier = rnd.pick(_PROCEDURES)
+            units = rnd.pick((1, 1, 1, 2)) if code.startswith(("J", "97", "36")) else 1
+            charge = base * units + rnd.below(50) * 100
+            n_mods = rnd.pick((0, 0, 0, 1, 2))
+            mods: tuple[str, ...] = ()
+            if n_mods:
+                choices = _modifier_choices(code)
+                first_mod = rnd.below(len(choices))
+                mods = (choices[first_mod],)
+                if n_mods > 1 and len(choices) > 1:
+                    mods += (choices[(first_mod + 1 + rnd.below(len(choices) - 1)) % len(choices)],)
             remarks: list[str] = []
             if denied:
                 group, reason, remark = _DENIALS[(k + j) % len(_DENIALS)]
                 paid, adj, allowed = 0, [(group, reason, charge)], 0
                 remarks.append(remark)
-            elif j > 0 and rng.random() < 0.1:
+            elif j > 0 and rnd.random() < 0.1:
                 paid, adj, allowed = 0, [("CO", "97", charge)], 0
                 remarks.append("M15")
             else:
-                paid, adj, allowed = _line_amounts(rng, charge)
+                paid, adj, allowed = _line_amounts(rnd, charge)
                 if emergency:
-                    remarks.append(rng.choice(("N864", "N830")))
-                elif adj and adj[0][1] == "45" and rng.random() < 0.3:
+                    remarks.append(rnd.pick(("N864", "N830")))
+                elif adj and adj[0][1] == "45" and rnd.random() < 0.3:
                     remarks.append("N381")
             charge_total += charge
             paid_total += paid
-            lines.append(LineSpec(
-                code, _money(charge), _money(paid),
-                adjustments=[(g, r, _money(a)) for g, r, a in adj], modifiers=mods,
-                qualifier=qualifier, units=units if units != 1 or rng.random() < 0.5 else None,
-                service_date=svc_date, allowed=_money(allowed) if allowed else None,
-                remark_codes=remarks, control_number=f"{pcn}L{j + 1}",
-            ))
+            lines.append(
+                LineSpec(
+                    code,
+                    _money(charge),
+                    _money(paid),
+                    adjustments=_cents(adj),
+                    modifiers=mods,
+                    qualifier=qualifier,
+                    units=units if units != 1 or rnd.random() < 0.5 else None,
+                    service_date=svc_date,
+                    allowed=_money(allowed) if allowed else None,
+                    remark_codes=remarks,
+                    control_number=f"{pcn}L{j + 1}",
+                )
+            )
         # A small claim-level adjustment (e.g. sequestration CO-253) on some paid claims.
-        if paid_total > 2000 and not denied and rng.random() < 0.1:
+        if paid_total > 2000 and not denied and rnd.random() < 0.1:
             cut = paid_total * 2 // 100
             claim_adj.append(("CO", "253", _money(cut)))
             paid_total -= cut
-        status = "4" if denied else "1"
         spec = ClaimSpec(
-            pcn, _money(charge_total), _money(paid_total), status=status,
-            adjustments=claim_adj, lines=lines,
-            filing_indicator=rng.choice(_FILING), facility_type="23" if emergency else "11",
-            patient_last=last, patient_first=first, member_id=member,
-            statement_from=svc_date, statement_to=svc_date,
-            received_date=svc_date + timedelta(days=rng.randrange(7, 45)),
+            pcn,
+            _money(charge_total),
+            _money(paid_total),
+            status="4" if denied else "1",
+            adjustments=claim_adj,
+            lines=lines,
+            filing_indicator=rnd.pick(_FILING),
+            facility_type="23" if emergency else "11",
+            patient_last=last,
+            patient_first=first,
+            member_id=member,
+            statement_from=svc_date,
+            statement_to=svc_date,
+            received_date=days[day + 7 + rnd.below(38)],
             remark_codes=("MA01",) if denied else (),
         )
-        if not denied and rng.random() < 0.05 and len(claims) + 2 <= n:
+        if not denied and rnd.random() < 0.05 and len(claims) + 2 <= n:
             # Reversal of the original payment (all amounts negated) then the correction.
             claims.append(_reversal(spec))
         claims.append(spec)
@@ -420,22 +620,35 @@ def _neg(value: Money | None) -> Decimal | None:
 
 def _reversal(spec: ClaimSpec) -> ClaimSpec:
     return ClaimSpec(
-        spec.patient_control_number, -Decimal(spec.charge), -Decimal(spec.paid), status="22",
+        spec.patient_control_number,
+        -Decimal(spec.charge),
+        -Decimal(spec.paid),
+        status="22",
         adjustments=[(g, r, -Decimal(a)) for g, r, a in spec.adjustments],
         lines=[
             LineSpec(
-                ln.procedure, -Decimal(ln.charge), -Decimal(ln.paid),
+                ln.procedure,
+                -Decimal(ln.charge),
+                -Decimal(ln.paid),
                 adjustments=[(g, r, -Decimal(a)) for g, r, a in ln.adjustments],
-                modifiers=ln.modifiers, qualifier=ln.qualifier, units=ln.units,
-                service_date=ln.service_date, allowed=_neg(ln.allowed),
+                modifiers=ln.modifiers,
+                qualifier=ln.qualifier,
+                units=ln.units,
+                service_date=ln.service_date,
+                allowed=_neg(ln.allowed),
                 control_number=ln.control_number,
             )
             for ln in spec.lines
         ],
-        filing_indicator=spec.filing_indicator, facility_type=spec.facility_type,
-        frequency_code="8", patient_last=spec.patient_last, patient_first=spec.patient_first,
-        member_id=spec.member_id, statement_from=spec.statement_from,
-        statement_to=spec.statement_to, received_date=spec.received_date,
+        filing_indicator=spec.filing_indicator,
+        facility_type=spec.facility_type,
+        frequency_code="8",
+        patient_last=spec.patient_last,
+        patient_first=spec.patient_first,
+        member_id=spec.member_id,
+        statement_from=spec.statement_from,
+        statement_to=spec.statement_to,
+        received_date=spec.received_date,
     )
 
 
@@ -452,14 +665,16 @@ def generate_835(
     """A valid, realistic 835 with ``n_claims`` claims over ``transactions`` transactions."""
     if transactions < 1:
         raise ValueError("transactions must be >= 1")
-    rng = random.Random(seed)
+    rnd = _Rand(seed)
     start = date(2024, 1, 2)
     remittances: list[RemittanceSpec] = []
-    per = [n_claims // transactions + (1 if i < n_claims % transactions else 0)
-           for i in range(transactions)]
+    per = [
+        n_claims // transactions + (1 if i < n_claims % transactions else 0)
+        for i in range(transactions)
+    ]
     for t, count in enumerate(per):
         payer_name, payer_id = _PAYERS[(seed + t) % len(_PAYERS)]
-        claims = _claim_specs(rng, count, f"P{t + 1:02d}", start)
+        claims = _claim_specs(rnd, count, f"P{t + 1:02d}", start)
         paid = sum((Decimal(c.paid) for c in claims), Decimal(0))
         plbs: list[ProviderAdjustmentSpec] = []
         if claims and paid > 100:
@@ -467,16 +682,22 @@ def generate_835(
             recoup = (paid * Decimal("0.03")).quantize(Decimal("0.01"))
             if recoup:
                 items.append(("WO", f"{claims[0].patient_control_number}01", recoup))
-            items.append(("L6", "", -Decimal(rng.randrange(100, 5000)).scaleb(-2)))
+            items.append(("L6", "", -_money(100 + rnd.below(4900))))
             plbs.append(ProviderAdjustmentSpec("1234567893", date(2024, 12, 31), items))
         pay_date = date(2024, 6, 14) + timedelta(days=7 * t)
-        remittances.append(RemittanceSpec(
-            claims=claims, provider_adjustments=plbs, control_number=f"{t + 1:04d}",
-            payer_name=payer_name, payer_id=payer_id,
-            payment_method="ACH" if t % 3 != 2 else "CHK", payment_date=pay_date,
-            trace_number=f"{'EFT' if t % 3 != 2 else 'CHK'}{seed % 10**6:06d}{t + 1:04d}",
-            production_date=pay_date - timedelta(days=1),
-        ))
+        remittances.append(
+            RemittanceSpec(
+                claims=claims,
+                provider_adjustments=plbs,
+                control_number=f"{t + 1:04d}",
+                payer_name=payer_name,
+                payer_id=payer_id,
+                payment_method="ACH" if t % 3 != 2 else "CHK",
+                payment_date=pay_date,
+                trace_number=f"{'EFT' if t % 3 != 2 else 'CHK'}{seed % 10**6:06d}{t + 1:04d}",
+                production_date=pay_date - timedelta(days=1),
+            )
+        )
     return build_835(
         remittances,
         delimiters=Delimiters(element_sep, component_sep, repetition_sep, terminator),
