@@ -36,5 +36,20 @@ format: install
 	$(BIN)/ruff format advocate tenants tests bench
 	$(BIN)/ruff check --fix advocate tenants tests bench
 
+# A firm with BENCH_CASES cases (lines, payments, communications, events) in the
+# PostgreSQL database of MIGRATION_DATABASE_URL (the owner), for the caseload and
+# performance benchmarks; same seed, same data. See bench/RESULTS-caseload.md.
+BENCH_CASES ?= 100000
+BENCH_SEED  ?= 7
+bench-data: install
+	$(FLASK) db upgrade heads
+	$(BIN)/python bench/generate_cases.py --cases $(BENCH_CASES) --seed $(BENCH_SEED) --replace
+
+# The 835 (10,000 claims) and claims CSV (50,000 lines) imports on PostgreSQL, in
+# their own database (created by .ci/pg-setup.sh); writes bench/RESULTS-import.md.
+bench-import: install
+	bash .ci/pg-setup.sh advocate_bench_import
+	$(BIN)/python bench/bench_import.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

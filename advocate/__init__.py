@@ -39,16 +39,28 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         scoping.install(db)
 
-    from advocate import jobs, security, web
+    from advocate import jobs, security, storage, web
 
     security.init_app(app)
     web.init_app(app)
     jobs.init_app(app)
+    storage.init_app(app)
 
     from advocate.api import bp as api_bp
+    from advocate.associations import bp as associations_bp
     from advocate.audit import bp as audit_bp
     from advocate.auth import bp as auth_bp
+    from advocate.cases import bp as cases_bp
+    from advocate.deadlines import bp as deadlines_bp
+    from advocate.deadlines.case_views import bp as nsa_bp
+    from advocate.documents import bp as documents_bp
+    from advocate.imports import bp as imports_bp
+    from advocate.letters import bp as letters_bp
     from advocate.main import bp as main_bp
+    from advocate.payers import bp as payers_bp
+    from advocate.practices import bp as practices_bp
+    from advocate.practices import portal_bp
+    from advocate.rates import bp as rates_bp
     from tenants.onboarding import bp as onboarding_bp
 
     app.register_blueprint(main_bp)
@@ -56,6 +68,17 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(documents_bp)
+    app.register_blueprint(deadlines_bp)
+    app.register_blueprint(nsa_bp)
+    app.register_blueprint(practices_bp)
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(associations_bp)
+    app.register_blueprint(rates_bp)
+    app.register_blueprint(payers_bp)
+    app.register_blueprint(cases_bp)
+    app.register_blueprint(imports_bp)
+    app.register_blueprint(letters_bp)
 
     from advocate import cli
 

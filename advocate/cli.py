@@ -24,8 +24,6 @@ demo_cli = AppGroup("demo", help="Demo data for `make run`.")
 @click.option("--owner-name", default=None, help="Owner's name (defaults to the email)")
 def create_tenant(name, slug, owner_email, owner_password, owner_name):
     """Create a firm and its owner account."""
-    from tenants.onboarding.services import OnboardingError, create_firm
-
     contextvars.copy_context().run(_create_tenant, name, slug, owner_email, owner_password, owner_name)
 
 

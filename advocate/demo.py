@@ -45,4 +45,208 @@ def seed(password: str) -> list[str]:
                 db.session.add(Membership(tenant_id=tenant.id, user_id=user.id, role=role))
             lines.append(f"  {role:<9} {email}  /  {password}")
         db.session.commit()
+    lines.append(seed_medicare_rates())
+    lines.extend(seed_practices(tenant, password))
+    lines.extend(seed_payers(tenant))
+    lines.extend(seed_cases(tenant))
     return lines
+
+
+def seed_medicare_rates(year: int = 2025) -> str:
+    """Load the vendored CMS fee schedule for `year` unless it is already loaded."""
+    from advocate.rates.importer import load_bundled_year
+
+    result = load_bundled_year(db.session, year)
+    db.session.commit()
+    if result is None:
+        return f"Medicare fee schedule {year}: already loaded"
+    counts = result.counts
+    return f"Medicare fee schedule {year}: loaded {counts['rvu']:,} codes, {counts['zip5']:,} ZIP codes"
+
+
+# --------------------------------------------------------------------------- practices
+
+DEMO_PRACTICE_ADMIN = ("practice@demo.advocate.test", "Priya Patel")
+
+
+def seed_practices(tenant: Tenant, password: str) -> list[str]:
+    """Two client practices with fee agreements and authorizations, two
+    associations, and a practice-admin login for the first practice."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from advocate.associations.models import Association
+    from advocate.db import utcnow
+    from advocate.practices.models import (
+        FeeAgreement,
+        Practice,
+        PracticeAuthorization,
+        PracticeContact,
+    )
+
+    today = utcnow().date()
+    practices = [
+        {
+            "name": "Hudson Valley Orthopedic Associates, PLLC", "npi": "1548729361", "tin": "141234567",
+            "specialty": "Orthopedic surgery", "address_line1": "25 Reade Place", "address_line2": "Suite 200",
+            "city": "Poughkeepsie", "state": "NY", "zip": "12601", "default_pos": "11",
+            "phone": "(845) 555-0142", "fax": "(845) 555-0143",
+            "agreements": [
+                (date(2024, 1, 1), Decimal("25.00"), "incremental", Decimal("250.00"), Decimal("25000.00"),
+                 "firm", "per_settlement"),
+                (date(2025, 7, 1), Decimal("22.50"), "incremental", Decimal("250.00"), Decimal("30000.00"),
+                 "firm", "per_settlement"),
+            ],
+            # Signed months ago, valid for another five months.
+            "authorization": (today - timedelta(days=200), today + timedelta(days=165), "all", None),
+            "contact": ("Dana Whitfield", "Billing manager", "billing@hvortho.example.com", "(845) 555-0144"),
+        },
+        {
+            "name": "Riverside Anesthesia Partners, P.C.", "npi": "1682304757", "tin": "221987654",
+            "specialty": "Anesthesiology", "address_line1": "400 Market Street", "address_line2": None,
+            "city": "Newark", "state": "NJ", "zip": "07105", "default_pos": "22",
+            "phone": "(973) 555-0190", "fax": None,
+            "agreements": [
+                (date(2025, 1, 1), Decimal("30.00"), "gross", None, None, "split", "monthly"),
+            ],
+            # Lapsed: the practice page shows the warning banner.
+            "authorization": (today - timedelta(days=500), today - timedelta(days=135), "listed",
+                              ["Aetna", "UnitedHealthcare"]),
+            "contact": ("Marcus Lee", "Practice administrator", "mlee@riversideanes.example.com", None),
+        },
+    ]
+    associations = [
+        ("American Academy of Orthopaedic Surgeons", "Orthopedic surgery", "https://www.aaos.org",
+         "Coding, coverage and reimbursement guidance; position statements on surprise billing."),
+        ("American Society of Anesthesiologists", "Anesthesiology", "https://www.asahq.org",
+         "Anesthesia payment advocacy; statements on No Surprises Act implementation."),
+    ]
+    lines = ["Demo practices:"]
+    with tenant_scope(tenant.id):
+        first = None
+        for spec in practices:
+            practice = db.session.scalar(select(Practice).where(Practice.npi == spec["npi"]))
+            if practice is None:
+                fields = {k: v for k, v in spec.items() if k not in ("agreements", "authorization", "contact")}
+                practice = Practice(tenant_id=tenant.id, status="active", **fields)
+                db.session.add(practice)
+                db.session.flush()
+                name, title, email, phone = spec["contact"]
+                db.session.add(PracticeContact(practice_id=practice.id, name=name, title=title, email=email,
+                                               phone=phone, is_primary=True))
+                signed, expires, scope, payer_names = spec["authorization"]
+                db.session.add(PracticeAuthorization(practice_id=practice.id, signed_on=signed, expires_on=expires,
+                                                     scope=scope, payer_names=payer_names))
+            existing = set(db.session.scalars(
+                select(FeeAgreement.effective_date).where(FeeAgreement.practice_id == practice.id)))
+            for eff, pct, basis, minimum, cap, bearer, cadence in spec["agreements"]:
+                if eff not in existing:
+                    db.session.add(FeeAgreement(
+                        practice_id=practice.id, effective_date=eff, percent=pct, basis=basis, minimum=minimum,
+                        cap=cap, idr_fee_bearer=bearer, billing_cadence=cadence))
+            first = first or practice
+            lines.append(f"  {practice.name} (NPI {practice.npi})")
+        for name, specialty, url, notes in associations:
+            if db.session.scalar(select(Association).where(Association.name == name)) is None:
+                db.session.add(Association(name=name, specialty=specialty, url=url, notes=notes))
+        email, person = DEMO_PRACTICE_ADMIN
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = User(email=email, name=person, password_hash=hash_password(password))
+            db.session.add(user)
+            db.session.flush()
+        set_db_user(user.id)
+        m = db.session.scalar(
+            select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id)
+        )
+        if m is None:
+            db.session.add(Membership(tenant_id=tenant.id, user_id=user.id, role="practice_admin",
+                                      practice_id=first.id))
+        lines.append(f"  practice admin of {first.name}: {email}  /  {password}")
+        db.session.commit()
+    return lines
+
+
+def seed_payers(tenant: Tenant) -> list[str]:
+    """Two payers with their contacts and OON policy versions (idempotent)."""
+    from advocate.payers.demo import seed_payers as add_demo_payers
+
+    with tenant_scope(tenant.id):
+        added = add_demo_payers(tenant.id)
+        db.session.commit()
+    return ["Demo payers:", *added] if added else ["Demo payers: already there"]
+
+
+DEMO_PATIENTS = [
+    ("Maria", "Alvarez"), ("James", "O'Connor"), ("Zoë", "Lindqvist"), ("Wei", "Zhang"), ("Aaliyah", "Brooks"),
+    ("Dmitri", "Ivanov"), ("Priya", "Raman"), ("Samuel", "Okafor"), ("Hannah", "Schmidt"), ("Luis", "Fernández"),
+    ("Grace", "Kim"), ("Noah", "Bennett"),
+]
+DEMO_LINES = [
+    ("27447", [], "48500.00", "9800.00"),  # knee arthroplasty
+    ("29881", [], "12400.00", "2100.00"),
+    ("99285", [], "2350.00", "410.00"),
+    ("20610", ["RT"], "650.00", "95.00"),
+    ("64483", [], "3900.00", "620.00"),
+    ("99213", [], "310.00", "71.00"),
+]
+DEMO_PATHS = [
+    [], ["gathering_evidence"], ["gathering_evidence", "ready_to_negotiate"],
+    ["ready_to_negotiate", "negotiating"], ["ready_to_negotiate", "negotiating"],
+    ["ready_to_negotiate", ("appeal", 1)], ["ready_to_negotiate", "negotiating", ("settled", "5200.00")],
+    [], ["gathering_evidence"], ["ready_to_negotiate", "negotiating"], [], ["gathering_evidence"],
+]
+
+
+def seed_cases(tenant: Tenant) -> list[str]:
+    """A dozen open cases across the demo practices and payers (idempotent)."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from advocate.cases import services as case_services
+    from advocate.cases.models import Case
+    from advocate.db import utcnow
+    from advocate.payers.models import Payer
+    from advocate.practices.models import Practice
+
+    with tenant_scope(tenant.id):
+        if db.session.scalar(select(Case.id).limit(1)) is not None:
+            return ["Demo cases: already seeded"]
+        practices = db.session.scalars(select(Practice).order_by(Practice.id)).all()
+        payers = db.session.scalars(select(Payer).order_by(Payer.id)).all()
+        advocate = db.session.scalar(select(User).where(User.email == "advocate@demo.advocate.test"))
+        if not practices or not payers:
+            return ["Demo cases: skipped (no practices or payers)"]
+        today = utcnow().date()
+        for i, (first, last) in enumerate(DEMO_PATIENTS):
+            code, mods, billed, paid = DEMO_LINES[i % len(DEMO_LINES)]
+            served = today - timedelta(days=20 + 9 * i)
+            billed_d, paid_d = Decimal(billed), Decimal(paid)
+            presp = (paid_d * Decimal("0.25")).quantize(Decimal("0.01"))
+            data = {
+                "practice_id": practices[i % len(practices)].id, "payer_id": payers[i % len(payers)].id,
+                "plan_type": "erisa_self_funded" if i % 3 else "fully_insured",
+                "patient_first_name": first, "patient_last_name": last,
+                "patient_dob": f"{1950 + 3 * i}-0{1 + i % 9}-1{i % 9}", "member_id": f"DEMO{100200 + i}",
+                "payer_claim_number": f"NS{2026000 + i}", "patient_control_number": f"HV-{5000 + i}",
+                "service_from": served.isoformat(), "service_to": served.isoformat(),
+                "place_of_service": "22" if i % 2 else "11",
+                "service_type": "emergency" if code == "99285" else "other",
+                "initial_payment_received_on": (served + timedelta(days=14)).isoformat(),
+                "assignee_id": advocate.id if advocate and i % 2 == 0 else None,
+                "lines": [{"code": code, "modifiers": mods, "units": 1, "billed": billed,
+                           "allowed": str(paid_d + presp), "paid": paid, "patient_resp": str(presp),
+                           "adjustments": [{"group": "CO", "reason": "45",
+                                            "amount": str(billed_d - paid_d - presp)},
+                                           {"group": "PR", "reason": "2", "amount": str(presp)}]}],
+            }
+            case = case_services.create_case(tenant_id=tenant.id, actor_id=None, data=data)
+            for step in DEMO_PATHS[i % len(DEMO_PATHS)]:
+                if isinstance(step, tuple) and step[0] == "appeal":
+                    case_services.transition(case, "appeal", actor_id=None, appeal_level=step[1])
+                elif isinstance(step, tuple):
+                    case_services.transition(case, step[0], actor_id=None, agreed_amount=Decimal(step[1]))
+                else:
+                    case_services.transition(case, step, actor_id=None)
+        db.session.commit()
+    return [f"Demo cases: {len(DEMO_PATIENTS)} open cases"]

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session, with_loader_criteria
 
@@ -22,7 +24,6 @@ from tenants import (
     _current_tenant_id,
     _current_user_id,
 )
-from contextvars import ContextVar
 
 _token_hash: ContextVar[str | None] = ContextVar("lookup_token_hash", default=None)
 
@@ -34,7 +35,12 @@ def _touches_tenant_data(state) -> bool:
     for mapper in state.all_mappers:
         if issubclass(mapper.class_, TenantScoped):
             return True
-    return False
+    # Counts and subqueries name tenant tables without loading an entity.
+    from sqlalchemy import Table
+    from sqlalchemy.sql import visitors
+
+    names = _tenant_tables()
+    return any(isinstance(e, Table) and e.name in names for e in visitors.iterate(state.statement))
 
 
 def _on_do_orm_execute(state) -> None:
@@ -50,7 +56,13 @@ def _on_do_orm_execute(state) -> None:
             "tenant-owned data queried with no tenant in scope "
             "(use tenant_scope() or execution_options(all_tenants=True))"
         )
-    state.statement = state.statement.options(
+    statement = state.statement
+    if state.is_select:
+        # Loader criteria cover ORM entities; a tenant table reached only as a
+        # FROM (a count's select_from, a paginated query's subquery) is
+        # filtered here, so no count ever includes another firm's rows.
+        statement = _filter_bare_froms(statement, tid)
+    state.statement = statement.options(
         with_loader_criteria(
             TenantScoped,
             lambda cls: cls.tenant_id == tid,
@@ -58,6 +70,51 @@ def _on_do_orm_execute(state) -> None:
             track_closure_variables=True,
         )
     )
+
+
+_table_cache: tuple[int, frozenset[str]] = (-1, frozenset())
+
+
+def _tenant_tables() -> frozenset[str]:
+    global _table_cache
+    classes = list(_all_subclasses(TenantScoped))
+    if _table_cache[0] != len(classes):
+        names = frozenset(c.__table__.name for c in classes if getattr(c, "__table__", None) is not None)
+        _table_cache = (len(classes), names)
+    return _table_cache[1]
+
+
+def _all_subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_subclasses(sub)
+
+
+def _filter_bare_froms(statement, tid: int):
+    """Filter tenant tables named directly in the top-level FROM (a count's
+    select_from), which loader criteria do not reach."""
+    from sqlalchemy import Table
+
+    names = _tenant_tables()
+    extra = [t.c.tenant_id == tid for t in statement.get_final_froms() if isinstance(t, Table) and t.name in names]
+    return statement.where(*extra) if extra else statement
+
+
+def _tenant_paginate_count(self) -> int:
+    """Flask-SQLAlchemy counts a page's total through a subquery, which the
+    ORM's loader criteria do not reach: add the tenant filter to it."""
+    import sqlalchemy as sa
+
+    select = self._query_args["select"]
+    tid = _current_tenant_id.get()
+    for desc in select.column_descriptions:
+        entity = desc.get("entity")
+        if isinstance(entity, type) and issubclass(entity, TenantScoped):
+            if tid is None:
+                raise TenantScopeError("tenant-owned data counted with no tenant in scope")
+            select = select.where(entity.tenant_id == tid)
+    sub = select.order_by(None).subquery()
+    return self._query_args["session"].execute(sa.select(sa.func.count()).select_from(sub)).scalar()
 
 
 def _on_before_flush(session: Session, flush_context, instances) -> None:
@@ -143,4 +200,7 @@ def install(db) -> None:
     event.listen(Session, "do_orm_execute", _on_do_orm_execute)
     event.listen(Session, "before_flush", _on_before_flush)
     event.listen(Session, "after_begin", _on_after_begin)
+    from flask_sqlalchemy.pagination import SelectPagination
+
+    SelectPagination._query_count = _tenant_paginate_count
     _installed = True

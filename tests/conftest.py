@@ -75,13 +75,13 @@ def _truncate(app) -> None:
     if IS_PG:
         engine = create_engine(app.config["MIGRATION_DATABASE_URL"])
         with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))  # noqa: S608 - our table names
         engine.dispose()
     else:
         with app.app_context():
             with db.engine.begin() as conn:
                 for t in tables:
-                    conn.execute(text(f"DELETE FROM {t}"))
+                    conn.execute(text(f"DELETE FROM {t}"))  # noqa: S608 - our table names
 
 
 @pytest.fixture()

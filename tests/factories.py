@@ -3,6 +3,7 @@ firm to leak into a test by accident."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ from advocate.extensions import db
 from tenants import set_db_user, tenant_scope
 from tenants.models import Membership, Tenant
 
-PASSWORD = "correct-horse-battery-staple-42"
+PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 - test fixture
 _seq = itertools.count(1)
 
 
@@ -40,11 +41,18 @@ class Firm:
     people: dict[str, Person] = field(default_factory=dict)
 
 
+@functools.cache
+def _password_hash() -> str:
+    # One real argon2id hash of the shared test password, computed once: hashing
+    # is deliberately slow, and every factory user shares the password.
+    return hash_password(PASSWORD)
+
+
 def make_user(tenant: Tenant, role: str, *, name: str | None = None, email: str | None = None,
               with_totp: bool = True, practice_id: int | None = None) -> Person:
     n = next(_seq)
     email = email or f"{role}{n}@{tenant.slug}.example.com"
-    user = User(email=email, name=name or f"{role.title()} {n}", password_hash=hash_password(PASSWORD),
+    user = User(email=email, name=name or f"{role.title()} {n}", password_hash=_password_hash(),
                 password_changed_at=utcnow())
     secret = None
     with tenant_scope(tenant.id):
@@ -95,3 +103,69 @@ def login(browser, person: Person, *, expect_ok: bool = True):
         assert r.status_code == 302, r.get_data(as_text=True)[:500]
         assert "/login" not in r.headers["Location"]
     return r
+
+
+def make_practice(tenant: Tenant, *, name: str = "Lakeside Orthopedics", npi: str = "1234567893", **kw):
+    """A practice with plain valid data (tests needing validation use the service)."""
+    from advocate.practices.models import Practice
+
+    with tenant_scope(tenant.id):
+        p = Practice(tenant_id=tenant.id, name=name, npi=npi, tin=kw.pop("tin", "123456789"),
+                     specialty=kw.pop("specialty", "Orthopedic surgery"),
+                     address_line1=kw.pop("address_line1", "1 Main Street"), city=kw.pop("city", "New York"),
+                     state=kw.pop("state", "NY"), zip=kw.pop("zip", "10001"), default_pos=kw.pop("default_pos", "11"),
+                     **kw)
+        db.session.add(p)
+        db.session.flush()
+        pid = p.id
+        db.session.commit()
+    return pid
+
+
+def make_payer(tenant: Tenant, *, name: str = "Acme Health Plan", **kw):
+    from advocate.payers.models import Payer
+
+    with tenant_scope(tenant.id):
+        p = Payer(tenant_id=tenant.id, name=name, name_key=" ".join(name.casefold().split()),
+                  plan_types=kw.pop("plan_types", ["erisa_self_funded"]), **kw)
+        db.session.add(p)
+        db.session.flush()
+        pid = p.id
+        db.session.commit()
+    return pid
+
+
+def case_payload(practice_id: int, payer_id: int, **overrides) -> dict:
+    data = {
+        "practice_id": practice_id,
+        "payer_id": payer_id,
+        "plan_type": "erisa_self_funded",
+        "patient_first_name": "Jane",
+        "patient_last_name": "Doe",
+        "patient_dob": "1980-04-02",
+        "member_id": "W123456789",
+        "payer_claim_number": "CLM-0001",
+        "patient_control_number": "PCN-0001",
+        "service_from": "2026-03-02",
+        "service_to": "2026-03-02",
+        "place_of_service": "11",
+        "lines": [
+            {"code": "99213", "modifiers": [], "units": 1, "billed": "250.00", "allowed": "80.00",
+             "paid": "64.00", "patient_resp": "16.00",
+             "adjustments": [{"group": "CO", "reason": "45", "amount": "170.00"}]},
+            {"code": "20610", "modifiers": ["RT"], "units": 1, "billed": "400.00", "allowed": "120.00",
+             "paid": "96.00", "patient_resp": "24.00"},
+        ],
+    }
+    data.update(overrides)
+    return data
+
+
+def make_case(tenant: Tenant, practice_id: int, payer_id: int, actor_id: int | None = None, **overrides) -> int:
+    from advocate.cases.services import create_case
+
+    with tenant_scope(tenant.id):
+        case = create_case(tenant_id=tenant.id, actor_id=actor_id, data=case_payload(practice_id, payer_id, **overrides))
+        cid = case.id
+        db.session.commit()
+    return cid

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 from flask import current_app, render_template, request
 from sqlalchemy import select
@@ -22,7 +22,7 @@ def _date_arg(name: str):
     if not raw:
         return None, None
     try:
-        return datetime.strptime(raw, "%Y-%m-%d").date(), None
+        return date.fromisoformat(raw), None
     except ValueError:
         return None, f"{name}: '{raw}' is not a date (YYYY-MM-DD)"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, render_template
+from flask import g, redirect, render_template, url_for
 from sqlalchemy import func, select
 
 from advocate.auth.access import ANY, roles
@@ -17,6 +17,9 @@ from tenants.onboarding.models import Invitation
 def index():
     """Show what needs doing first."""
     m = g.membership
+    if m.is_practice:
+        # Practice people have their own home: their practice's portal.
+        return redirect(url_for("portal.home"))
     counts = {}
     if m.is_staff:
         counts["people"] = db.session.scalar(

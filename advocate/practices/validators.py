@@ -17,15 +17,21 @@ from types import MappingProxyType
 from typing import Final
 
 __all__ = [
+    "PLACES_OF_SERVICE",
+    "SPECIALTIES",
     "US_STATES",
     "cpt_hcpcs_error",
     "mask_tin",
     "modifier_error",
+    "normalize_specialty",
     "normalize_tin",
     "normalize_zip",
     "npi_error",
     "npi_is_valid",
+    "pos_error",
+    "specialty_error",
     "state_error",
+    "tin_error",
     "zip_error",
 ]
 
@@ -99,6 +105,17 @@ def normalize_tin(value: str) -> str:
     if digits == "000000000":
         raise ValueError("A TIN cannot be all zeros.")
     return digits
+
+
+def tin_error(value: object) -> str | None:
+    """Why ``value`` is not a TIN (EIN), or None if it is (see ``normalize_tin``)."""
+    if value is None or value == "":
+        return "Enter the practice's 9-digit TIN (EIN)."
+    try:
+        normalize_tin(value)  # type: ignore[arg-type]
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def mask_tin(tin: str) -> str:
@@ -233,3 +250,137 @@ def modifier_error(mod: object) -> str | None:
     if not isinstance(mod, str) or not _MODIFIER_RE.fullmatch(mod):
         return "A modifier is 2 capital letters or digits, e.g. 25, 59 or XU."
     return None
+
+
+PLACES_OF_SERVICE: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "01": "Pharmacy",
+        "02": "Telehealth (not in the patient's home)",
+        "03": "School",
+        "04": "Homeless shelter",
+        "05": "Indian Health Service free-standing facility",
+        "06": "Indian Health Service provider-based facility",
+        "07": "Tribal 638 free-standing facility",
+        "08": "Tribal 638 provider-based facility",
+        "09": "Prison / correctional facility",
+        "10": "Telehealth in the patient's home",
+        "11": "Office",
+        "12": "Home",
+        "13": "Assisted living facility",
+        "14": "Group home",
+        "15": "Mobile unit",
+        "16": "Temporary lodging",
+        "17": "Walk-in retail health clinic",
+        "18": "Place of employment / worksite",
+        "19": "Off-campus outpatient hospital",
+        "20": "Urgent care facility",
+        "21": "Inpatient hospital",
+        "22": "On-campus outpatient hospital",
+        "23": "Emergency room (hospital)",
+        "24": "Ambulatory surgical center",
+        "25": "Birthing center",
+        "26": "Military treatment facility",
+        "27": "Outreach site / street",
+        "31": "Skilled nursing facility",
+        "32": "Nursing facility",
+        "33": "Custodial care facility",
+        "34": "Hospice",
+        "41": "Ambulance (land)",
+        "42": "Ambulance (air or water)",
+        "49": "Independent clinic",
+        "50": "Federally qualified health center",
+        "51": "Inpatient psychiatric facility",
+        "52": "Psychiatric facility (partial hospitalization)",
+        "53": "Community mental health center",
+        "54": "Intermediate care facility (intellectual disabilities)",
+        "55": "Residential substance abuse treatment facility",
+        "56": "Psychiatric residential treatment center",
+        "57": "Non-residential substance abuse treatment facility",
+        "58": "Non-residential opioid treatment facility",
+        "60": "Mass immunization center",
+        "61": "Comprehensive inpatient rehabilitation facility",
+        "62": "Comprehensive outpatient rehabilitation facility",
+        "65": "End-stage renal disease treatment facility",
+        "66": "PACE center",
+        "71": "Public health clinic",
+        "72": "Rural health clinic",
+        "81": "Independent laboratory",
+        "99": "Other place of service",
+    }
+)
+"""CMS place-of-service codes (two digits) to short names.
+
+A practice's default POS prefills its claims' lines; whether a POS is a
+facility setting for the fee schedule is the rates feature's business.
+"""
+
+
+def pos_error(value: object) -> str | None:
+    """Why ``value`` is not a place-of-service code (two digits, e.g. ``11``), or None."""
+    if value is None or value == "":
+        return "Choose the default place of service."
+    if not isinstance(value, str) or value not in PLACES_OF_SERVICE:
+        return "A place of service is a 2-digit CMS code, e.g. 11 (office) or 22 (outpatient hospital)."
+    return None
+
+
+SPECIALTIES: Final[tuple[str, ...]] = (
+    "Air ambulance",
+    "Ambulatory surgery center",
+    "Anesthesiology",
+    "Behavioral health",
+    "Cardiology",
+    "Cardiothoracic surgery",
+    "Chiropractic",
+    "Dermatology",
+    "Emergency medicine",
+    "Gastroenterology",
+    "General surgery",
+    "Hospitalist medicine",
+    "Internal medicine",
+    "Interventional pain management",
+    "Laboratory and pathology",
+    "Neurology",
+    "Neurosurgery",
+    "Intraoperative neuromonitoring",
+    "Obstetrics and gynecology",
+    "Ophthalmology",
+    "Orthopedic surgery",
+    "Otolaryngology",
+    "Pediatrics",
+    "Physical medicine and rehabilitation",
+    "Physical therapy",
+    "Plastic and reconstructive surgery",
+    "Podiatry",
+    "Radiology",
+    "Urology",
+    "Vascular surgery",
+    "Other",
+)
+"""The specialties a firm files practices and professional associations under.
+
+One list, so a practice's page can find the associations of its specialty by
+equality rather than by guessing at spellings.
+"""
+
+_SPECIALTY_BY_KEY: Final = {s.casefold(): s for s in SPECIALTIES}
+
+
+def specialty_error(value: object) -> str | None:
+    """Why ``value`` is not one of ``SPECIALTIES`` (any letter case), or None."""
+    if value is None or value == "":
+        return "Choose a specialty."
+    if not isinstance(value, str) or value.strip().casefold() not in _SPECIALTY_BY_KEY:
+        return "Choose a specialty from the list (use 'Other' if none fits)."
+    return None
+
+
+def normalize_specialty(value: str) -> str:
+    """The canonical spelling of a specialty typed in any letter case.
+
+    Raises ``ValueError`` with the ``specialty_error`` message otherwise.
+    """
+    error = specialty_error(value)
+    if error is not None:
+        raise ValueError(error)
+    return _SPECIALTY_BY_KEY[value.strip().casefold()]

@@ -28,7 +28,7 @@ import os
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
@@ -729,7 +729,9 @@ BUNDLE_PATTERNS: dict[str, str] = {
 _LAYOUT_RE = re.compile(r"l(a)?yout", re.I)
 
 
-def open_bundle(zip_path: str | os.PathLike[str] | IO[bytes]) -> dict[str, io.BytesIO]:
+def open_bundle(
+    zip_path: str | os.PathLike[str] | IO[bytes], *, required: Collection[str] | None = None
+) -> dict[str, io.BytesIO]:
     """Find the four PFS files inside a CMS zip as downloaded.
 
     Returns ``{"rvu": ..., "gpci": ..., "zip5": ..., "anes": ...}``; each value
@@ -739,7 +741,16 @@ def open_bundle(zip_path: str | os.PathLike[str] | IO[bytes]) -> dict[str, io.By
     ``ZIP5*.txt`` excluding the ``ZIP5lyout.txt`` layout, ``ANES*.csv``), in
     any folder and inside zips nested one level deep.  A missing or ambiguous
     file raises :class:`PfsFileError`.
+
+    ``required`` names the keys that must be present (default: all four).  CMS
+    publishes the ZIP code file as a separate download from the RVU zip, so
+    the importer opens each bundle with ``required=()`` and merges what it
+    finds; absent optional keys are simply left out of the result.
     """
+    must = set(BUNDLE_PATTERNS) if required is None else set(required)
+    unknown = must - set(BUNDLE_PATTERNS)
+    if unknown:
+        raise ValueError(f"unknown bundle keys: {', '.join(sorted(unknown))}")
     label = _label_for(zip_path, None, "bundle.zip")
     try:
         outer = zipfile.ZipFile(zip_path)
@@ -754,6 +765,8 @@ def open_bundle(zip_path: str | os.PathLike[str] | IO[bytes]) -> dict[str, io.By
         result: dict[str, io.BytesIO] = {}
         for key, pattern in BUNDLE_PATTERNS.items():
             hits = found[key]
+            if not hits and key not in must:
+                continue
             if not hits:
                 raise PfsFileError(label, None, f"no {pattern.upper()} file found in the bundle")
             if len(hits) > 1:

@@ -17,7 +17,16 @@ from advocate.db import utcnow
 from advocate.extensions import db
 from advocate.mail import send_mail
 from tenants import set_current_tenant, set_db_user
-from tenants.models import OWNER, ROLE_LABELS, STAFF_ROLES, Membership, Tenant
+from tenants.models import (
+    OWNER,
+    PRACTICE_ADMIN,
+    PRACTICE_ROLES,
+    PRACTICE_USER,
+    ROLE_LABELS,
+    STAFF_ROLES,
+    Membership,
+    Tenant,
+)
 from tenants.onboarding.models import Invitation
 from tenants.scoping import lookup_token
 
@@ -75,13 +84,22 @@ def create_firm(
 
 def invite(
     *, tenant: Tenant, actor: User, actor_role: str, email: str, role: str, name: str | None = None,
-    practice_id: int | None = None,
+    practice_id: int | None = None, actor_practice_id: int | None = None, practice_name: str | None = None,
 ) -> tuple[Invitation, str]:
     email = email.strip().lower()
+    if role not in ROLE_LABELS:
+        raise OnboardingError("role", "Choose a role.")
     if role == OWNER and actor_role != OWNER:
         raise OnboardingError("role", "Only an owner can invite another owner.")
     if role in STAFF_ROLES and practice_id is not None:
         raise OnboardingError("role", "Staff are not tied to a practice.")
+    if role in PRACTICE_ROLES and practice_id is None:
+        raise OnboardingError("role", "Practice users belong to a practice: choose one.")
+    # A practice admin invites colleagues of their own practice, as practice users only.
+    if actor_role in PRACTICE_ROLES and (
+        actor_role != PRACTICE_ADMIN or role != PRACTICE_USER or practice_id != actor_practice_id
+    ):
+        raise OnboardingError("role", "A practice admin can invite practice users of their own practice only.")
     existing_user = db.session.scalar(select(User).where(User.email == email))
     if existing_user is not None:
         set_db_user(existing_user.id)
@@ -118,7 +136,8 @@ def invite(
         email,
         f"{actor.name} invited you to {tenant.name} on Advocate",
         f"Hello{(' ' + inv.name) if inv.name else ''},\n\n{actor.name} invited you to join "
-        f"{tenant.name} on Advocate as {ROLE_LABELS[role]}.\n\nAccept within "
+        f"{tenant.name} on Advocate as {ROLE_LABELS[role]}"
+        f"{(' of ' + practice_name) if practice_name else ''}.\n\nAccept within "
         f"{current_app.config['INVITATION_DAYS']} days:\n{link}\n",
         tenant_id=tenant.id,
     )

@@ -9,14 +9,13 @@ from sqlalchemy import select
 from advocate.audit.services import audit
 from advocate.auth.access import MANAGERS, public, roles
 from advocate.auth.views import start_pending
+from advocate.db import utcnow
 from advocate.extensions import db, limiter
 from advocate.mail import OutboxMessage
-from advocate.db import utcnow
 from tenants.models import STAFF_ROLES, Membership
-from tenants.onboarding import bp
+from tenants.onboarding import bp, services
 from tenants.onboarding.forms import AcceptForm, InviteForm, RoleForm, SignupForm
 from tenants.onboarding.models import Invitation
-from tenants.onboarding import services
 from tenants.onboarding.services import OnboardingError
 
 

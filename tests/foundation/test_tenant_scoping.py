@@ -71,3 +71,20 @@ def test_tenant_id_defaults_to_the_scope_and_fails_without_one(db_app):
         db.session.flush()
         assert tok.tenant_id == a.tenant.id
         db.session.rollback()
+
+
+def test_counts_and_paginated_totals_see_only_the_tenant_in_scope(db_app):
+    from sqlalchemy import func
+
+    a, b = make_firm("A"), make_firm("B")
+    for firm in (a, b):
+        with tenant_scope(firm.tenant.id):
+            db.session.add(_token(firm.owner, firm.tenant.name))
+            db.session.add(_token(firm.owner, firm.tenant.name + "2"))
+            db.session.commit()
+    with tenant_scope(a.tenant.id):
+        assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 2
+        page = db.paginate(select(ApiToken), per_page=1)
+        assert page.total == 2 and len(page.items) == 1
+    with pytest.raises(TenantScopeError):
+        db.session.scalar(select(func.count()).select_from(ApiToken))

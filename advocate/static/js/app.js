@@ -413,3 +413,40 @@
     copy: copyText
   };
 })();
+
+/*
+ * data-show-for="field" data-show-values="a b"   (case pages: the SCA rate fields)
+ *   Shows the element only while the form control named "field" in the same
+ *   form has one of the listed values; without this script every field shows
+ *   and the server ignores the ones that do not apply.
+ */
+(function () {
+  "use strict";
+
+  function sync(form) {
+    var nodes = form.querySelectorAll("[data-show-for]");
+    Array.prototype.forEach.call(nodes, function (node) {
+      var control = form.elements.namedItem(node.getAttribute("data-show-for"));
+      if (!control || control.value === undefined) return;
+      var values = (node.getAttribute("data-show-values") || "").split(/\s+/);
+      node.hidden = values.indexOf(control.value) === -1;
+    });
+  }
+
+  function init() {
+    Array.prototype.forEach.call(document.querySelectorAll("form"), function (form) {
+      if (form.querySelector("[data-show-for]")) sync(form);
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target && event.target.form;
+    if (form && form.querySelector("[data-show-for]")) sync(form);
+  });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

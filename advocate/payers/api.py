@@ -1,0 +1,170 @@
+"""Payers over the JSON API: list, create, read, and the policy in effect on a date."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, g, jsonify, request, url_for
+
+from advocate.api import bp
+from advocate.api.auth import api_error
+from advocate.auth.access import MANAGERS, STAFF, roles
+from advocate.extensions import db
+from advocate.payers import services
+from advocate.payers.defaults import PLAN_TYPES
+from advocate.payers.models import Payer
+from advocate.payers.validation import FieldErrors
+
+MAX_PER_PAGE = 100
+
+
+def _int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not (minimum <= int(raw) <= maximum):
+        api_error(
+            422,
+            "invalid query parameter",
+            [
+                {
+                    "field": name,
+                    "message": f"{name} must be a whole number from {minimum} to {maximum}.",
+                }
+            ],
+        )
+    return int(raw)
+
+
+def _payer_or_404(payer_id: int) -> Payer:
+    payer = db.session.get(Payer, payer_id)
+    if payer is None:
+        api_error(404, "not found")
+    return payer
+
+
+def _firm_today() -> date:
+    try:
+        tz = ZoneInfo(g.tenant.timezone or "America/New_York")
+    except (KeyError, ValueError):
+        tz = ZoneInfo("America/New_York")
+    return datetime.now(tz).date()
+
+
+@bp.route("/payers", methods=["GET"])
+@roles(STAFF)
+def payers_list():
+    """List the firm's payers, paginated (page, per_page; q, plan_type)."""
+    page_no = _int_arg("page", 1, minimum=1, maximum=10**6)
+    per_page = _int_arg(
+        "per_page", current_app.config["PAGE_SIZE"], minimum=1, maximum=MAX_PER_PAGE
+    )
+    plan_type = request.args.get("plan_type") or None
+    if plan_type is not None and plan_type not in PLAN_TYPES:
+        api_error(
+            422,
+            "invalid query parameter",
+            [{"field": "plan_type", "message": f"plan_type is one of: {', '.join(PLAN_TYPES)}."}],
+        )
+    q = services.search_payers(g.membership.tenant_id, request.args.get("q"), plan_type)
+    page = db.paginate(
+        q, page=page_no, per_page=per_page, error_out=False, max_per_page=MAX_PER_PAGE
+    )
+    db.session.commit()
+    return jsonify(
+        items=[services.payer_to_dict(p) for p in page.items],
+        page=page.page,
+        per_page=page.per_page,
+        total=page.total,
+        pages=page.pages,
+    )
+
+
+@bp.route("/payers", methods=["POST"])
+@roles(MANAGERS)
+def payers_create():
+    """Add a payer from JSON; 422 with field-level details when invalid."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        api_error(
+            422,
+            "send a JSON object",
+            [{"field": "body", "message": "The body must be a JSON object."}],
+        )
+    allowed = set(services.PAYER_PARSERS)
+    unknown = [
+        {"field": k, "message": f"Unknown field; the fields are: {', '.join(sorted(allowed))}."}
+        for k in body
+        if k not in allowed
+    ]
+    if unknown:
+        api_error(422, "validation failed", unknown)
+    try:
+        payer = services.create_payer(
+            tenant_id=g.membership.tenant_id, actor_id=g.actor.id, data=body
+        )
+    except FieldErrors as err:
+        db.session.rollback()
+        api_error(422, "validation failed", err.as_details())
+    db.session.commit()
+    response = jsonify(services.payer_to_dict(payer, contacts=True))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.payers_get", payer_id=payer.id)
+    return response
+
+
+@bp.route("/payers/<int:payer_id>", methods=["GET"])
+@roles(STAFF)
+def payers_get(payer_id: int):
+    """One payer with its contacts."""
+    payer = _payer_or_404(payer_id)
+    data = services.payer_to_dict(payer, contacts=True)
+    db.session.commit()
+    return jsonify(data)
+
+
+@bp.route("/payers/<int:payer_id>/policy", methods=["GET"])
+@roles(STAFF)
+def payers_policy(payer_id: int):
+    """The payer's policy for plan_type in effect on `on` (YYYY-MM-DD; default: today at the firm).
+    `policy` is null when the firm has no policy for that day."""
+    payer = _payer_or_404(payer_id)
+    details = []
+    plan_type = (request.args.get("plan_type") or "").strip()
+    if not plan_type:
+        details.append(
+            {
+                "field": "plan_type",
+                "message": f"plan_type is required: one of {', '.join(PLAN_TYPES)}.",
+            }
+        )
+    elif plan_type not in PLAN_TYPES:
+        details.append(
+            {
+                "field": "plan_type",
+                "message": f"'{plan_type}' is not a plan type; use one of {', '.join(PLAN_TYPES)}.",
+            }
+        )
+    raw_on = (request.args.get("on") or "").strip()
+    on = _firm_today()
+    if raw_on:
+        try:
+            on = date.fromisoformat(raw_on)
+            if len(raw_on) != 10:
+                raise ValueError
+        except ValueError:
+            details.append(
+                {"field": "on", "message": f"'{raw_on}' is not a date written YYYY-MM-DD."}
+            )
+    if details:
+        api_error(422, "invalid query parameter", details)
+    policy = services.policy_for(payer, plan_type, on)
+    data = {
+        "payer_id": payer.id,
+        "plan_type": plan_type,
+        "on": on.isoformat(),
+        "policy": services.policy_to_dict(policy) if policy is not None else None,
+    }
+    db.session.commit()
+    return jsonify(data)

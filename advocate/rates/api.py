@@ -1,0 +1,177 @@
+"""Rates API: Medicare fee schedule prices and the firm's commercial percentiles.
+
+``GET /api/v1/rates/medicare?year=&code=&modifier=&zip=&pos=`` (or
+``locality=13202-01`` instead of ``zip``; ``year`` defaults to the latest
+loaded) answers::
+
+    {"year": 2025, "code": "99213", "modifier": "", "pos": "11", "facility": false,
+     "amount": "101.06", "reason": null, "status": "A",
+     "locality": {"carrier": "13202", "locality": "01", "name": "MANHATTAN", "state": "NY"},
+     "zip": {"zip": "10001", "rural": null, "plus_four": false},
+     "gpci": {"work": "1.065", "pe": "1.166", "mp": "1.656"},
+     "rvu": {"work": "1.30", "pe": "1.35", "mp": "0.10", "pe_source": "non-facility", ...},
+     "conversion_factor": "32.3465", "components": [...], "notes": [...]}
+
+Amounts are strings with two decimals (``null`` with a ``reason`` when Medicare
+does not price the code this way).  An unknown year, code, ZIP or locality is
+404; a malformed parameter is 422 with ``details[0].field`` naming it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import g, jsonify, request
+
+from advocate.api import bp
+from advocate.api.auth import api_error
+from advocate.auth.access import STAFF, roles
+from advocate.extensions import db
+from advocate.rates import services
+from advocate.rates.services import MedicareQuote
+
+_ALLOWED = {
+    "medicare": {"year", "code", "modifier", "zip", "locality", "pos"},
+    "percentiles": {"year", "code", "modifier", "zip3", "zip"},
+}
+
+
+_fmt = services.format_decimal
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def quote_json(q: MedicareQuote) -> dict:
+    p = q.price
+    rvu = q.rvu
+    return {
+        "year": q.year,
+        "code": q.code,
+        "modifier": q.modifier,
+        "rvu_modifier": q.row_modifier,
+        "pos": q.pos,
+        "facility": p.facility,
+        "amount": _money(q.amount),
+        "reason": q.reason,
+        "fee_schedule_amount": _money(p.amount),
+        "status": rvu.status,
+        "locality": {
+            "carrier": q.locality.carrier,
+            "locality": q.locality.locality,
+            "name": q.locality.name,
+            "state": q.locality.state,
+        },
+        "zip": (
+            None
+            if q.zip is None
+            else {"zip": q.zip.zip, "rural": q.zip.rural or None, "plus_four": q.zip.is_plus_four}
+        ),
+        "gpci": {
+            "work": _fmt(q.locality.pw, 3),
+            "pe": _fmt(q.locality.pe, 3),
+            "mp": _fmt(q.locality.mp, 3),
+        },
+        "rvu": {
+            "work": _fmt(p.work_rvu, 2),
+            "pe": _fmt(p.pe_rvu_used, 2),
+            "mp": _fmt(p.mp_rvu, 2),
+            "pe_source": p.pe_source,
+            "non_facility_pe": _fmt(rvu.nonfac_pe_rvu, 2),
+            "non_facility_pe_na": rvu.is_nonfac_na,
+            "facility_pe": _fmt(rvu.fac_pe_rvu, 2),
+            "facility_pe_na": rvu.is_fac_na,
+            "pctc": rvu.pctc,
+            "global_days": rvu.global_days,
+        },
+        "conversion_factor": _fmt(p.conversion_factor, 4),
+        "components": [
+            {
+                "name": c.name,
+                "rvu": _fmt(c.rvu, 2),
+                "gpci": _fmt(c.gpci, 3),
+                "amount": _fmt(c.amount, 2),
+            }
+            for c in p.components
+        ],
+        "unrounded": _fmt(p.unrounded, 2),
+        "opps_cap_applied": p.opps_cap_applied,
+        "adjustments": [
+            {"label": a.label, "factor": _fmt(a.factor, 0), "explanation": a.explanation}
+            for a in q.adjustments
+        ],
+        "anesthesia_conversion_factor": _fmt(q.anes_cf, 2),
+        "notes": list(q.notes),
+    }
+
+
+def _unknown_params(kind: str) -> None:
+    extra = sorted(set(request.args) - _ALLOWED[kind])
+    if extra:
+        api_error(
+            422,
+            f"unknown parameter: {extra[0]}",
+            [{"field": name, "message": "unknown parameter"} for name in extra],
+        )
+
+
+def _lookup_error(err: services.RateLookupError):
+    details = [{"field": err.field, "message": err.message}] if err.field else []
+    api_error(err.status, err.message, details)
+
+
+@bp.route("/rates/medicare")
+@roles(STAFF)
+def rates_medicare():
+    """Price a code under the Medicare Physician Fee Schedule."""
+    _unknown_params("medicare")
+    args = request.args
+    try:
+        quote = services.medicare_price(
+            services.parse_year(args.get("year")),
+            args.get("code", ""),
+            args.get("modifier"),
+            pos=args.get("pos", ""),
+            zip_code=args.get("zip") or None,
+            locality=args.get("locality") or None,
+        )
+    except services.RateLookupError as err:
+        db.session.rollback()
+        _lookup_error(err)
+    body = quote_json(quote)
+    db.session.commit()
+    return jsonify(body)
+
+
+@bp.route("/rates/percentiles")
+@roles(STAFF)
+def rates_percentiles():
+    """The firm's licensed commercial percentiles for a code in a ZIP area."""
+    _unknown_params("percentiles")
+    args = request.args
+    try:
+        year = services.parse_year(args.get("year"))
+        if year is None:
+            raise services.RateInputError("year", "year is required")
+        area_field = "zip3" if args.get("zip3") else "zip"
+        area = args.get("zip3") or args.get("zip") or ""
+        if not area:
+            raise services.RateInputError("zip3", "zip3 (or zip) is required")
+        zip3 = services.normalise_zip3(area, field=area_field)
+        found = services.percentiles_for(
+            g.membership.tenant_id, year, args.get("code", ""), args.get("modifier"), zip3
+        )
+    except services.RateLookupError as err:
+        db.session.rollback()
+        _lookup_error(err)
+    db.session.commit()
+    if found is None:
+        api_error(404, "no percentiles loaded for this year, code, modifier and ZIP area")
+    return jsonify(
+        year=found.year,
+        code=found.code,
+        modifier=found.modifier,
+        zip3=found.zip3,
+        percentiles={f"p{p}": _money(v) for p, v in found.values.items()},
+    )

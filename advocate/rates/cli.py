@@ -1,0 +1,76 @@
+"""Ops commands: `flask --app wsgi rates import-pfs` and `flask --app wsgi rates pfs-years`.
+
+Registered on the blueprint's own command group, so `rates` appears in the
+`flask` command list with the blueprint.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from advocate.extensions import db
+from advocate.rates import bp
+from advocate.rates.pfs_files import PfsFileError
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@bp.cli.command("import-pfs")
+@click.option(
+    "--year", type=int, required=True, help="Calendar year of the fee schedule, e.g. 2025"
+)
+@click.option("--rvu", type=_FILE, help="PPRRVU<yy>_<release>.csv (relative values)")
+@click.option("--gpci", type=_FILE, help="GPCI<yyyy>.csv (geographic practice cost indices)")
+@click.option("--zip", "zip5", type=_FILE, help="ZIP5_<MON><yyyy>.txt (ZIP code to locality)")
+@click.option("--anes", type=_FILE, help="ANES<yyyy>.csv (anesthesia conversion factors; optional)")
+@click.option(
+    "--bundle",
+    "bundles",
+    type=_FILE,
+    multiple=True,
+    help="A CMS zip as downloaded (the RVU zip and/or the ZIP code zip); may be repeated.",
+)
+def import_pfs_command(year, rvu, gpci, zip5, anes, bundles):
+    """Load (or replace) one year of the Medicare Physician Fee Schedule."""
+    from advocate.rates.importer import import_pfs
+
+    started = time.perf_counter()
+    try:
+        result = import_pfs(
+            db.session, year, rvu=rvu, gpci=gpci, zip5=zip5, anes=anes, bundles=bundles
+        )
+        db.session.commit()
+    except PfsFileError as err:
+        db.session.rollback()
+        raise click.ClickException(f"{err} -- nothing was imported.") from err
+    except Exception:
+        db.session.rollback()
+        raise
+    c = result.counts
+    verb = "Replaced" if result.replaced else "Imported"
+    click.echo(
+        f"{verb} the {year} Medicare fee schedule: {c['rvu']:,} RVU rows, {c['gpci']:,} "
+        f"localities, {c['zip5']:,} ZIP codes, {c['anes']:,} anesthesia factors "
+        f"in {time.perf_counter() - started:.1f} s "
+        f"(read {result.read_seconds:.1f} s, write {result.write_seconds:.1f} s)."
+    )
+
+
+@bp.cli.command("pfs-years")
+def pfs_years_command():
+    """List the loaded fee schedule years."""
+    from advocate.rates.services import pfs_years
+
+    years = pfs_years()
+    if not years:
+        click.echo("No Medicare fee schedule is loaded.")
+        return
+    for y in years:
+        click.echo(
+            f"{y.year}: CF {y.conversion_factor}, {y.rvu_rows:,} RVU rows ({y.rvu_file}), "
+            f"{y.gpci_rows} localities ({y.gpci_file}), {y.zip_rows:,} ZIPs ({y.zip_file}, "
+            f"{y.zip_year_quarter}), imported {y.imported_at:%Y-%m-%d %H:%M} UTC"
+        )

@@ -1,0 +1,50 @@
+"""The demo seed's practices part is idempotent."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from advocate.associations.models import Association
+from advocate.auth.models import User
+from advocate.db import utcnow
+from advocate.demo import seed_practices
+from advocate.extensions import db
+from advocate.practices.models import FeeAgreement, Practice, PracticeAuthorization
+from advocate.practices.services import authorization_status
+from tenants import set_db_user, tenant_scope
+from tenants.models import Membership
+from tests.factories import make_firm
+from tests.practices.practice_helpers import count
+
+
+def test_seed_practices_twice_changes_nothing(db_app):
+    firm = make_firm("Demo")
+    tid = firm.tenant.id
+    seed_practices(firm.tenant, "demo-password-2026")
+    first = {
+        m.__name__: count(tid, m)
+        for m in (Practice, FeeAgreement, PracticeAuthorization, Association)
+    }
+    seed_practices(firm.tenant, "demo-password-2026")
+    again = {
+        m.__name__: count(tid, m)
+        for m in (Practice, FeeAgreement, PracticeAuthorization, Association)
+    }
+    assert (
+        first
+        == again
+        == {"Practice": 2, "FeeAgreement": 3, "PracticeAuthorization": 2, "Association": 2}
+    )
+    user = db.session.scalar(select(User).where(User.email == "practice@demo.advocate.test"))
+    set_db_user(user.id)
+    with tenant_scope(tid):
+        m = db.session.scalar(select(Membership).where(Membership.user_id == user.id))
+        assert m.role == "practice_admin"
+        practice = db.session.get(Practice, m.practice_id)
+        assert practice.npi == "1548729361"
+        statuses = {
+            p.npi: authorization_status(p.id, utcnow().date())
+            for p in db.session.scalars(select(Practice))
+        }
+    set_db_user(None)
+    assert statuses == {"1548729361": "valid", "1682304757": "expired"}
