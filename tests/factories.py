@@ -82,16 +82,22 @@ def make_firm(name: str = "Firm", slug: str | None = None) -> Firm:
 
 
 def totp_code(person: Person) -> str:
-    """A code for the next step this user has not used yet (the server
-    refuses a replayed step)."""
-    db.session.expire_all()
-    user = db.session.get(User, person.user.id)
+    """A code for a step this user has not used yet (the server refuses a
+    replayed step). The current step, else the next (the server accepts one
+    step of drift); never the previous one, which can expire mid-request.
+    A third log-in within one 30-second step waits for the next step."""
+    import time
+
     totp = pyotp.TOTP(person.totp_secret)
-    now_step = int(utcnow().timestamp()) // 30
-    for step in (now_step - 1, now_step, now_step + 1):
-        if user.totp_last_step is None or step > user.totp_last_step:
-            return totp.generate_otp(step)
-    raise AssertionError("no unused TOTP step left in this 90-second window")
+    for _ in range(2):
+        db.session.expire_all()
+        user = db.session.get(User, person.user.id)
+        now_step = int(utcnow().timestamp()) // 30
+        for step in (now_step, now_step + 1):
+            if user.totp_last_step is None or step > user.totp_last_step:
+                return totp.generate_otp(step)
+        time.sleep(30 - utcnow().timestamp() % 30 + 0.05)
+    raise AssertionError("no unused TOTP step")
 
 
 def login(browser, person: Person, *, expect_ok: bool = True):
