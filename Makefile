@@ -51,5 +51,11 @@ bench-import: install
 	bash .ci/pg-setup.sh advocate_bench_import
 	$(BIN)/python bench/bench_import.py
 
+# 10,000 one-page letters rendered by two `rq worker` processes on PostgreSQL and
+# Redis, the bare renderer and the PDF engines compared; writes bench/RESULTS-letters.md.
+bench-letters: install
+	bash .ci/pg-setup.sh advocate_bench_letters
+	$(BIN)/python bench/bench_letters.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

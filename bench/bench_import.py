@@ -445,9 +445,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         mode, *rest = args.child
-        fn = {"835": child_835, "claims": child_claims, "parse": child_parse, "pyx12": child_pyx12}[
-            mode
-        ]
+        fn = {
+            "835": child_835,
+            "claims": child_claims,
+            "parse": child_parse,
+            "pyx12": child_pyx12,
+            "pyx12doc": child_pyx12_document,
+        }[mode]
         print(json.dumps(fn(rest[0], *(int(x) for x in rest[1:]))))
         return
 
@@ -572,7 +576,7 @@ def main() -> None:
         "",
         "## Where the time goes",
         "",
-        "- 835: parsing and planning are about a second each; posting is a dozen bulk statements "
+        "- 835: parsing and planning take under a second each; posting is a dozen bulk statements "
         "(`json_populate_recordset` INSERTs of remittance claims, payments, new cases and lines, case "
         "events, audit rows; one UPDATE of the matched cases' totals), nearly all of it PostgreSQL's own "
         "time, so it stretches with the machine's load. Matching is one query for the file.",

@@ -286,7 +286,7 @@ def _steps(timeline, dispute) -> list[dict]:
             "date": when,
             "key": key,
             "met_on": met,
-            "rule": rules.get(key) if key else "Recorded.",
+            "rule": rules.get(key) if key else ("Recorded." if when else "Not recorded yet."),
             "is_input": key is None,
         }
         for label, when, key, met in rows

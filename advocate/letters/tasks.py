@@ -192,12 +192,17 @@ def claim(batch_id: int, n: int, lease_seconds: int) -> tuple[str, list[int]]:
     claimable = or_(Letter.status == PENDING, and_(Letter.status == RENDERING, Letter.leased_until < now))
     candidates = select(Letter.id).where(Letter.batch_id == batch_id, claimable).order_by(Letter.id).limit(n)
     if _is_pg():
-        candidates = candidates.with_for_update(skip_locked=True)
+        # A materialized CTE runs once: an IN (subquery ... LIMIT n) may be re-run by
+        # the planner and lease more than n rows.
+        cte = candidates.with_for_update(skip_locked=True).cte("claimable").prefix_with("MATERIALIZED")
+        chosen = Letter.id.in_(select(cte.c.id))
+    else:
+        chosen = Letter.id.in_(candidates.scalar_subquery())  # SQLite: one writer, one statement
     db.session.commit()  # the claim starts its own (write) transaction
     ids = list(
         db.session.scalars(
             update(Letter)
-            .where(Letter.id.in_(candidates.scalar_subquery()), claimable)
+            .where(chosen, claimable)
             .values(status=RENDERING, lease_token=token, leased_until=now + timedelta(seconds=lease_seconds),
                     attempts=Letter.attempts + 1, updated_at=now)
             .returning(Letter.id)

@@ -57,6 +57,8 @@ def test_every_phi_read_is_audited(db_app, make_browser):
         before = _phi_rows(a.firm.tenant.id)
         headers = {"Authorization": f"Bearer {token}"} if url.startswith("/api/") else {}
         resp = browser.get(url, headers=headers)
+        resp.get_data()  # read streamed bodies (CSV export) to the end, as a browser would
+        resp.close()
         assert resp.status_code == 200, (url, resp.status_code)
         checked.append(url)
         if _phi_rows(a.firm.tenant.id) <= before:

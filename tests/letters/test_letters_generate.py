@@ -5,7 +5,6 @@ a billed, Medicare or U&C figure."""
 
 from __future__ import annotations
 
-
 from sqlalchemy import func, select
 
 from advocate.cases.models import CaseEvent
