@@ -72,6 +72,16 @@ def make_user(tenant: Tenant, role: str, *, name: str | None = None, email: str 
     return person
 
 
+def firm_today(tenant_id: int):
+    """Today as the firm sees it (its own time zone), which is what the app
+    judges "today" by: authorizations, deadlines, future dates. Never compare
+    app behaviour with the UTC date: they differ for hours every evening."""
+    from advocate.practices.services import tenant_today
+
+    tenant = db.session.get(Tenant, tenant_id)
+    return tenant_today(tenant)
+
+
 def make_firm(name: str = "Firm", slug: str | None = None) -> Firm:
     n = next(_seq)
     tenant = Tenant(name=name, slug=slug or f"firm-{n}", letterhead_name=name)

@@ -80,16 +80,24 @@ class CaseData:
     medicare_cache: dict = field(default_factory=dict)
 
 
-def load_cases(case_ids: list[int], ltype: LetterType, on: date) -> CaseData:
+def load_cases(
+    case_ids: list[int], ltype: LetterType, on: date, *, medicare_cache: dict | None = None
+) -> CaseData:
     """Cases (with lines, practice and payer) and what the letter type needs
-    for them, in a fixed number of queries whatever the count."""
+    for them, in a fixed number of queries whatever the count. A job passes
+    one `medicare_cache` for all its chunks (the fee schedule is shared)."""
     from advocate.cases.models import Case
 
     opts = [selectinload(Case.lines)]
     if ltype.table == TABLE_FEES:
         opts.append(selectinload(Case.payments))
-    cases = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(case_ids)).options(*opts))}
-    data = CaseData(cases=cases)
+    cases = {
+        c.id: c
+        for c in db.session.scalars(select(Case).where(Case.id.in_(case_ids)).options(*opts))
+    }
+    data = CaseData(
+        cases=cases, medicare_cache=medicare_cache if medicare_cache is not None else {}
+    )
     if ltype.is_nsa and cases:
         from advocate.deadlines.case_models import NsaDispute
 
@@ -142,9 +150,18 @@ def letterhead(tenant) -> dict:
 
 def _firm_fields(tenant) -> dict:
     head = letterhead(tenant)
-    address = _join(tenant.address_line1, tenant.address_line2, tenant.city,
-                    _join(tenant.state, tenant.zip, sep=" "))
-    return {"name": head["name"], "address": address, "phone": tenant.phone or "", "fax": tenant.fax or ""}
+    address = _join(
+        tenant.address_line1,
+        tenant.address_line2,
+        tenant.city,
+        _join(tenant.state, tenant.zip, sep=" "),
+    )
+    return {
+        "name": head["name"],
+        "address": address,
+        "phone": tenant.phone or "",
+        "fax": tenant.fax or "",
+    }
 
 
 def _line_benchmark(line, case, data: CaseData) -> Decimal | None:
@@ -162,18 +179,32 @@ def _fee_summary(case, data: CaseData) -> tuple[dict, list]:
     if not agreements:
         raise LetterRefused("the practice has no fee agreement on file")
     schedule = [
-        (a.effective_date, fees.FeeTerms(percent=a.percent, basis=a.basis, minimum=a.minimum, cap=a.cap))
+        (
+            a.effective_date,
+            fees.FeeTerms(percent=a.percent, basis=a.basis, minimum=a.minimum, cap=a.cap),
+        )
         for a in agreements
     ]
     payments = sorted(case.payments, key=lambda p: (not p.is_initial, p.paid_on, p.id))
-    ledger = [fees.Payment(id=p.id, date=p.paid_on, amount=p.amount, is_initial=p.is_initial) for p in payments]
+    ledger = [
+        fees.Payment(id=p.id, date=p.paid_on, amount=p.amount, is_initial=p.is_initial)
+        for p in payments
+    ]
     try:
         accruals = fees.accrue(ledger, fees.agreement_resolver(schedule)) if ledger else []
     except (LookupError, ValueError, TypeError) as err:
         raise LetterRefused(f"the fee statement cannot be computed: {err}") from None
     rows = []
     for p, a in zip(payments, accruals, strict=True):
-        rows.append([short_date(p.paid_on), p.source.replace("_", " "), p.reference or "", money(p.amount), money(a.amount)])
+        rows.append(
+            [
+                short_date(p.paid_on),
+                p.source.replace("_", " "),
+                p.reference or "",
+                money(p.amount),
+                money(a.amount),
+            ]
+        )
     total = accruals[-1].cumulative_fee if accruals else Decimal("0.00")
     latest = agreements[-1]
     basis = "recovery above the initial payment" if latest.basis == "incremental" else "total paid"
@@ -186,7 +217,9 @@ def _fee_summary(case, data: CaseData) -> tuple[dict, list]:
     return summary, rows
 
 
-def merge_context(case, ltype: LetterType, *, tenant, sender: Sender, today: date, data: CaseData) -> dict:
+def merge_context(
+    case, ltype: LetterType, *, tenant, sender: Sender, today: date, data: CaseData
+) -> dict:
     """The merge fields for one case: plain dictionaries of strings."""
     from advocate.payers.defaults import plan_type_label
 
@@ -219,8 +252,12 @@ def merge_context(case, ltype: LetterType, *, tenant, sender: Sender, today: dat
             "npi": practice.npi,
             "tin_masked": practice.tin_masked,
             "specialty": practice.specialty or "",
-            "address": _join(practice.address_line1, practice.address_line2, practice.city,
-                             _join(practice.state, practice.zip, sep=" ")),
+            "address": _join(
+                practice.address_line1,
+                practice.address_line2,
+                practice.city,
+                _join(practice.state, practice.zip, sep=" "),
+            ),
             "phone": practice.phone or "",
             "fax": practice.fax or "",
         },
@@ -306,13 +343,26 @@ def sample_context(ltype: LetterType) -> dict:
 # --------------------------------------------------------------------------- claim tables
 
 
-def claim_table(case, ltype: LetterType, ctx: dict, data: CaseData, fee_rows: list | None) -> dict | None:
+def claim_table(
+    case, ltype: LetterType, ctx: dict, data: CaseData, fee_rows: list | None
+) -> dict | None:
     lines = ctx["lines"]
     if ltype.table == TABLE_NONE:
         return None
     if ltype.table == TABLE_CLAIM:
-        rows = [[ln["line_no"], ln["code"], ln["modifiers"], ln["units"], _short(ln["date"]), ln["billed"],
-                 ln["paid"], ln["benchmark"]] for ln in lines]
+        rows = [
+            [
+                ln["line_no"],
+                ln["code"],
+                ln["modifiers"],
+                ln["units"],
+                _short(ln["date"]),
+                ln["billed"],
+                ln["paid"],
+                ln["benchmark"],
+            ]
+            for ln in lines
+        ]
         bench = [_amount(ln["benchmark"]) for ln in lines]
         bench_total = money(sum(bench)) if lines and all(b is not None for b in bench) else "—"
         return {
@@ -320,24 +370,46 @@ def claim_table(case, ltype: LetterType, ctx: dict, data: CaseData, fee_rows: li
             "widths": ["auto"] * 5 + ["1fr"] * 3,
             "numeric": [False] * 3 + [True, False, True, True, True],
             "rows": rows,
-            "totals": ["", "Total", "", "", "", money(case.billed_total), money(case.total_paid), bench_total],
+            "totals": [
+                "",
+                "Total",
+                "",
+                "",
+                "",
+                money(case.billed_total),
+                money(case.total_paid),
+                bench_total,
+            ],
             "note": "Benchmark: the Medicare physician fee schedule amount for the practice's locality "
-                    "in the year of service, times units.",
+            "in the year of service, times units.",
         }
     if ltype.table == TABLE_NSA:
         nsa = data.nsa.get(case.id)
-        rows = [[ln["line_no"], ln["code"], ln["modifiers"], ln["units"], _short(ln["date"]), "", ""] for ln in lines]
+        rows = [
+            [ln["line_no"], ln["code"], ln["modifiers"], ln["units"], _short(ln["date"]), "", ""]
+            for ln in lines
+        ]
         return {
             "columns": ["Line", "Code", "Mod", "Units", "Date of service", "QPA", "Offer"],
             "widths": ["auto"] * 5 + ["1fr"] * 2,
             "numeric": [False] * 3 + [True, False, True, True],
             "rows": rows,
-            "totals": ["", "Claim", "", "", "", money(nsa.qpa) if nsa else "—",
-                       money(_nsa_offer(nsa)) if nsa else "—"],
+            "totals": [
+                "",
+                "Claim",
+                "",
+                "",
+                "",
+                money(nsa.qpa) if nsa else "—",
+                money(_nsa_offer(nsa)) if nsa else "—",
+            ],
             "note": "",
         }
     if ltype.table == TABLE_CODES:
-        rows = [[ln["line_no"], ln["code"], ln["modifiers"], ln["units"], _short(ln["date"])] for ln in lines]
+        rows = [
+            [ln["line_no"], ln["code"], ln["modifiers"], ln["units"], _short(ln["date"])]
+            for ln in lines
+        ]
         return {
             "columns": ["Line", "Code", "Mod", "Units", "Date of service"],
             "widths": ["auto"] * 4 + ["1fr"],
@@ -379,8 +451,11 @@ def _amount(text: str) -> Decimal | None:
 def _recipient(case, ltype: LetterType) -> list[str]:
     if ltype.recipient == "practice":
         p = case.practice
-        return [p.name, *[x for x in (p.address_line1, p.address_line2) if x],
-                _join(p.city, _join(p.state, p.zip, sep=" "), sep=", ")]
+        return [
+            p.name,
+            *[x for x in (p.address_line1, p.address_line2) if x],
+            _join(p.city, _join(p.state, p.zip, sep=" "), sep=", "),
+        ]
     payer = case.payer
     if ltype.recipient == "payer_appeals":
         lines = [payer.name, *_lines_of(payer.appeals_address or payer.claims_address)]
@@ -446,7 +521,9 @@ def build_letter(
 ) -> BuiltLetter:
     """Everything but the PDF bytes. Raises LetterRefused (why this case
     cannot have this letter) or sandbox.TemplateProblem."""
-    if ltype.needs_authorization and not data.authorized.get((case.practice_id, case.payer_id), False):
+    if ltype.needs_authorization and not data.authorized.get(
+        (case.practice_id, case.payer_id), False
+    ):
         raise LetterRefused(
             f"{case.practice.name} has no valid authorization on file covering {case.payer.name} "
             f"on {long_date(today)}: a {ltype.label.lower()} is sent as the practice's authorized "
@@ -474,7 +551,9 @@ def build_letter(
         "blocks": _blocks(body),
         "table": table,
         "closing": ["Sincerely,"],
-        "signature": [x for x in (sender.name, ctx["firm"]["name"], f"for {case.practice.name}") if x],
+        "signature": [
+            x for x in (sender.name, ctx["firm"]["name"], f"for {case.practice.name}") if x
+        ],
     }
     return BuiltLetter(document=document, text=subject + "\n" + body, title=document["title"])
 
@@ -503,7 +582,9 @@ def check_source(subject: str, body: str, ltype: LetterType) -> list[tuple[str, 
     fields (named), forbidden constructs, and, for NSA letter types, text
     naming Medicare, U&C, billed charges or percentiles."""
     allowed = allowed_fields(ltype.is_nsa)
-    problems = sandbox.check_template(subject, allowed=allowed, is_nsa=ltype.is_nsa, field="subject")
+    problems = sandbox.check_template(
+        subject, allowed=allowed, is_nsa=ltype.is_nsa, field="subject"
+    )
     problems += sandbox.check_template(body, allowed=allowed, is_nsa=ltype.is_nsa, field="body")
     if problems:
         return problems

@@ -34,12 +34,18 @@ FIELDS: tuple[Field, ...] = (
     Field("practice.npi", "The practice's NPI", "1234567893"),
     Field("practice.tin_masked", "The practice's TIN, masked", "***-**-6789"),
     Field("practice.specialty", "The practice's specialty", "Orthopedic surgery"),
-    Field("practice.address", "The practice's address, one line", "1 Main Street, New York, NY 10001"),
+    Field(
+        "practice.address", "The practice's address, one line", "1 Main Street, New York, NY 10001"
+    ),
     Field("practice.phone", "The practice's phone", "212-555-0199"),
     Field("practice.fax", "The practice's fax", "212-555-0198"),
     Field("payer.name", "The payer's name", "Keystone Health Plan"),
-    Field("payer.claims_address", "Where claims go (one line)", "PO Box 1234, Harrisburg, PA 17101"),
-    Field("payer.appeals_address", "Where appeals go (one line)", "PO Box 99, Harrisburg, PA 17101"),
+    Field(
+        "payer.claims_address", "Where claims go (one line)", "PO Box 1234, Harrisburg, PA 17101"
+    ),
+    Field(
+        "payer.appeals_address", "Where appeals go (one line)", "PO Box 99, Harrisburg, PA 17101"
+    ),
     Field("payer.appeals_fax", "The payer's appeals fax", "717-555-0150"),
     Field("case.reference", "The firm's case number", "C-000123"),
     Field("case.claim_number", "The payer's claim number", "KHP-2026-000417"),

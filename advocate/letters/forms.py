@@ -38,5 +38,9 @@ class PreviewForm(FlaskForm):
     letter_type = HiddenField(validators=[DataRequired()])
     subject = HiddenField()
     body = HiddenField()
-    case = StringField("Preview with case", validators=[DataRequired(), Length(max=20)],
-                       description="A case number such as C-000123", render_kw={"placeholder": "C-000123"})
+    case = StringField(
+        "Preview with case",
+        validators=[DataRequired(), Length(max=20)],
+        description="A case number such as C-000123",
+        render_kw={"placeholder": "C-000123"},
+    )

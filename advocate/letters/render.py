@@ -10,6 +10,10 @@ Latin, Greek, Cyrillic and Vietnamese; Noto Sans Arabic, Hebrew, Devanagari,
 Thai, Armenian, Georgian; Droid Sans Fallback for Chinese, Japanese and
 Korean. System fonts are ignored, so a letter renders the same on every
 machine and a name never prints as boxes because a server lacks a font.
+
+A process that has compiled a letter must not fork (the compiler's threads
+may hold locks the child would inherit): RQ's work horses are forked from a
+worker that never renders, and the benchmark spawns its processes.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ cannot reach another firm's data: there is no object to follow.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -44,7 +45,9 @@ SAFE_TESTS = (
     "lt", "gt", "le", "ge", "in", "odd", "even", "divisibleby", "==", "!=", "<", ">", "<=", ">=",
 )  # fmt: skip
 _LOCAL = object()
-_LOOP_ATTRS = frozenset({"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0"})
+_LOOP_ATTRS = frozenset(
+    {"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0"}
+)
 
 
 class TemplateProblem(ValueError):
@@ -163,7 +166,9 @@ def _check_path(path: str, node, w: _Walk) -> None:
         prefix = f"{base}[]." if base in LIST_FIELDS else f"{base}."
         options = sorted(f for f in w.allowed if f.startswith(prefix))
         if options:
-            w.add(path, f"“{path}”{where} is a group of fields: use one of {', '.join(options[:6])}")
+            w.add(
+                path, f"“{path}”{where} is a group of fields: use one of {', '.join(options[:6])}"
+            )
             return
     from advocate.letters.fields import FIELD_BY_NAME
 
@@ -257,7 +262,9 @@ def _walk(node, scope: dict, w: _Walk) -> None:
         _walk(child, scope, w)
 
 
-def check_template(source: str, *, allowed: frozenset[str], is_nsa: bool, field: str = "body") -> list[tuple[str, str]]:
+def check_template(
+    source: str, *, allowed: frozenset[str], is_nsa: bool, field: str = "body"
+) -> list[tuple[str, str]]:
     """Problems with a template's text, each as (field name, message); [] when it may be saved."""
     if len(source) > MAX_TEMPLATE_CHARS:
         return [(field, f"{field}: at most {MAX_TEMPLATE_CHARS:,} characters")]
@@ -270,10 +277,15 @@ def check_template(source: str, *, allowed: frozenset[str], is_nsa: bool, field:
     return [(field, f"{field}: {msg}") for _f, msg in w.problems]
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str):
+    return _ENV.from_string(source)
+
+
 def render(source: str, context: dict) -> str:
-    """Render a (checked) template against plain merge data."""
+    """Render a (checked) template against plain merge data (compiled once per text)."""
     try:
-        out = _ENV.from_string(source).render(context)
+        out = _compiled(source).render(context)
     except SecurityError as err:
         raise TemplateProblem([("template", f"not allowed: {err}")]) from None
     except UndefinedError as err:
@@ -281,5 +293,7 @@ def render(source: str, context: dict) -> str:
     except TemplateError as err:
         raise TemplateProblem([("template", f"the template failed: {err}")]) from None
     if len(out) > MAX_OUTPUT_CHARS:
-        raise TemplateProblem([("template", f"the letter is longer than {MAX_OUTPUT_CHARS:,} characters")])
+        raise TemplateProblem(
+            [("template", f"the letter is longer than {MAX_OUTPUT_CHARS:,} characters")]
+        )
     return out

@@ -128,13 +128,20 @@ def copy_template(
     if problems:
         raise LetterError(problems)
     template = LetterTemplate(
-        tenant_id=tenant_id, letter_type=ltype.key, name=name, created_by_id=getattr(actor, "id", None)
+        tenant_id=tenant_id,
+        letter_type=ltype.key,
+        name=name,
+        created_by_id=getattr(actor, "id", None),
     )
     db.session.add(template)
     db.session.flush()
     save_version(template, actor=actor, subject=subject, body=body, note="Copied")
-    audit("letter_template.created", template, user_id=getattr(actor, "id", None),
-          details={"letter_type": ltype.key, "source_template_id": source.id if source else None})
+    audit(
+        "letter_template.created",
+        template,
+        user_id=getattr(actor, "id", None),
+        details={"letter_type": ltype.key, "source_template_id": source.id if source else None},
+    )
     return template
 
 
@@ -153,7 +160,12 @@ def check_text(letter_type_key: str, subject: str, body: str) -> list[tuple[str,
 
 
 def save_version(
-    template: LetterTemplate, *, actor: Any, subject: str, body: str, note: str | None = None,
+    template: LetterTemplate,
+    *,
+    actor: Any,
+    subject: str,
+    body: str,
+    note: str | None = None,
     name: str | None = None,
 ) -> LetterTemplateVersion:
     """Check the text (unknown merge fields are refused, named) and save it as
@@ -168,7 +180,9 @@ def save_version(
     if problems:
         raise LetterError(problems)
     last = db.session.scalar(
-        select(func.max(LetterTemplateVersion.number)).where(LetterTemplateVersion.template_id == template.id)
+        select(func.max(LetterTemplateVersion.number)).where(
+            LetterTemplateVersion.template_id == template.id
+        )
     )
     version = LetterTemplateVersion(
         tenant_id=template.tenant_id,
@@ -186,8 +200,12 @@ def save_version(
     if new_name:
         template.name = new_name
     db.session.flush()
-    audit("letter_template.version_saved", template, user_id=getattr(actor, "id", None),
-          details={"version": version.number})
+    audit(
+        "letter_template.version_saved",
+        template,
+        user_id=getattr(actor, "id", None),
+        details={"version": version.number},
+    )
     return version
 
 
@@ -208,7 +226,9 @@ def template_choices(letter_type_key: str) -> list[tuple[str, str]]:
     return choices
 
 
-def resolve_text(letter_type_key: str, template_version_id: int | None) -> tuple[str, str, int | None]:
+def resolve_text(
+    letter_type_key: str, template_version_id: int | None
+) -> tuple[str, str, int | None]:
     """(subject, body, version id) of the system template or a firm version
     of the same letter type in the firm in scope."""
     ltype = letter_type(letter_type_key)
@@ -216,7 +236,10 @@ def resolve_text(letter_type_key: str, template_version_id: int | None) -> tuple
         return ltype.subject, ltype.body, None
     version = db.session.get(LetterTemplateVersion, int(template_version_id))
     if version is None or version.template.letter_type != ltype.key:
-        raise LetterError("template_version_id", "template: choose one of the firm's templates of this letter type")
+        raise LetterError(
+            "template_version_id",
+            "template: choose one of the firm's templates of this letter type",
+        )
     return version.subject, version.body, version.id
 
 
@@ -231,33 +254,71 @@ def sender_of(user) -> doc.Sender:
 
 def tenant_snapshot(tenant) -> SimpleNamespace:
     """The tenant's letterhead fields as plain values (no lazy loads later)."""
-    cols = ("id", "name", "letterhead_name", "letterhead_tagline", "address_line1", "address_line2",
-            "city", "state", "zip", "phone", "fax", "timezone")
+    cols = (
+        "id",
+        "name",
+        "letterhead_name",
+        "letterhead_tagline",
+        "address_line1",
+        "address_line2",
+        "city",
+        "state",
+        "zip",
+        "phone",
+        "fax",
+        "timezone",
+    )
     return SimpleNamespace(**{c: getattr(tenant, c) for c in cols})
 
 
-def build_for_case(case, ltype: LetterType, *, subject: str, body: str, tenant, sender, today: date):
+def build_for_case(
+    case, ltype: LetterType, *, subject: str, body: str, tenant, sender, today: date
+):
     data = doc.load_cases([case.id], ltype, today)
     loaded = data.cases.get(case.id)
     if loaded is None:
         raise LetterError("case", "case: not found")
     try:
-        return doc.build_letter(loaded, ltype, subject_tpl=subject, body_tpl=body, tenant=tenant,
-                                sender=sender, today=today, data=data)
+        return doc.build_letter(
+            loaded,
+            ltype,
+            subject_tpl=subject,
+            body_tpl=body,
+            tenant=tenant,
+            sender=sender,
+            today=today,
+            data=data,
+        )
     except doc.LetterRefused as err:
         raise LetterError("letter_type", str(err)) from None
     except TemplateProblem as err:
         raise LetterError(err.problems) from None
 
 
-def preview(case, letter_type_key: str, *, subject: str, body: str, tenant, sender, today: date,
-            fmt: str = "pdf") -> bytes:
+def preview(
+    case,
+    letter_type_key: str,
+    *,
+    subject: str,
+    body: str,
+    tenant,
+    sender,
+    today: date,
+    fmt: str = "pdf",
+) -> bytes:
     """The letter as it would print for a real case (nothing saved)."""
     problems = check_text(letter_type_key, subject, body)
     if problems:
         raise LetterError(problems)
-    built = build_for_case(case, letter_type(letter_type_key), subject=subject, body=body,
-                           tenant=tenant, sender=sender, today=today)
+    built = build_for_case(
+        case,
+        letter_type(letter_type_key),
+        subject=subject,
+        body=body,
+        tenant=tenant,
+        sender=sender,
+        today=today,
+    )
     return render_png(built.document) if fmt == "png" else render_pdf(built.document)
 
 
@@ -268,24 +329,50 @@ def letter_key(tenant_id: int, letter: Letter) -> str:
 
 
 def letter_filename(ltype: LetterType, case_reference: str) -> str:
-    return safe_filename(f"{ltype.label} {case_reference}.pdf".replace(" / ", " - ").replace("/", "-"))
+    return safe_filename(
+        f"{ltype.label} {case_reference}.pdf".replace(" / ", " - ").replace("/", "-")
+    )
 
 
-def file_letter(*, tenant_id: int, letter_id: int, case_id: int, ltype: LetterType, case_reference: str,
-                key: str, pdf: bytes, actor_id: int | None) -> Document:
+def file_letter(
+    *,
+    tenant_id: int,
+    letter_id: int,
+    case_id: int,
+    ltype: LetterType,
+    case_reference: str,
+    key: str,
+    pdf: bytes,
+    actor_id: int | None,
+) -> Document:
     """The case document and timeline entry of a rendered letter (flushed)."""
     from advocate.cases.models import CaseEvent
 
     document = Document(
-        tenant_id=tenant_id, owner_type="case", owner_id=case_id, category=ltype.category,
-        filename=letter_filename(ltype, case_reference), note=f"Generated letter {letter_id}",
-        kind="pdf", content_type="application/pdf", size_bytes=len(pdf),
-        sha256=hashlib.sha256(pdf).hexdigest(), storage_key=key, uploaded_by_id=actor_id,
+        tenant_id=tenant_id,
+        owner_type="case",
+        owner_id=case_id,
+        category=ltype.category,
+        filename=letter_filename(ltype, case_reference),
+        note=f"Generated letter {letter_id}",
+        kind="pdf",
+        content_type="application/pdf",
+        size_bytes=len(pdf),
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        storage_key=key,
+        uploaded_by_id=actor_id,
     )
     db.session.add(document)
-    db.session.add(CaseEvent(tenant_id=tenant_id, case_id=case_id, kind="letter",
-                             summary=f"{ltype.label} generated", actor_id=actor_id,
-                             data={"letter_id": letter_id, "letter_type": ltype.key}))
+    db.session.add(
+        CaseEvent(
+            tenant_id=tenant_id,
+            case_id=case_id,
+            kind="letter",
+            summary=f"{ltype.label} generated",
+            actor_id=actor_id,
+            data={"letter_id": letter_id, "letter_type": ltype.key},
+        )
+    )
     return document
 
 
@@ -305,27 +392,52 @@ def generate_letter(
         raise LetterError("letter_type", "letter_type: choose a letter type")
     ltype = letter_type(letter_type_key)
     subject, body, version_id = resolve_text(letter_type_key, template_version_id)
-    built = build_for_case(case, ltype, subject=subject, body=body, tenant=tenant_snapshot(tenant),
-                           sender=sender_of(actor), today=today)
+    built = build_for_case(
+        case,
+        ltype,
+        subject=subject,
+        body=body,
+        tenant=tenant_snapshot(tenant),
+        sender=sender_of(actor),
+        today=today,
+    )
     pdf = render_pdf(built.document)
-    letter = Letter(tenant_id=tenant.id, case_id=case.id, letter_type=ltype.key,
-                    template_version_id=version_id, status=RENDERING, attempts=1,
-                    created_by_id=getattr(actor, "id", None))
+    letter = Letter(
+        tenant_id=tenant.id,
+        case_id=case.id,
+        letter_type=ltype.key,
+        template_version_id=version_id,
+        status=RENDERING,
+        attempts=1,
+        created_by_id=getattr(actor, "id", None),
+    )
     db.session.add(letter)
     db.session.flush()
     storage = storage or get_storage()
     key = letter_key(tenant.id, letter)
     storage.put(key, io.BytesIO(pdf), content_type="application/pdf")
     try:
-        document = file_letter(tenant_id=tenant.id, letter_id=letter.id, case_id=case.id, ltype=ltype,
-                               case_reference=case.reference, key=key, pdf=pdf,
-                               actor_id=getattr(actor, "id", None))
+        document = file_letter(
+            tenant_id=tenant.id,
+            letter_id=letter.id,
+            case_id=case.id,
+            ltype=ltype,
+            case_reference=case.reference,
+            key=key,
+            pdf=pdf,
+            actor_id=getattr(actor, "id", None),
+        )
         db.session.flush()
         letter.status, letter.storage_key, letter.size_bytes = DONE, key, len(pdf)
         letter.document_id, letter.rendered_at = document.id, utcnow()
         db.session.flush()
-        audit("letter.generated", letter, user_id=getattr(actor, "id", None), is_phi=True,
-              details={"case_id": case.id, "letter_type": ltype.key, "document_id": document.id})
+        audit(
+            "letter.generated",
+            letter,
+            user_id=getattr(actor, "id", None),
+            is_phi=True,
+            details={"case_id": case.id, "letter_type": ltype.key, "document_id": document.id},
+        )
     except BaseException:
         from advocate.documents.services import discard_object
 
@@ -335,10 +447,14 @@ def generate_letter(
 
 
 def case_letters(case_id: int, limit: int = 50) -> list[Letter]:
-    return list(db.session.scalars(
-        select(Letter).where(Letter.case_id == case_id, Letter.status == DONE)
-        .order_by(Letter.id.desc()).limit(limit)
-    ))
+    return list(
+        db.session.scalars(
+            select(Letter)
+            .where(Letter.case_id == case_id, Letter.status == DONE)
+            .order_by(Letter.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 # --------------------------------------------------------------------------- batches
@@ -362,42 +478,73 @@ def create_batch(
     problems: list[tuple[str, str]] = []
     if letter_type_key not in LETTER_TYPES:
         problems.append(("letter_type", "letter_type: choose a letter type"))
-    f, errors = parse_case_filter(filter_args, user_id=getattr(actor, "id", None), tenant=tenant, today=today)
+    f, errors = parse_case_filter(
+        filter_args, user_id=getattr(actor, "id", None), tenant=tenant, today=today
+    )
     problems += [(e.field, f"{e.field}: {e.message}") for e in errors]
     if problems:
         raise LetterError(problems)
     _s, _b, version_id = resolve_text(letter_type_key, template_version_id)
-    case_ids = list(db.session.scalars(select(Case.id).where(*case_conditions(f)).order_by(Case.id)))
+    case_ids = list(
+        db.session.scalars(select(Case.id).where(*case_conditions(f)).order_by(Case.id))
+    )
     if not case_ids:
         raise LetterError("filter", "filter: no cases match these filters")
     if len(case_ids) > MAX_BATCH_LETTERS:
-        raise LetterError("filter", f"filter: {len(case_ids):,} cases match; a batch takes at most "
-                                    f"{MAX_BATCH_LETTERS:,}: narrow the filters")
+        raise LetterError(
+            "filter",
+            f"filter: {len(case_ids):,} cases match; a batch takes at most "
+            f"{MAX_BATCH_LETTERS:,}: narrow the filters",
+        )
     batch = LetterBatch(
-        tenant_id=tenant.id, letter_type=letter_type_key, template_version_id=version_id,
-        filter_query=filter_query_string(filter_args, keep_view=False)[:2000], letter_date=today,
-        total=len(case_ids), status=BATCH_RUNNING, created_by_id=getattr(actor, "id", None),
+        tenant_id=tenant.id,
+        letter_type=letter_type_key,
+        template_version_id=version_id,
+        filter_query=filter_query_string(filter_args, keep_view=False)[:2000],
+        letter_date=today,
+        total=len(case_ids),
+        status=BATCH_RUNNING,
+        created_by_id=getattr(actor, "id", None),
     )
     db.session.add(batch)
     db.session.flush()
     now = utcnow()
     rows = [
-        {"tenant_id": tenant.id, "batch_id": batch.id, "case_id": cid, "letter_type": letter_type_key,
-         "template_version_id": version_id, "status": PENDING, "attempts": 0,
-         "created_by_id": getattr(actor, "id", None), "created_at": now, "updated_at": now}
+        {
+            "tenant_id": tenant.id,
+            "batch_id": batch.id,
+            "case_id": cid,
+            "letter_type": letter_type_key,
+            "template_version_id": version_id,
+            "status": PENDING,
+            "attempts": 0,
+            "created_by_id": getattr(actor, "id", None),
+            "created_at": now,
+            "updated_at": now,
+        }
         for cid in case_ids
     ]
     for start in range(0, len(rows), 2000):
         db.session.execute(insert(Letter), rows[start : start + 2000])
-    audit("letter_batch.created", batch, user_id=getattr(actor, "id", None),
-          details={"letter_type": letter_type_key, "letters": len(case_ids), "template_version_id": version_id})
+    audit(
+        "letter_batch.created",
+        batch,
+        user_id=getattr(actor, "id", None),
+        details={
+            "letter_type": letter_type_key,
+            "letters": len(case_ids),
+            "template_version_id": version_id,
+        },
+    )
     return batch
 
 
 def status_counts(batch_id: int) -> dict[str, int]:
     counts = dict.fromkeys((PENDING, RENDERING, DONE, FAILED, CANCELLED), 0)
     for status, n in db.session.execute(
-        select(Letter.status, func.count(Letter.id)).where(Letter.batch_id == batch_id).group_by(Letter.status)
+        select(Letter.status, func.count(Letter.id))
+        .where(Letter.batch_id == batch_id)
+        .group_by(Letter.status)
     ):
         counts[status] = n
     return counts
@@ -419,7 +566,9 @@ def progress(batch: LetterBatch, *, now: datetime | None = None) -> dict:
         eta = round(remaining / rate) if rate > 0 else None
     processed = c[DONE] + c[FAILED] + c[CANCELLED]
     return {
-        "status": "cancelled" if batch.status == BATCH_CANCELLED else ("finished" if finished else "running"),
+        "status": "cancelled"
+        if batch.status == BATCH_CANCELLED
+        else ("finished" if finished else "running"),
         "total": total,
         "done": c[DONE],
         "failed": c[FAILED],
@@ -439,28 +588,41 @@ def cancel_batch(batch: LetterBatch, *, actor: Any) -> int:
     if batch.status == BATCH_CANCELLED:
         return 0
     result = db.session.execute(
-        update(Letter).where(Letter.batch_id == batch.id, Letter.status == PENDING)
-        .values(status=CANCELLED, updated_at=utcnow()).execution_options(synchronize_session=False)
+        update(Letter)
+        .where(Letter.batch_id == batch.id, Letter.status == PENDING)
+        .values(status=CANCELLED, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
     batch.status, batch.cancelled_at = BATCH_CANCELLED, utcnow()
     db.session.flush()
-    audit("letter_batch.cancelled", batch, user_id=getattr(actor, "id", None),
-          details={"cancelled": result.rowcount})
+    audit(
+        "letter_batch.cancelled",
+        batch,
+        user_id=getattr(actor, "id", None),
+        details={"cancelled": result.rowcount},
+    )
     return result.rowcount
 
 
 def retry_failed(batch: LetterBatch, *, actor: Any) -> int:
     """Put the failed letters back in the queue (enqueue after the commit)."""
     result = db.session.execute(
-        update(Letter).where(Letter.batch_id == batch.id, Letter.status == FAILED)
-        .values(status=PENDING, error=None, lease_token=None, leased_until=None, updated_at=utcnow())
+        update(Letter)
+        .where(Letter.batch_id == batch.id, Letter.status == FAILED)
+        .values(
+            status=PENDING, error=None, lease_token=None, leased_until=None, updated_at=utcnow()
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount:
         batch.status, batch.finished_at, batch.cancelled_at = BATCH_RUNNING, None, None
         db.session.flush()
-        audit("letter_batch.retried", batch, user_id=getattr(actor, "id", None),
-              details={"letters": result.rowcount})
+        audit(
+            "letter_batch.retried",
+            batch,
+            user_id=getattr(actor, "id", None),
+            details={"letters": result.rowcount},
+        )
     return result.rowcount
 
 
@@ -478,7 +640,10 @@ def case_numbers(case_ids) -> dict[int, str]:
     ids = list(set(case_ids))
     if not ids:
         return {}
-    return {cid: f"C-{n:06d}" for cid, n in db.session.execute(select(Case.id, Case.number).where(Case.id.in_(ids)))}
+    return {
+        cid: f"C-{n:06d}"
+        for cid, n in db.session.execute(select(Case.id, Case.number).where(Case.id.in_(ids)))
+    }
 
 
 def batches_query():
@@ -500,7 +665,8 @@ def _done_letters(batch: LetterBatch):
             select(Letter.id, Letter.storage_key, Case.number)
             .join(Case, Case.id == Letter.case_id)
             .where(Letter.batch_id == batch.id, Letter.status == DONE, Letter.id > last)
-            .order_by(Letter.id).limit(500)
+            .order_by(Letter.id)
+            .limit(500)
         ).all()
         if not rows:
             return
@@ -521,8 +687,13 @@ def zip_batch(batch: LetterBatch, *, actor: Any, storage: Storage | None = None)
                 zf.writestr(name, fh.read())
             count += 1
     out.seek(0)
-    audit("letter_batch.downloaded", batch, user_id=getattr(actor, "id", None), is_phi=True,
-          details={"format": "zip", "letters": count})
+    audit(
+        "letter_batch.downloaded",
+        batch,
+        user_id=getattr(actor, "id", None),
+        is_phi=True,
+        details={"format": "zip", "letters": count},
+    )
     return Export(file=out, count=count)
 
 
@@ -536,16 +707,24 @@ def merged_pdf(batch: LetterBatch, *, actor: Any, storage: Storage | None = None
     count = 0
     for row in _done_letters(batch):
         if count >= MAX_MERGED_LETTERS:
-            raise LetterError("batch", f"batch: a merged PDF holds at most {MAX_MERGED_LETTERS:,} "
-                                       "letters; download the ZIP instead")
+            raise LetterError(
+                "batch",
+                f"batch: a merged PDF holds at most {MAX_MERGED_LETTERS:,} "
+                "letters; download the ZIP instead",
+            )
         with storage.open(row.storage_key) as fh:
             writer.append(io.BytesIO(fh.read()))
         count += 1
     out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
     writer.write(out)
     out.seek(0)
-    audit("letter_batch.downloaded", batch, user_id=getattr(actor, "id", None), is_phi=True,
-          details={"format": "merged_pdf", "letters": count})
+    audit(
+        "letter_batch.downloaded",
+        batch,
+        user_id=getattr(actor, "id", None),
+        is_phi=True,
+        details={"format": "merged_pdf", "letters": count},
+    )
     return Export(file=out, count=count)
 
 

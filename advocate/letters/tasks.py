@@ -24,6 +24,7 @@ import io
 import math
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from flask import current_app
@@ -59,7 +60,7 @@ JOB_PATH = "advocate.letters.tasks:render_batch"
 def _settings() -> dict:
     s = services.setting
     return {
-        "chunk": s("LETTERS_CHUNK", 25),
+        "chunk": s("LETTERS_CHUNK", 50),
         "lease": s("LETTERS_LEASE_SECONDS", 60),
         "parallel": s("LETTERS_PARALLEL_JOBS", 4),
         "queue": s("LETTERS_QUEUE", "default"),
@@ -98,7 +99,9 @@ def _enqueue(tenant_id: int, batch_id: int, cfg: dict, *, delay: float | None = 
         description=f"letters batch {batch_id} (firm {tenant_id})",
     )
     if delay is not None:
-        return q.enqueue_in(timedelta(seconds=delay), jobs.run_in_app, JOB_PATH, tenant_id, batch_id, **kwargs)
+        return q.enqueue_in(
+            timedelta(seconds=delay), jobs.run_in_app, JOB_PATH, tenant_id, batch_id, **kwargs
+        )
     return q.enqueue(jobs.run_in_app, JOB_PATH, tenant_id, batch_id, **kwargs)
 
 
@@ -119,6 +122,7 @@ def render_batch(tenant_id: int, batch_id: int) -> dict:
     cfg = _settings()
     stats = {"rendered": 0, "failed": 0, "lost": 0}
     started = time.monotonic()
+    ctx = None
     with tenant_scope(tenant_id):
         try:
             ctx = _JobContext.load(tenant_id, batch_id)
@@ -126,13 +130,15 @@ def render_batch(tenant_id: int, batch_id: int) -> dict:
                 return stats
             waited_since = None
             while True:
-                if time.monotonic() - started > cfg["budget"]:
+                if not jobs.is_inline() and time.monotonic() - started > cfg["budget"]:
                     _enqueue(tenant_id, batch_id, cfg)  # continue in a fresh job
                     break
                 token, ids = claim(batch_id, cfg["chunk"], cfg["lease"])
                 if ids:
                     waited_since = None
-                    _mark_started(batch_id)
+                    if not ctx.started:
+                        _mark_started(batch_id)
+                        ctx.started = True
                     result = process_chunk(ctx, token, ids)
                     for k in stats:
                         stats[k] += result[k]
@@ -147,7 +153,9 @@ def render_batch(tenant_id: int, batch_id: int) -> dict:
                 now = utcnow()
                 waited_since = waited_since or time.monotonic()
                 if time.monotonic() - waited_since > cfg["lease"] + 5 or jobs.is_inline():
-                    schedule_sweep(tenant_id, batch_id, delay=(soonest - now).total_seconds() + 1, cfg=cfg)
+                    schedule_sweep(
+                        tenant_id, batch_id, delay=(soonest - now).total_seconds() + 1, cfg=cfg
+                    )
                     break
                 db.session.commit()
                 time.sleep(min(0.25, max(0.05, (soonest - now).total_seconds())))
@@ -155,6 +163,9 @@ def render_batch(tenant_id: int, batch_id: int) -> dict:
         except BaseException:
             db.session.rollback()
             raise
+        finally:
+            if ctx is not None:
+                ctx.io.shutdown(wait=True)
     return stats
 
 
@@ -172,9 +183,19 @@ class _JobContext:
         subject, body, _v = services.resolve_text(batch.letter_type, batch.template_version_id)
         tenant = services.tenant_snapshot(db.session.get(Tenant, tenant_id))
         ctx = cls(
-            tenant_id=tenant_id, batch_id=batch_id, ltype=letter_type(batch.letter_type),
-            subject=subject, body=body, tenant=tenant, sender=services.sender_of(batch.created_by),
-            today=batch.letter_date, actor_id=batch.created_by_id, storage=get_storage(),
+            tenant_id=tenant_id,
+            batch_id=batch_id,
+            ltype=letter_type(batch.letter_type),
+            subject=subject,
+            body=body,
+            tenant=tenant,
+            sender=services.sender_of(batch.created_by),
+            today=batch.letter_date,
+            actor_id=batch.created_by_id,
+            storage=get_storage(),
+            medicare_cache={},
+            started=False,
+            io=ThreadPoolExecutor(max_workers=2, thread_name_prefix="letters-put"),
         )
         db.session.commit()
         return ctx
@@ -189,12 +210,20 @@ def claim(batch_id: int, n: int, lease_seconds: int) -> tuple[str, list[int]]:
     new token, in one committed UPDATE. Returns (token, letter ids)."""
     now = utcnow()
     token = uuid.uuid4().hex
-    claimable = or_(Letter.status == PENDING, and_(Letter.status == RENDERING, Letter.leased_until < now))
-    candidates = select(Letter.id).where(Letter.batch_id == batch_id, claimable).order_by(Letter.id).limit(n)
+    claimable = or_(
+        Letter.status == PENDING, and_(Letter.status == RENDERING, Letter.leased_until < now)
+    )
+    candidates = (
+        select(Letter.id).where(Letter.batch_id == batch_id, claimable).order_by(Letter.id).limit(n)
+    )
     if _is_pg():
         # A materialized CTE runs once: an IN (subquery ... LIMIT n) may be re-run by
         # the planner and lease more than n rows.
-        cte = candidates.with_for_update(skip_locked=True).cte("claimable").prefix_with("MATERIALIZED")
+        cte = (
+            candidates.with_for_update(skip_locked=True)
+            .cte("claimable")
+            .prefix_with("MATERIALIZED")
+        )
         chosen = Letter.id.in_(select(cte.c.id))
     else:
         chosen = Letter.id.in_(candidates.scalar_subquery())  # SQLite: one writer, one statement
@@ -203,8 +232,13 @@ def claim(batch_id: int, n: int, lease_seconds: int) -> tuple[str, list[int]]:
         db.session.scalars(
             update(Letter)
             .where(chosen, claimable)
-            .values(status=RENDERING, lease_token=token, leased_until=now + timedelta(seconds=lease_seconds),
-                    attempts=Letter.attempts + 1, updated_at=now)
+            .values(
+                status=RENDERING,
+                lease_token=token,
+                leased_until=now + timedelta(seconds=lease_seconds),
+                attempts=Letter.attempts + 1,
+                updated_at=now,
+            )
             .returning(Letter.id)
             .execution_options(synchronize_session=False)
         )
@@ -215,31 +249,47 @@ def claim(batch_id: int, n: int, lease_seconds: int) -> tuple[str, list[int]]:
 
 def process_chunk(ctx: _JobContext, token: str, ids: list[int]) -> dict:
     """Render and store the claimed letters, then file those still ours."""
-    from advocate.cases.models import Case
-
-    rows = db.session.execute(select(Letter.id, Letter.case_id, Letter.batch_id).where(Letter.id.in_(ids))).all()
-    data = doc.load_cases([r.case_id for r in rows], ctx.ltype, ctx.today)
+    rows = db.session.execute(
+        select(Letter.id, Letter.case_id, Letter.batch_id).where(Letter.id.in_(ids))
+    ).all()
+    data = doc.load_cases(
+        [r.case_id for r in rows], ctx.ltype, ctx.today, medicare_cache=ctx.medicare_cache
+    )
     rendered: list[tuple] = []
     failures: list[dict] = []
+    puts = []
     for r in rows:
         case = data.cases.get(r.case_id)
         try:
             if case is None:
                 raise doc.LetterRefused("the case no longer exists")
-            built = doc.build_letter(case, ctx.ltype, subject_tpl=ctx.subject, body_tpl=ctx.body,
-                                     tenant=ctx.tenant, sender=ctx.sender, today=ctx.today, data=data)
+            built = doc.build_letter(
+                case,
+                ctx.ltype,
+                subject_tpl=ctx.subject,
+                body_tpl=ctx.body,
+                tenant=ctx.tenant,
+                sender=ctx.sender,
+                today=ctx.today,
+                data=data,
+            )
             pdf = render_pdf(built.document)
         except (doc.LetterRefused, TemplateProblem, RenderError) as err:
             failures.append({"lid": r.id, "err": str(err)[:1000]})
             continue
         key = services.letter_key(ctx.tenant_id, r)
-        ctx.storage.put(key, io.BytesIO(pdf), content_type="application/pdf")
+        # Stored from a thread while the next letter renders (Typst releases the GIL).
+        puts.append(
+            ctx.io.submit(ctx.storage.put, key, io.BytesIO(pdf), content_type="application/pdf")
+        )
         rendered.append((r, case.reference, key, pdf))
+    for put in puts:
+        put.result()  # every object is stored before any letter is filed
     db.session.commit()  # end the read transaction before writing (SQLite)
-    return _file_chunk(ctx, token, rendered, failures, Case)
+    return _file_chunk(ctx, token, rendered, failures)
 
 
-def _file_chunk(ctx, token, rendered, failures, Case) -> dict:
+def _file_chunk(ctx, token, rendered, failures) -> dict:
     now = utcnow()
     t = Letter.__table__
     won: set[int] = set()
@@ -247,8 +297,11 @@ def _file_chunk(ctx, token, rendered, failures, Case) -> dict:
         won = set(
             db.session.scalars(
                 update(Letter)
-                .where(Letter.id.in_([r.id for r, *_ in rendered]), Letter.lease_token == token,
-                       Letter.status == RENDERING)
+                .where(
+                    Letter.id.in_([r.id for r, *_ in rendered]),
+                    Letter.lease_token == token,
+                    Letter.status == RENDERING,
+                )
                 .values(status=DONE, rendered_at=now, error=None, updated_at=now)
                 .returning(Letter.id)
                 .execution_options(synchronize_session=False)
@@ -258,24 +311,39 @@ def _file_chunk(ctx, token, rendered, failures, Case) -> dict:
     for r, reference, key, pdf in rendered:
         if r.id not in won:
             continue  # another job took the lease over; it files this letter
-        document = services.file_letter(tenant_id=ctx.tenant_id, letter_id=r.id, case_id=r.case_id,
-                                        ltype=ctx.ltype, case_reference=reference, key=key, pdf=pdf,
-                                        actor_id=ctx.actor_id)
+        document = services.file_letter(
+            tenant_id=ctx.tenant_id,
+            letter_id=r.id,
+            case_id=r.case_id,
+            ltype=ctx.ltype,
+            case_reference=reference,
+            key=key,
+            pdf=pdf,
+            actor_id=ctx.actor_id,
+        )
         filed.append((r.id, document, key, len(pdf)))
     if filed:
         db.session.flush()
         db.session.execute(
             update(t)
             .where(t.c.id == bindparam("lid"), t.c.tenant_id == ctx.tenant_id)
-            .values(document_id=bindparam("did"), storage_key=bindparam("key"), size_bytes=bindparam("size")),
+            .values(
+                document_id=bindparam("did"),
+                storage_key=bindparam("key"),
+                size_bytes=bindparam("size"),
+            ),
             [{"lid": lid, "did": d.id, "key": key, "size": size} for lid, d, key, size in filed],
         )
     failed = 0
     if failures:
         res = db.session.execute(
             update(t)
-            .where(t.c.id == bindparam("lid"), t.c.tenant_id == ctx.tenant_id, t.c.lease_token == token,
-                   t.c.status == RENDERING)
+            .where(
+                t.c.id == bindparam("lid"),
+                t.c.tenant_id == ctx.tenant_id,
+                t.c.lease_token == token,
+                t.c.status == RENDERING,
+            )
             .values(status=FAILED, error=bindparam("err"), updated_at=now),
             failures,
         )
@@ -286,8 +354,10 @@ def _file_chunk(ctx, token, rendered, failures, Case) -> dict:
 
 def _mark_started(batch_id: int) -> None:
     db.session.execute(
-        update(LetterBatch).where(LetterBatch.id == batch_id, LetterBatch.started_at.is_(None))
-        .values(started_at=utcnow()).execution_options(synchronize_session=False)
+        update(LetterBatch)
+        .where(LetterBatch.id == batch_id, LetterBatch.started_at.is_(None))
+        .values(started_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
     db.session.commit()
 
@@ -300,8 +370,9 @@ def _soonest_lease_end(batch_id: int):
     """When the first lease still held by someone ends; None when no letter
     of the batch is pending or being rendered."""
     row = db.session.execute(
-        select(func.count(Letter.id), func.min(Letter.leased_until))
-        .where(Letter.batch_id == batch_id, Letter.status.in_((PENDING, RENDERING)))
+        select(func.count(Letter.id), func.min(Letter.leased_until)).where(
+            Letter.batch_id == batch_id, Letter.status.in_((PENDING, RENDERING))
+        )
     ).one()
     if not row[0]:
         return None
@@ -317,13 +388,19 @@ def _soonest_lease_end(batch_id: int):
 
 def _finish(batch_id: int) -> None:
     res = db.session.execute(
-        update(LetterBatch).where(LetterBatch.id == batch_id, LetterBatch.status == BATCH_RUNNING)
-        .values(status=BATCH_FINISHED, finished_at=utcnow()).execution_options(synchronize_session=False)
+        update(LetterBatch)
+        .where(LetterBatch.id == batch_id, LetterBatch.status == BATCH_RUNNING)
+        .values(status=BATCH_FINISHED, finished_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
     if res.rowcount:
         counts = services.status_counts(batch_id)
-        audit("letter_batch.finished", object_type="letter_batch", object_id=batch_id,
-              details={"done": counts[DONE], "failed": counts[FAILED]})
+        audit(
+            "letter_batch.finished",
+            object_type="letter_batch",
+            object_id=batch_id,
+            details={"done": counts[DONE], "failed": counts[FAILED]},
+        )
     db.session.commit()
 
 
@@ -332,5 +409,7 @@ def queue_name() -> str:
 
 
 def app_config_summary() -> dict:
-    return {k: v for k, v in _settings().items()} | {"inline": jobs.is_inline(),
-                                                    "redis": bool(current_app.config.get("REDIS_URL"))}
+    return {k: v for k, v in _settings().items()} | {
+        "inline": jobs.is_inline(),
+        "redis": bool(current_app.config.get("REDIS_URL")),
+    }

@@ -71,7 +71,9 @@ def letter_options() -> list[tuple[str, list[tuple[str, str]]]]:
     firm = {}
     for t in db.session.scalars(services.templates_query()):
         if t.current_version_id:
-            firm.setdefault(t.letter_type, []).append((f"{t.letter_type}:{t.current_version_id}", t.name))
+            firm.setdefault(t.letter_type, []).append(
+                (f"{t.letter_type}:{t.current_version_id}", t.name)
+            )
     return [
         (lt.label, [(lt.key, f"{lt.label} (system template)"), *firm.get(lt.key, [])])
         for lt in LETTER_TYPES.values()
@@ -118,8 +120,13 @@ def templates():
     """List the system templates and the firm's own."""
     page = db.paginate(services.templates_query(), per_page=PAGE, error_out=False)
     form = CopyTemplateForm()
-    return render_template("letters/templates.html", page=page, types=list(LETTER_TYPES.values()),
-                           form=form, can_manage=_can_manage())
+    return render_template(
+        "letters/templates.html",
+        page=page,
+        types=list(LETTER_TYPES.values()),
+        form=form,
+        can_manage=_can_manage(),
+    )
 
 
 @bp.route("/system")
@@ -130,10 +137,14 @@ def system_template():
     if key not in LETTER_TYPES:
         abort(404)
     lt = letter_type(key)
-    return render_template("letters/system.html", lt=lt, fields=documented_fields(lt.is_nsa),
-                           form=CopyTemplateForm(formdata=None, letter_type=key, name=f"{lt.label} (ours)"),
-                           preview=PreviewForm(formdata=None, letter_type=key, subject=lt.subject, body=lt.body),
-                           can_manage=_can_manage())
+    return render_template(
+        "letters/system.html",
+        lt=lt,
+        fields=documented_fields(lt.is_nsa),
+        form=CopyTemplateForm(formdata=None, letter_type=key, name=f"{lt.label} (ours)"),
+        preview=PreviewForm(formdata=None, letter_type=key, subject=lt.subject, body=lt.body),
+        can_manage=_can_manage(),
+    )
 
 
 @bp.route("/templates/copy", methods=["POST"])
@@ -152,8 +163,13 @@ def copy_template():
                 flash(f"{field}: {e}", "error")
         return redirect(url_for("letters.templates"))
     try:
-        template = services.copy_template(tenant_id=g.tenant.id, actor=g.actor, name=form.name.data,
-                                          letter_type_key=form.letter_type.data, source=source)
+        template = services.copy_template(
+            tenant_id=g.tenant.id,
+            actor=g.actor,
+            name=form.name.data,
+            letter_type_key=form.letter_type.data,
+            source=source,
+        )
     except services.LetterError as err:
         db.session.rollback()
         _flash_problems(err)
@@ -170,13 +186,21 @@ def template_detail(template_id: int):
     t = _template_or_404(template_id)
     version = services.current_version(t)
     lt = letter_type(t.letter_type)
-    return render_template("letters/template.html", t=t, version=version, lt=lt,
-                           fields=documented_fields(lt.is_nsa), can_manage=_can_manage(),
-                           preview=PreviewForm(formdata=None, letter_type=lt.key,
-                                               subject=version.subject if version else "",
-                                               body=version.body if version else ""),
-                           copy_form=CopyTemplateForm(formdata=None, source_template_id=t.id,
-                                                      name=f"{t.name} (copy)"))
+    return render_template(
+        "letters/template.html",
+        t=t,
+        version=version,
+        lt=lt,
+        fields=documented_fields(lt.is_nsa),
+        can_manage=_can_manage(),
+        preview=PreviewForm(
+            formdata=None,
+            letter_type=lt.key,
+            subject=version.subject if version else "",
+            body=version.body if version else "",
+        ),
+        copy_form=CopyTemplateForm(formdata=None, source_template_id=t.id, name=f"{t.name} (copy)"),
+    )
 
 
 @bp.route("/templates/<int:template_id>/edit", methods=["GET", "POST"])
@@ -194,23 +218,38 @@ def edit_template(template_id: int):
         form.body.data = version.body if version else lt.body
     elif form.validate_on_submit():
         try:
-            new = services.save_version(t, actor=g.actor, subject=form.subject.data, body=form.body.data,
-                                        note=form.note.data, name=form.name.data)
+            new = services.save_version(
+                t,
+                actor=g.actor,
+                subject=form.subject.data,
+                body=form.body.data,
+                note=form.note.data,
+                name=form.name.data,
+            )
         except services.LetterError as err:
             db.session.rollback()
             problems = err.problems
             for field, message in problems:
                 target = getattr(form, field, None)
                 if target is not None and hasattr(target, "errors"):
-                    target.errors = [*target.errors, message] if isinstance(target.errors, list) else [message]
+                    target.errors = (
+                        [*target.errors, message] if isinstance(target.errors, list) else [message]
+                    )
         else:
             db.session.commit()
             flash(f"Saved as version {new.number}.", "success")
             return redirect(url_for("letters.template_detail", template_id=t.id))
     status = 422 if problems or (request.method == "POST" and form.errors) else 200
-    return render_template("letters/edit.html", t=t, form=form, lt=lt, version=version, problems=problems,
-                           fields=documented_fields(lt.is_nsa),
-                           preview=PreviewForm(formdata=None, letter_type=lt.key)), status
+    return render_template(
+        "letters/edit.html",
+        t=t,
+        form=form,
+        lt=lt,
+        version=version,
+        problems=problems,
+        fields=documented_fields(lt.is_nsa),
+        preview=PreviewForm(formdata=None, letter_type=lt.key),
+    ), status
 
 
 @bp.route("/templates/<int:template_id>/versions")
@@ -242,8 +281,9 @@ def restore_version(template_id: int, version_id: int):
     if v is None or v.template_id != t.id:
         abort(404)
     try:
-        new = services.save_version(t, actor=g.actor, subject=v.subject, body=v.body,
-                                    note=f"Restored version {v.number}")
+        new = services.save_version(
+            t, actor=g.actor, subject=v.subject, body=v.body, note=f"Restored version {v.number}"
+        )
     except services.LetterError as err:
         db.session.rollback()
         _flash_problems(err)
@@ -284,9 +324,15 @@ def preview():
             problems.append(("case", f"case: no case {form.case.data.strip()} in this firm"))
     if not problems:
         try:
-            pdf = services.preview(case, form.letter_type.data, subject=form.subject.data or "",
-                                   body=form.body.data or "", tenant=g.tenant, sender=services.sender_of(g.actor),
-                                   today=_today())
+            pdf = services.preview(
+                case,
+                form.letter_type.data,
+                subject=form.subject.data or "",
+                body=form.body.data or "",
+                tenant=g.tenant,
+                sender=services.sender_of(g.actor),
+                today=_today(),
+            )
         except services.LetterError as err:
             problems = err.problems
     if problems:
@@ -320,14 +366,23 @@ def generate(case_id: int):
     back = nxt if is_safe_next(nxt) else url_for("cases.detail", case_id=case.id)
     try:
         key, version_id = _parse_choice(request.form.get("template"))
-        letter = services.generate_letter(tenant=g.tenant, actor=g.actor, case=case, letter_type_key=key,
-                                          template_version_id=version_id, today=_today())
+        letter = services.generate_letter(
+            tenant=g.tenant,
+            actor=g.actor,
+            case=case,
+            letter_type_key=key,
+            template_version_id=version_id,
+            today=_today(),
+        )
     except services.LetterError as err:
         db.session.rollback()
         _flash_problems(err)
         return redirect(back)
     db.session.commit()
-    flash(f"{letter_type(letter.letter_type).label} generated and filed in the case's documents.", "success")
+    flash(
+        f"{letter_type(letter.letter_type).label} generated and filed in the case's documents.",
+        "success",
+    )
     return redirect(back)
 
 
@@ -358,11 +413,20 @@ def new_batch():
 
     f, errors = parse_case_filter(request.args, today=_today())
     count = None if errors else count_cases(f)
-    practices = db.session.execute(select(Practice.id, Practice.name).order_by(Practice.name).limit(500)).all()
+    practices = db.session.execute(
+        select(Practice.id, Practice.name).order_by(Practice.name).limit(500)
+    ).all()
     payers = db.session.execute(select(Payer.id, Payer.name).order_by(Payer.name).limit(500)).all()
-    return render_template("letters/new_batch.html", errors=errors, count=count, args=_filter_form_data(),
-                           practices=practices, payers=payers, options=letter_options(),
-                           max_letters=services.MAX_BATCH_LETTERS)
+    return render_template(
+        "letters/new_batch.html",
+        errors=errors,
+        count=count,
+        args=_filter_form_data(),
+        practices=practices,
+        payers=payers,
+        options=letter_options(),
+        max_letters=services.MAX_BATCH_LETTERS,
+    )
 
 
 @bp.route("/batches", methods=["POST"])
@@ -376,8 +440,14 @@ def create_batch():
     args = MultiDict([(k, v) for k in FILTER_PARAMS for v in request.form.getlist(k) if v != ""])
     try:
         key, version_id = _parse_choice(request.form.get("template"))
-        batch = services.create_batch(tenant=g.tenant, actor=g.actor, filter_args=args, letter_type_key=key,
-                                      template_version_id=version_id, today=_today())
+        batch = services.create_batch(
+            tenant=g.tenant,
+            actor=g.actor,
+            filter_args=args,
+            letter_type_key=key,
+            template_version_id=version_id,
+            today=_today(),
+        )
     except services.LetterError as err:
         db.session.rollback()
         _flash_problems(err)
@@ -397,8 +467,15 @@ def batch(batch_id: int):
     prog = services.progress(b)
     failed = db.paginate(services.batch_letters_query(b, FAILED), per_page=PAGE, error_out=False)
     numbers = services.case_numbers([letter.case_id for letter in failed.items])
-    return render_template("letters/batch.html", b=b, prog=prog, failed=failed, numbers=numbers,
-                           lt=letter_type(b.letter_type), can_work=_can_work())
+    return render_template(
+        "letters/batch.html",
+        b=b,
+        prog=prog,
+        failed=failed,
+        numbers=numbers,
+        lt=letter_type(b.letter_type),
+        can_work=_can_work(),
+    )
 
 
 @bp.route("/batches/<int:batch_id>/progress.json")
@@ -444,7 +521,12 @@ def retry_letter(letter_id: int):
         abort(404)
     b = _batch_or_404(letter.batch_id)
     if letter.status == FAILED:
-        letter.status, letter.error, letter.lease_token, letter.leased_until = PENDING, None, None, None
+        letter.status, letter.error, letter.lease_token, letter.leased_until = (
+            PENDING,
+            None,
+            None,
+            None,
+        )
         if b.status != "running":
             b.status, b.finished_at, b.cancelled_at = "running", None, None
         audit("letter.retried", letter, details={"batch_id": b.id})
@@ -465,8 +547,13 @@ def download_zip(batch_id: int):
     b = _batch_or_404(batch_id)
     export = services.zip_batch(b, actor=g.actor)
     db.session.commit()
-    return send_file(export.file, mimetype="application/zip", as_attachment=True,
-                     download_name=_download_name(b, "zip"), max_age=0)
+    return send_file(
+        export.file,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=_download_name(b, "zip"),
+        max_age=0,
+    )
 
 
 @bp.route("/batches/<int:batch_id>/merged.pdf")
@@ -481,5 +568,10 @@ def download_merged(batch_id: int):
         _flash_problems(err)
         return redirect(url_for("letters.batch", batch_id=b.id))
     db.session.commit()
-    return send_file(export.file, mimetype="application/pdf", as_attachment=True,
-                     download_name=_download_name(b, "pdf"), max_age=0)
+    return send_file(
+        export.file,
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=_download_name(b, "pdf"),
+        max_age=0,
+    )

@@ -53,8 +53,13 @@ def redis_worker(db_app, tmp_path):
         pytest.skip(f"no Redis at {REDIS_URL} (.ci/run starts one)")
     conn.flushdb()
     queue = f"letters-browser-{os.getpid()}"
-    settings = {"REDIS_URL": REDIS_URL, "LETTERS_QUEUE": queue, "LETTERS_LEASE_SECONDS": 10, "LETTERS_CHUNK": 2,
-                "LETTERS_PARALLEL_JOBS": 1}
+    settings = {
+        "REDIS_URL": REDIS_URL,
+        "LETTERS_QUEUE": queue,
+        "LETTERS_LEASE_SECONDS": 10,
+        "LETTERS_CHUNK": 2,
+        "LETTERS_PARALLEL_JOBS": 1,
+    }
     saved = {k: db_app.config.get(k) for k in settings}
     inline = db_app.extensions["advocate_jobs"]["inline"]
     db_app.config.update(settings)
@@ -62,14 +67,33 @@ def redis_worker(db_app, tmp_path):
     storage = LocalStorage(tmp_path / "storage", secret_key=db_app.config["SECRET_KEY"])
     previous = set_storage(db_app, storage)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LETTERS_", "REDIS_"))}
-    env.update({"DATABASE_URL": db_app.config["SQLALCHEMY_DATABASE_URI"],
-                "MIGRATION_DATABASE_URL": db_app.config["MIGRATION_DATABASE_URL"],
-                "SECRET_KEY": db_app.config["SECRET_KEY"], "STORAGE_LOCAL_ROOT": str(storage.root),
-                **{k: str(v) for k, v in settings.items()}})
+    env.update(
+        {
+            "DATABASE_URL": db_app.config["SQLALCHEMY_DATABASE_URI"],
+            "MIGRATION_DATABASE_URL": db_app.config["MIGRATION_DATABASE_URL"],
+            "SECRET_KEY": db_app.config["SECRET_KEY"],
+            "STORAGE_LOCAL_ROOT": str(storage.root),
+            **{k: str(v) for k, v in settings.items()},
+        }
+    )
     log = (tmp_path / "worker.log").open("wb")
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/rq"), "worker", "--with-scheduler", "--maintenance-interval",
-                             "5", "-u", REDIS_URL, queue], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(  # noqa: S603 - fixed arguments
+        [
+            str(ROOT / ".venv/bin/rq"),
+            "worker",
+            "--with-scheduler",
+            "--maintenance-interval",
+            "5",
+            "-u",
+            REDIS_URL,
+            queue,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         yield proc
     finally:
@@ -88,8 +112,9 @@ def redis_worker(db_app, tmp_path):
         set_storage(db_app, previous)
 
 
-def test_an_advocate_generates_a_letter_and_runs_a_batch(db_app, redis_worker, live_server, chromium,
-                                                         screenshot_dir, tmp_path):
+def test_an_advocate_generates_a_letter_and_runs_a_batch(
+    db_app, redis_worker, live_server, chromium, screenshot_dir, tmp_path
+):
     s = make_setup(patient_first_name="Zoë", patient_last_name="Ñúñez-Øster")
     bulk_cases(s.tenant.id, s.practice_id, s.payer_id, 23, lines=6)
     shots = screenshot_dir / "letters-flow"
@@ -106,10 +131,23 @@ def test_an_advocate_generates_a_letter_and_runs_a_batch(db_app, redis_worker, l
     eob = tmp_path / "eob.pdf"
     from advocate.letters.render import render_pdf
 
-    eob.write_bytes(render_pdf({"title": "EOB", "footer": "", "letterhead": {"name": "Payer", "tagline": "",
-                               "lines": []}, "date": "", "recipient": [], "references": [], "subject": "EOB",
-                               "blocks": [{"kind": "p", "lines": ["Explanation of benefits"]}], "table": None,
-                               "closing": [], "signature": []}))
+    eob.write_bytes(
+        render_pdf(
+            {
+                "title": "EOB",
+                "footer": "",
+                "letterhead": {"name": "Payer", "tagline": "", "lines": []},
+                "date": "",
+                "recipient": [],
+                "references": [],
+                "subject": "EOB",
+                "blocks": [{"kind": "p", "lines": ["Explanation of benefits"]}],
+                "table": None,
+                "closing": [],
+                "signature": [],
+            }
+        )
+    )
     upload = page.get_by_test_id(f"upload-case-{s.case_id}")
     upload.locator("select[name=category]").select_option("eob")
     upload.locator("input[type=file]").set_input_files(str(eob))
@@ -123,12 +161,18 @@ def test_an_advocate_generates_a_letter_and_runs_a_batch(db_app, redis_worker, l
     page.locator(f"#letter-template-{s.case_id}").select_option("reconsideration")
     page.get_by_role("button", name="Generate letter").click()
     page.get_by_text("generated and filed in the case's documents").wait_for()
-    page.get_by_test_id("case-letters").get_by_role("link", name="Initial reconsideration").wait_for()
+    page.get_by_test_id("case-letters").get_by_role(
+        "link", name="Initial reconsideration"
+    ).wait_for()
     page.screenshot(path=str(shots / "02-letter-generated.png"), full_page=True)
     page.goto(f"{live_server}/cases/{s.case_id}")
     page.get_by_test_id(f"documents-case-{s.case_id}").get_by_role(
-        "link", name="Initial reconsideration - underpayment dispute C-000001.pdf").wait_for()
-    assert "Initial reconsideration / underpayment dispute generated" in page.get_by_test_id("timeline").inner_text()
+        "link", name="Initial reconsideration - underpayment dispute C-000001.pdf"
+    ).wait_for()
+    assert (
+        "Initial reconsideration / underpayment dispute generated"
+        in page.get_by_test_id("timeline").inner_text()
+    )
     page.screenshot(path=str(shots / "03-letter-in-case-documents.png"), full_page=True)
 
     # 3. A bulk batch of the practice's 24 cases, rendered by the worker.

@@ -31,17 +31,23 @@ class LetterSetup:
         return self.firm.tenant
 
     def case(self, **overrides) -> int:
-        return make_case(self.tenant, self.practice_id, self.payer_id, self.advocate.user.id, **overrides)
+        return make_case(
+            self.tenant, self.practice_id, self.payer_id, self.advocate.user.id, **overrides
+        )
 
 
 def authorize(tenant_id: int, practice_id: int, *, signed_on: date | None = None) -> None:
     from advocate.practices.models import PracticeAuthorization
 
     with tenant_scope(tenant_id):
-        db.session.add(PracticeAuthorization(
-            tenant_id=tenant_id, practice_id=practice_id,
-            signed_on=signed_on or (utcnow().date() - timedelta(days=30)), scope="all",
-        ))
+        db.session.add(
+            PracticeAuthorization(
+                tenant_id=tenant_id,
+                practice_id=practice_id,
+                signed_on=signed_on or (utcnow().date() - timedelta(days=30)),
+                scope="all",
+            )
+        )
         db.session.commit()
 
 
@@ -49,8 +55,15 @@ def add_nsa(tenant_id: int, case_id: int, *, qpa="1850.00", offer="4200.00") -> 
     from advocate.deadlines.case_models import NsaDispute
 
     with tenant_scope(tenant_id):
-        db.session.add(NsaDispute(tenant_id=tenant_id, case_id=case_id, qpa=Decimal(qpa),
-                                  our_offer=Decimal(offer), idr_reference="DISP-123456"))
+        db.session.add(
+            NsaDispute(
+                tenant_id=tenant_id,
+                case_id=case_id,
+                qpa=Decimal(qpa),
+                our_offer=Decimal(offer),
+                idr_reference="DISP-123456",
+            )
+        )
         db.session.commit()
 
 
@@ -58,19 +71,35 @@ def make_setup(*, authorized: bool = True, **case_overrides) -> LetterSetup:
     firm = make_firm("Harbor Claims Advocacy")
     t = firm.tenant
     t.address_line1, t.city, t.state, t.zip = "12 Harbor Street", "Boston", "MA", "02110"
-    t.phone, t.fax, t.letterhead_tagline = "617-555-0100", "617-555-0101", "Out-of-network claim advocacy"
+    t.phone, t.fax, t.letterhead_tagline = (
+        "617-555-0100",
+        "617-555-0101",
+        "Out-of-network claim advocacy",
+    )
     db.session.commit()
     practice_id = make_practice(t, name="Lakeside Orthopedics")
-    payer_id = make_payer(t, name="Keystone Health Plan", claims_address="PO Box 1234\nHarrisburg, PA 17101",
-                          appeals_address="Appeals Unit\nPO Box 99\nHarrisburg, PA 17101", appeals_fax="717-555-0150")
+    payer_id = make_payer(
+        t,
+        name="Keystone Health Plan",
+        claims_address="PO Box 1234\nHarrisburg, PA 17101",
+        appeals_address="Appeals Unit\nPO Box 99\nHarrisburg, PA 17101",
+        appeals_fax="717-555-0150",
+    )
     if authorized:
         authorize(t.id, practice_id)
     advocate = make_user(t, "advocate", name="Arlo Advocate")
     admin = make_user(t, "admin", name="Ada Admin")
     viewer = make_user(t, "viewer", name="Vic Viewer")
     case_id = make_case(t, practice_id, payer_id, advocate.user.id, **case_overrides)
-    return LetterSetup(firm=firm, practice_id=practice_id, payer_id=payer_id, case_id=case_id,
-                       advocate=advocate, admin=admin, viewer=viewer)
+    return LetterSetup(
+        firm=firm,
+        practice_id=practice_id,
+        payer_id=payer_id,
+        case_id=case_id,
+        advocate=advocate,
+        admin=admin,
+        viewer=viewer,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -102,7 +131,9 @@ def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() or "" for page in reader.pages)
 
 
-def bulk_cases(tenant_id: int, practice_id: int, payer_id: int, n: int, *, lines: int = 2) -> list[int]:
+def bulk_cases(
+    tenant_id: int, practice_id: int, payer_id: int, n: int, *, lines: int = 2
+) -> list[int]:
     """`n` cases with `lines` service lines each, in one transaction (fast
     enough for batches of hundreds)."""
     from datetime import UTC, datetime
@@ -123,17 +154,34 @@ def bulk_cases(tenant_id: int, practice_id: int, payer_id: int, n: int, *, lines
         for i in range(n):
             billed = Decimal("250.00") * lines
             case = Case(
-                tenant_id=tenant_id, number=first + i, practice_id=practice_id, payer_id=payer_id,
-                plan_type="erisa_self_funded", patient_first_name=f"Pat{first + i}",
-                patient_last_name=f"Tester{first + i}", member_id=f"M{first + i:06d}",
-                payer_claim_number=f"CLM{first + i:06d}", patient_control_number=f"PCN{first + i:06d}",
-                service_from=date(2026, 1, 5), service_to=date(2026, 1, 5), place_of_service="11",
-                status="intake", billed_total=billed, total_paid=Decimal("64.00") * lines,
-                amount_at_stake=billed, opened_at=datetime(2026, 2, 1, 15, 0, tzinfo=UTC),
+                tenant_id=tenant_id,
+                number=first + i,
+                practice_id=practice_id,
+                payer_id=payer_id,
+                plan_type="erisa_self_funded",
+                patient_first_name=f"Pat{first + i}",
+                patient_last_name=f"Tester{first + i}",
+                member_id=f"M{first + i:06d}",
+                payer_claim_number=f"CLM{first + i:06d}",
+                patient_control_number=f"PCN{first + i:06d}",
+                service_from=date(2026, 1, 5),
+                service_to=date(2026, 1, 5),
+                place_of_service="11",
+                status="intake",
+                billed_total=billed,
+                total_paid=Decimal("64.00") * lines,
+                amount_at_stake=billed,
+                opened_at=datetime(2026, 2, 1, 15, 0, tzinfo=UTC),
             )
             case.lines = [
-                ServiceLine(tenant_id=tenant_id, line_no=j + 1, code=("99213", "20610", "99283")[j % 3],
-                            billed=Decimal("250.00"), paid=Decimal("64.00"), service_date=date(2026, 1, 5))
+                ServiceLine(
+                    tenant_id=tenant_id,
+                    line_no=j + 1,
+                    code=("99213", "20610", "99283")[j % 3],
+                    billed=Decimal("250.00"),
+                    paid=Decimal("64.00"),
+                    service_date=date(2026, 1, 5),
+                )
                 for j in range(lines)
             ]
             cases.append(case)

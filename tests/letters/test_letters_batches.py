@@ -26,13 +26,27 @@ from tests.letters.conftest import authorize, bulk_cases, make_setup, pdf_text
 
 def _counts(tid: int, batch_id: int) -> dict:
     with tenant_scope(tid):
-        letters = dict(db.session.execute(
-            select(Letter.status, func.count()).where(Letter.batch_id == batch_id).group_by(Letter.status)).all())
-        docs = db.session.scalar(select(func.count(Document.id)).where(Document.note.like("Generated letter%")))
-        events = db.session.scalar(select(func.count(CaseEvent.id)).where(CaseEvent.kind == "letter"))
+        letters = dict(
+            db.session.execute(
+                select(Letter.status, func.count())
+                .where(Letter.batch_id == batch_id)
+                .group_by(Letter.status)
+            ).all()
+        )
+        docs = db.session.scalar(
+            select(func.count(Document.id)).where(Document.note.like("Generated letter%"))
+        )
+        events = db.session.scalar(
+            select(func.count(CaseEvent.id)).where(CaseEvent.kind == "letter")
+        )
     objects = [o.key for o in get_storage().list(f"tenants/{tid}/letters/batch-{batch_id}/")]
-    return {"letters": letters, "documents": docs, "events": events, "objects": len(objects),
-            "distinct_objects": len(set(objects))}
+    return {
+        "letters": letters,
+        "documents": docs,
+        "events": events,
+        "objects": len(objects),
+        "distinct_objects": len(set(objects)),
+    }
 
 
 def _batch_id(tid: int) -> int:
@@ -47,8 +61,14 @@ def _new_batch(s, template="records_cover", **filters):
     with tenant_scope(s.tenant.id):
         tenant = db.session.get(type(s.tenant), s.tenant.id)
         actor = db.session.get(User, s.advocate.user.id)
-        b = services.create_batch(tenant=tenant, actor=actor, filter_args=filters, letter_type_key=template,
-                                  template_version_id=None, today=tenant_today(tenant))
+        b = services.create_batch(
+            tenant=tenant,
+            actor=actor,
+            filter_args=filters,
+            letter_type_key=template,
+            template_version_id=None,
+            today=tenant_today(tenant),
+        )
         db.session.commit()
         return b.id, b.total
 
@@ -59,19 +79,34 @@ def test_a_batch_renders_inline_without_redis(db_app, browser):
     login(browser, s.advocate)
     page = browser.get(f"/letters/batches/new?practice_id={s.practice_id}").get_data(as_text=True)
     assert "<strong>31</strong> cases match" in page
-    r = browser.post("/letters/batches", {"practice_id": str(s.practice_id), "template": "reconsideration"})
+    r = browser.post(
+        "/letters/batches", {"practice_id": str(s.practice_id), "template": "reconsideration"}
+    )
     assert r.status_code == 302
     bid = _batch_id(s.tenant.id)
     assert r.headers["Location"].endswith(f"/letters/batches/{bid}")
     c = _counts(s.tenant.id, bid)
-    assert c == {"letters": {DONE: 31}, "documents": 31, "events": 31, "objects": 31, "distinct_objects": 31}
+    assert c == {
+        "letters": {DONE: 31},
+        "documents": 31,
+        "events": 31,
+        "objects": 31,
+        "distinct_objects": 31,
+    }
     prog = browser.get(f"/letters/batches/{bid}/progress.json").get_json()
-    assert prog["finished"] is True and prog["done"] == 31 and prog["remaining"] == 0 and prog["pct"] == 100.0
+    assert (
+        prog["finished"] is True
+        and prog["done"] == 31
+        and prog["remaining"] == 0
+        and prog["pct"] == 100.0
+    )
     page = browser.get(f"/letters/batches/{bid}").get_data(as_text=True)
-    assert 'data-poll-url="/letters/batches/%d/progress.json"' % bid in page
+    assert f'data-poll-url="/letters/batches/{bid}/progress.json"' in page
     # Each letter is its own case's document.
     with tenant_scope(s.tenant.id):
-        owners = set(db.session.scalars(select(Document.owner_id).where(Document.owner_type == "case")))
+        owners = set(
+            db.session.scalars(select(Document.owner_id).where(Document.owner_type == "case"))
+        )
     assert set(ids) <= owners
 
 
@@ -91,7 +126,13 @@ def test_failed_letters_show_why_and_can_be_retried(db_app, browser):
     r = browser.post(f"/letters/batches/{bid}/retry-failed")
     assert r.status_code == 302
     c = _counts(s.tenant.id, bid)
-    assert c == {"letters": {DONE: 6}, "documents": 6, "events": 6, "objects": 6, "distinct_objects": 6}
+    assert c == {
+        "letters": {DONE: 6},
+        "documents": 6,
+        "events": 6,
+        "objects": 6,
+        "distinct_objects": 6,
+    }
 
 
 def test_one_failed_letter_can_be_retried(db_app, browser):
@@ -147,7 +188,9 @@ def test_zip_and_merged_pdf_hold_every_letter(db_app, browser):
     with tenant_scope(s.tenant.id):
         from advocate.audit.models import AuditEvent
 
-        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "letter_batch.downloaded"))
+        actions = db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action == "letter_batch.downloaded")
+        )
         assert len(list(actions)) == 2
 
 
@@ -158,7 +201,13 @@ def test_a_duplicated_job_never_makes_a_second_copy(db_app):
     tasks.render_batch(s.tenant.id, bid)
     tasks.render_batch(s.tenant.id, bid)  # delivered twice
     c = _counts(s.tenant.id, bid)
-    assert c == {"letters": {DONE: 12}, "documents": 12, "events": 12, "objects": 12, "distinct_objects": 12}
+    assert c == {
+        "letters": {DONE: 12},
+        "documents": 12,
+        "events": 12,
+        "objects": 12,
+        "distinct_objects": 12,
+    }
 
 
 def test_an_abandoned_lease_is_taken_over_and_the_late_job_files_nothing(db_app):
@@ -171,16 +220,28 @@ def test_an_abandoned_lease_is_taken_over_and_the_late_job_files_nothing(db_app)
         ctx = tasks._JobContext.load(tid, bid)
         token, ids = tasks.claim(bid, 5, 60)
         assert len(ids) == 5
-        db.session.execute(update(Letter).where(Letter.id.in_(ids)).values(leased_until=utcnow() - timedelta(seconds=1)))
+        db.session.execute(
+            update(Letter)
+            .where(Letter.id.in_(ids))
+            .values(leased_until=utcnow() - timedelta(seconds=1))
+        )
         db.session.commit()
     # Any later run takes the expired leases over.
     tasks.render_batch(tid, bid)
     c = _counts(tid, bid)
-    assert c == {"letters": {DONE: 8}, "documents": 8, "events": 8, "objects": 8, "distinct_objects": 8}
+    assert c == {
+        "letters": {DONE: 8},
+        "documents": 8,
+        "events": 8,
+        "objects": 8,
+        "distinct_objects": 8,
+    }
     # The first worker was only slow: it wakes up and tries to file its chunk with its old token.
     with tenant_scope(tid):
-        rows = db.session.execute(select(Letter.id, Letter.case_id, Letter.batch_id).where(Letter.id.in_(ids))).all()
-        result = tasks._file_chunk(ctx, token, [(r, "C-0", "tenants/x", b"%PDF") for r in rows], [], None)
+        rows = db.session.execute(
+            select(Letter.id, Letter.case_id, Letter.batch_id).where(Letter.id.in_(ids))
+        ).all()
+        result = tasks._file_chunk(ctx, token, [(r, "C-0", "tenants/x", b"%PDF") for r in rows], [])
     assert result == {"rendered": 0, "failed": 0, "lost": 5}
     assert _counts(tid, bid) == c
 
@@ -203,7 +264,10 @@ def test_batches_need_matching_cases_and_valid_filters(db_app, browser):
     assert "no cases match these filters" in page
     browser.post("/letters/batches", {"template": "records_cover", "amount_min": "abc"})
     page = browser.get("/letters/batches/new").get_data(as_text=True)
-    assert "amount_min: &#39;abc&#39; is not an amount" in page or "amount_min: 'abc' is not an amount" in page
+    assert (
+        "amount_min: &#39;abc&#39; is not an amount" in page
+        or "amount_min: 'abc' is not an amount" in page
+    )
     with tenant_scope(s.tenant.id):
         assert db.session.scalar(select(func.count(LetterBatch.id))) == 0
         assert db.session.scalar(select(func.count(Letter.id)).where(Letter.status == PENDING)) == 0

@@ -55,8 +55,13 @@ def redis_db():
 def rq_app(db_app, redis_db, fresh_storage):
     """The app enqueueing to Redis for this test, with short leases."""
     queue = f"letters-test-{os.getpid()}"
-    settings = {"REDIS_URL": REDIS_URL, "LETTERS_QUEUE": queue, "LETTERS_LEASE_SECONDS": LEASE_SECONDS,
-                "LETTERS_CHUNK": 10, "LETTERS_PARALLEL_JOBS": 4}
+    settings = {
+        "REDIS_URL": REDIS_URL,
+        "LETTERS_QUEUE": queue,
+        "LETTERS_LEASE_SECONDS": LEASE_SECONDS,
+        "LETTERS_CHUNK": 10,
+        "LETTERS_PARALLEL_JOBS": 4,
+    }
     saved = {k: db_app.config.get(k) for k in settings}
     inline = db_app.extensions["advocate_jobs"]["inline"]
     db_app.config.update(settings)
@@ -68,20 +73,34 @@ def rq_app(db_app, redis_db, fresh_storage):
 
 def _worker(app, queue: str, settings: dict, storage_root: Path, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LETTERS_", "REDIS_"))}
-    env.update({
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "MIGRATION_DATABASE_URL": app.config["MIGRATION_DATABASE_URL"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "STORAGE_LOCAL_ROOT": str(storage_root),
-        "RATELIMIT_ENABLED": "0",
-        **{k: str(v) for k, v in settings.items()},
-    })
+    env.update(
+        {
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "MIGRATION_DATABASE_URL": app.config["MIGRATION_DATABASE_URL"],
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "STORAGE_LOCAL_ROOT": str(storage_root),
+            "RATELIMIT_ENABLED": "0",
+            **{k: str(v) for k, v in settings.items()},
+        }
+    )
     out = log.open("ab")
     try:
-        return subprocess.Popen(
-            [str(ROOT / ".venv/bin/rq"), "worker", "--with-scheduler", "--maintenance-interval", "5",
-             "-u", REDIS_URL, queue],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        return subprocess.Popen(  # noqa: S603 - fixed arguments
+            [
+                str(ROOT / ".venv/bin/rq"),
+                "worker",
+                "--with-scheduler",
+                "--maintenance-interval",
+                "5",
+                "-u",
+                REDIS_URL,
+                queue,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     finally:
         out.close()
@@ -103,13 +122,20 @@ def _stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
 def _counts(tid: int, bid: int) -> dict:
     db.session.commit()  # a fresh snapshot (and no lock held on SQLite)
     with tenant_scope(tid):
-        rows = dict(db.session.execute(
-            select(Letter.status, func.count()).where(Letter.batch_id == bid).group_by(Letter.status)).all())
+        rows = dict(
+            db.session.execute(
+                select(Letter.status, func.count())
+                .where(Letter.batch_id == bid)
+                .group_by(Letter.status)
+            ).all()
+        )
     db.session.commit()
     return rows
 
 
-def test_sigkill_mid_batch_then_a_new_worker_completes_it_exactly_once(rq_app, fresh_storage, tmp_path):
+def test_sigkill_mid_batch_then_a_new_worker_completes_it_exactly_once(
+    rq_app, fresh_storage, tmp_path
+):
     app, queue, settings = rq_app
     s = make_setup()
     bulk_cases(s.tenant.id, s.practice_id, s.payer_id, N - 1, lines=2)
@@ -119,9 +145,14 @@ def test_sigkill_mid_batch_then_a_new_worker_completes_it_exactly_once(rq_app, f
 
     with tenant_scope(tid):
         tenant = db.session.get(type(s.tenant), tid)
-        batch = services.create_batch(tenant=tenant, actor=db.session.get(User, s.advocate.user.id),
-                                      filter_args={}, letter_type_key="reconsideration",
-                                      template_version_id=None, today=tenant_today(tenant))
+        batch = services.create_batch(
+            tenant=tenant,
+            actor=db.session.get(User, s.advocate.user.id),
+            filter_args={},
+            letter_type_key="reconsideration",
+            template_version_id=None,
+            today=tenant_today(tenant),
+        )
         db.session.commit()
         bid = batch.id
     assert tasks.start_batch(tid, bid, N) == 4
@@ -159,11 +190,20 @@ def test_sigkill_mid_batch_then_a_new_worker_completes_it_exactly_once(rq_app, f
     assert _counts(tid, bid) == {DONE: N}
     with tenant_scope(tid):
         keys = db.session.scalars(select(Letter.storage_key).where(Letter.batch_id == bid)).all()
-        doc_keys = db.session.scalars(select(Document.storage_key).where(Document.owner_type == "case")).all()
+        doc_keys = db.session.scalars(
+            select(Document.storage_key).where(Document.owner_type == "case")
+        ).all()
         docs_per_case = db.session.execute(
-            select(Document.owner_id, func.count()).group_by(Document.owner_id).having(func.count() > 1)).all()
-        events = db.session.scalar(select(func.count(CaseEvent.id)).where(CaseEvent.kind == "letter"))
-        rendering = db.session.scalar(select(func.count(Letter.id)).where(Letter.status == RENDERING))
+            select(Document.owner_id, func.count())
+            .group_by(Document.owner_id)
+            .having(func.count() > 1)
+        ).all()
+        events = db.session.scalar(
+            select(func.count(CaseEvent.id)).where(CaseEvent.kind == "letter")
+        )
+        rendering = db.session.scalar(
+            select(func.count(Letter.id)).where(Letter.status == RENDERING)
+        )
     objects = [o.key for o in fresh_storage.list(f"tenants/{tid}/letters/")]
     assert len(keys) == len(set(keys)) == N
     assert len(doc_keys) == len(set(doc_keys)) == N and set(doc_keys) == set(keys)

@@ -67,7 +67,10 @@ def test_sandbox_refuses_escapes_at_render_too(src):
 
 
 def test_render_reads_only_plain_merge_data():
-    assert render("{{ firm.name }} {{ lines[0].code }} {{ today|upper }}", CTX) == "Harbor 99213 MARCH 4, 2026"
+    assert (
+        render("{{ firm.name }} {{ lines[0].code }} {{ today|upper }}", CTX)
+        == "Harbor 99213 MARCH 4, 2026"
+    )
     assert render("{% for l in lines %}{{ loop.index }}:{{ l.code }}{% endfor %}", CTX) == "1:99213"
 
 
@@ -87,8 +90,11 @@ def test_a_group_alone_is_refused_with_its_fields():
 
 
 def test_nsa_letter_types_do_not_offer_billed_or_benchmark_fields():
-    for src in ("{{ case.billed_total }}", "{% for l in lines %}{{ l.billed }}{% endfor %}",
-                "{% for l in lines %}{{ l.benchmark }}{% endfor %}"):
+    for src in (
+        "{{ case.billed_total }}",
+        "{% for l in lines %}{{ l.billed }}{% endfor %}",
+        "{% for l in lines %}{{ l.benchmark }}{% endfor %}",
+    ):
         assert "No Surprises Act letters may not show" in _problems(src, nsa=True), src
         assert _problems(src, nsa=False) == "", src
 

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from advocate.audit.models import AuditEvent
-from advocate.db import utcnow
 from advocate.extensions import db
 from advocate.practices.models import Practice
 from tenants import set_db_user, tenant_scope
@@ -17,7 +16,7 @@ from tenants.models import Membership
 from tenants.onboarding import services as onboarding
 from tenants.onboarding.models import Invitation
 from tenants.onboarding.services import OnboardingError
-from tests.factories import login, make_firm, make_user
+from tests.factories import firm_today, login, make_firm, make_user
 from tests.practices.practice_helpers import (
     add_agreement,
     add_authorization,
@@ -66,7 +65,7 @@ def _events(tenant_id: int, action: str) -> list[AuditEvent]:
 def setup(db_app, make_browser):
     firm = make_firm("Fairpay Advocacy")
     tid = firm.tenant.id
-    today = utcnow().date()
+    today = firm_today(tid)
     pid = add_practice(
         tid, name="Hudson Valley Orthopedics", tin="987654321", notes="internal firm note"
     )

@@ -25,7 +25,7 @@ from advocate.practices.models import FeeAgreement, Practice, PracticeAuthorizat
 from tenants import tenant_scope
 from tenants.models import Membership
 from tenants.onboarding.models import Invitation
-from tests.factories import login, make_user
+from tests.factories import firm_today, login, make_user
 from tests.isolation import TOKEN_ARGS, seed_firm
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -99,7 +99,7 @@ def _send(browser, method, url):
 def _second_practice(firm) -> dict:
     """Practice B of the same firm, with one of everything."""
     t = firm.tenant
-    today = utcnow().date()
+    today = firm_today(t.id)
     with tenant_scope(t.id):
         p = Practice(
             tenant_id=t.id,

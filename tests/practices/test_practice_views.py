@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import event, select
 
 from advocate.associations.models import Association
-from advocate.db import utcnow
 from advocate.extensions import db
 from advocate.practices.models import FeeAgreement, Practice, PracticeAuthorization, PracticeContact
 from tenants import tenant_scope
-from tests.factories import login, make_firm, make_user
+from tests.factories import firm_today, login, make_firm, make_user
 from tests.practices.practice_helpers import (
     add_agreement,
     add_authorization,
@@ -84,7 +83,7 @@ def test_list_paginates_searches_and_filters(admin_browser):
 
 def test_list_filters_by_authorization_today(admin_browser):
     tid = admin_browser.firm.tenant.id
-    today = utcnow().date()
+    today = firm_today(tid)
     valid = add_practice(tid, name="Valid Practice")
     add_authorization(tid, valid, today - timedelta(days=5))
     lapsed = add_practice(tid, name="Lapsed Practice")
@@ -102,7 +101,7 @@ def test_list_filters_by_authorization_today(admin_browser):
 
 def test_list_runs_the_same_number_of_queries_for_3_or_25_practices(admin_browser, db_app):
     tid = admin_browser.firm.tenant.id
-    today = utcnow().date()
+    today = firm_today(tid)
 
     def queries():
         statements = []
@@ -264,7 +263,7 @@ def _agreement(**overrides) -> dict:
 def test_agreement_versions_are_added_and_the_one_in_force_is_shown(admin_browser):
     tid = admin_browser.firm.tenant.id
     pid = add_practice(tid)
-    today = utcnow().date()
+    today = firm_today(tid)
     assert (
         admin_browser.post(
             f"/practices/{pid}/agreements/new",
@@ -329,7 +328,7 @@ def test_a_second_version_on_the_same_date_is_refused_on_the_form(admin_browser)
 def test_a_scheduled_version_can_be_withdrawn_but_not_one_in_force(admin_browser):
     tid = admin_browser.firm.tenant.id
     pid = add_practice(tid)
-    today = utcnow().date()
+    today = firm_today(tid)
     past = add_agreement(tid, pid, today - timedelta(days=30))
     future = add_agreement(tid, pid, today + timedelta(days=30), "30.00")
     admin_browser.post(f"/practices/{pid}/agreements/{past}/withdraw")
@@ -345,7 +344,7 @@ def test_recording_an_authorization_removes_the_warning(admin_browser):
     tid = admin_browser.firm.tenant.id
     pid = add_practice(tid)
     assert 'data-testid="authorization-warning"' in _text(admin_browser.get(f"/practices/{pid}"))
-    today = utcnow().date()
+    today = firm_today(tid)
     r = admin_browser.post(
         f"/practices/{pid}/authorizations/new",
         {
@@ -369,7 +368,7 @@ def test_recording_an_authorization_removes_the_warning(admin_browser):
 def test_an_expired_authorization_shows_the_warning(admin_browser):
     tid = admin_browser.firm.tenant.id
     pid = add_practice(tid)
-    today = utcnow().date()
+    today = firm_today(tid)
     add_authorization(tid, pid, today - timedelta(days=400), today - timedelta(days=1))
     page = _text(admin_browser.get(f"/practices/{pid}"))
     assert 'data-testid="authorization-warning"' in page and "Authorization expired" in page
@@ -406,7 +405,7 @@ def test_bad_authorization_input_is_a_field_error_and_nothing_is_saved(
 def test_revoking_an_authorization(admin_browser):
     tid = admin_browser.firm.tenant.id
     pid = add_practice(tid)
-    aid = add_authorization(tid, pid, utcnow().date() - timedelta(days=3))
+    aid = add_authorization(tid, pid, firm_today(tid) - timedelta(days=3))
     assert admin_browser.post(f"/practices/{pid}/authorizations/{aid}/revoke").status_code == 302
     assert 'data-testid="authorization-warning"' in _text(admin_browser.get(f"/practices/{pid}"))
 

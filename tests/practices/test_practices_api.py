@@ -6,9 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from advocate.db import utcnow
 from advocate.practices.models import Practice
-from tests.factories import make_firm, make_user
+from tests.factories import firm_today, make_firm, make_user
 from tests.practices.practice_helpers import (
     add_agreement,
     add_authorization,
@@ -124,7 +123,7 @@ def test_bad_paging_is_a_422(api, query):
 def test_get_one_includes_authorization_status_and_agreement_in_force(api):
     tid = api.firm.tenant.id
     pid = add_practice(tid)
-    today = utcnow().date()
+    today = firm_today(tid)
     add_agreement(tid, pid, date(2024, 1, 1), "25.00")
     add_agreement(tid, pid, today - timedelta(days=1), "22.50", cap=None)
     add_authorization(tid, pid, today - timedelta(days=3))

@@ -17,7 +17,7 @@ from advocate.practices.models import (
     PracticeContact,
 )
 from tenants import tenant_scope
-from tests.factories import make_user
+from tests.factories import firm_today, make_user
 from tests.isolation import Seeded, seeder
 
 # Valid NPIs (check digit included), one per seeded practice.
@@ -27,7 +27,7 @@ _NPIS = itertools.cycle(["1234567893", "9876543213", "1928374655", "1000000004",
 @seeder
 def _practices(s: Seeded) -> None:
     t = s.firm.tenant
-    today = utcnow().date()
+    today = firm_today(t.id)
     with tenant_scope(t.id):
         practice = Practice(
             name=f"{s.marker} Orthopedic Group",
