@@ -90,11 +90,28 @@ def _all_subclasses(cls):
         yield from _all_subclasses(sub)
 
 
+def _only_orm_entity_froms(statement) -> bool:
+    """True when every FROM of the statement comes from its ORM columns or
+    entities (``select(Case)``, ``select(Case.id, func.sum(...))``), with no
+    explicit ``select_from``: the loader criteria then filter them all (and
+    the ORM joins), so computing the final FROM list is not needed. That list
+    rebuilds the statement's compile state and cost more than the query on
+    busy pages, so it is kept for the statements that need it."""
+    if statement._from_obj:
+        return False
+    for from_ in statement.columns_clause_froms:
+        if "parententity" not in getattr(from_, "_annotations", {}):
+            return False
+    return True
+
+
 def _filter_bare_froms(statement, tid: int):
     """Filter tenant tables named directly in the top-level FROM (a count's
-    select_from), which loader criteria do not reach."""
+    select_from, a Core table), which loader criteria do not reach."""
     from sqlalchemy import Table
 
+    if _only_orm_entity_froms(statement):
+        return statement
     names = _tenant_tables()
     extra = [t.c.tenant_id == tid for t in statement.get_final_froms() if isinstance(t, Table) and t.name in names]
     return statement.where(*extra) if extra else statement

@@ -88,3 +88,49 @@ def test_counts_and_paginated_totals_see_only_the_tenant_in_scope(db_app):
         assert page.total == 2 and len(page.items) == 1
     with pytest.raises(TenantScopeError):
         db.session.scalar(select(func.count()).select_from(ApiToken))
+
+
+def _statement_shapes():
+    """Ways code asks for tenant rows: entities, columns, aggregates, explicit
+    FROMs, Core tables, joins and subqueries. Each must see one firm only."""
+    from sqlalchemy import func
+
+    from advocate.auth.models import ApiToken as T
+    from tenants.models import Membership as M
+
+    table = T.__table__
+    sub = select(T.id).subquery()
+    return {
+        "entity": lambda: select(T),
+        "column": lambda: select(T.id),
+        "aggregate of a column": lambda: select(func.count(T.id)),
+        "count select_from entity": lambda: select(func.count()).select_from(T),
+        "count select_from table": lambda: select(func.count()).select_from(table),
+        "core column": lambda: select(table.c.id),
+        "core aggregate": lambda: select(func.count(table.c.id)),
+        "entity joined": lambda: select(T).join(M, M.id == T.membership_id),
+        "columns join_from": lambda: select(T.id, M.id).join_from(T, M, M.id == T.membership_id),
+        "outer join keeps its rows": lambda: select(T.id).outerjoin(M, M.id == T.membership_id),
+        "subquery": lambda: select(func.count()).select_from(select(T.id).subquery()),
+        "aliased subquery column": lambda: select(sub.c.id),
+    }
+
+
+@pytest.mark.parametrize("shape", list(_statement_shapes()))
+def test_every_statement_shape_sees_only_the_tenant_in_scope(db_app, shape):
+    a, b = make_firm("A"), make_firm("B")
+    for firm, n in ((a, 2), (b, 3)):
+        with tenant_scope(firm.tenant.id):
+            for i in range(n):
+                db.session.add(_token(firm.owner, f"{firm.tenant.name}{i}"))
+            db.session.commit()
+    build = _statement_shapes()[shape]
+    for firm, n in ((a, 2), (b, 3)):
+        with tenant_scope(firm.tenant.id):
+            rows = db.session.execute(build()).all()
+        if shape.startswith(("count", "aggregate", "core aggregate", "subquery")):
+            assert rows[0][0] == n, (shape, firm.tenant.name, rows)
+        else:
+            assert len(rows) == n, (shape, firm.tenant.name, rows)
+    with pytest.raises(TenantScopeError):
+        db.session.execute(build()).all()
