@@ -39,11 +39,24 @@ format: install
 # A firm with BENCH_CASES cases (lines, payments, communications, events) in the
 # PostgreSQL database of MIGRATION_DATABASE_URL (the owner), for the caseload and
 # performance benchmarks; same seed, same data. See bench/RESULTS-caseload.md.
+# BENCH_FIRMS firms in all: the big one and smaller ones beside it.
 BENCH_CASES ?= 100000
 BENCH_SEED  ?= 7
+BENCH_FIRMS ?= 10
 bench-data: install
 	$(FLASK) db upgrade heads
-	$(BIN)/python bench/generate_cases.py --cases $(BENCH_CASES) --seed $(BENCH_SEED) --replace
+	$(BIN)/python bench/generate_cases.py --cases $(BENCH_CASES) --seed $(BENCH_SEED) --firms $(BENCH_FIRMS) --replace
+
+# The web pages under load: gunicorn (production settings: DATABASE_URL = the
+# app role, REDIS_URL) and locust headless on loopback, BENCH_USERS users for
+# BENCH_SECONDS s, on the firms of `make bench-data`; writes bench/RESULTS.md and
+# bench/explain/. Needs DATABASE_URL, MIGRATION_DATABASE_URL and REDIS_URL.
+BENCH_USERS   ?= 20
+BENCH_SECONDS ?= 60
+bench-web: install
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(FLASK) db upgrade heads
+	$(BIN)/python bench/bench_web.py --users $(BENCH_USERS) --duration $(BENCH_SECONDS) $(BENCH_WEB_ARGS)
 
 # The 835 (10,000 claims) and claims CSV (50,000 lines) imports on PostgreSQL, in
 # their own database (created by .ci/pg-setup.sh); writes bench/RESULTS-import.md.
@@ -56,6 +69,19 @@ bench-import: install
 bench-letters: install
 	bash .ci/pg-setup.sh advocate_bench_letters
 	$(BIN)/python bench/bench_letters.py
+
+# 100,000 service lines of one firm re-benchmarked set-based (the background job)
+# on PostgreSQL, against a plain SQL join over the same rows; in its own database
+# (created by .ci/pg-setup.sh); writes bench/RESULTS-rates.md.
+BENCH_RATES_DB ?= advocate_bench_rates
+bench-rates: install
+	bash .ci/pg-setup.sh $(BENCH_RATES_DB)
+	DATABASE_URL=postgresql://advocate_owner@127.0.0.1:5432/$(BENCH_RATES_DB) \
+	MIGRATION_DATABASE_URL=postgresql://advocate_owner@127.0.0.1:5432/$(BENCH_RATES_DB) \
+	$(FLASK) db upgrade heads
+	BENCH_DATABASE_URL=postgresql://advocate_app@127.0.0.1:5432/$(BENCH_RATES_DB) \
+	BENCH_MIGRATION_DATABASE_URL=postgresql://advocate_owner@127.0.0.1:5432/$(BENCH_RATES_DB) \
+	$(BIN)/python bench/bench_rates.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

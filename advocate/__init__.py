@@ -61,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     from advocate.practices import bp as practices_bp
     from advocate.practices import portal_bp
     from advocate.rates import bp as rates_bp
+    from advocate.reports import bp as reports_bp
     from tenants.onboarding import bp as onboarding_bp
 
     app.register_blueprint(main_bp)
@@ -79,6 +80,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(cases_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(letters_bp)
+    app.register_blueprint(reports_bp)
+    from advocate.billing import blueprints as billing_blueprints
+
+    for billing_bp in billing_blueprints():
+        app.register_blueprint(billing_bp)
 
     from advocate import cli
 

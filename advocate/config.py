@@ -87,4 +87,6 @@ def load(instance_path: Path) -> dict:
         "INVITATION_DAYS": int(os.environ.get("INVITATION_DAYS", "7")),
         "WTF_CSRF_TIME_LIMIT": None,
         "PAGE_SIZE": 25,
+        # Built dashboards kept in Redis per firm and filter (advocate.reports.cache); 0 = off.
+        "REPORTS_CACHE_SECONDS": int(os.environ.get("REPORTS_CACHE_SECONDS", "60")),
     }

@@ -3,6 +3,15 @@
 from advocate.associations.models import Association  # noqa: F401
 from advocate.audit.models import AuditEvent  # noqa: F401
 from advocate.auth.models import ApiToken, AuthSession, RecoveryCode, User  # noqa: F401
+from advocate.billing.models import (  # noqa: F401
+    FeeLedgerEntry,
+    Invoice,
+    InvoiceEntry,
+    InvoiceLine,
+    ProcessedStripeEvent,
+    StripeAccount,
+    StripeCustomer,
+)
 from advocate.cases.models import (  # noqa: F401
     Appeal,
     Case,
@@ -32,6 +41,6 @@ from advocate.letters.models import Letter, LetterBatch, LetterTemplate, LetterT
 from advocate.mail import OutboxMessage  # noqa: F401
 from advocate.payers.models import Payer, PayerAppealLevel, PayerContact, PayerPolicy  # noqa: F401
 from advocate.practices.models import FeeAgreement, Practice, PracticeAuthorization, PracticeContact  # noqa: F401
-from advocate.rates.models import CommercialPercentile, PfsRvu, PfsYear  # noqa: F401
+from advocate.rates.models import CommercialPercentile, LineBenchmark, PfsRvu, PfsYear  # noqa: F401
 from tenants.models import Membership, Tenant  # noqa: F401
 from tenants.onboarding.models import Invitation  # noqa: F401

@@ -92,11 +92,12 @@ def reset_database() -> None:
 
 
 def seed_firm(claims_835) -> tuple[int, int]:
-    """A firm, its practice and payer, and cases for MATCHED_SHARE of the 835's claims."""
+    """A firm, its practice (with a fee agreement, so the import accrues real
+    fees), its payer, and cases for MATCHED_SHARE of the 835's claims."""
     from advocate.extensions import db
     from advocate.imports import bulk
     from advocate.payers.models import Payer
-    from advocate.practices.models import Practice
+    from advocate.practices.models import FeeAgreement, Practice
     from tenants import tenant_scope
     from tenants.models import Tenant
 
@@ -130,6 +131,17 @@ def seed_firm(claims_835) -> tuple[int, int]:
             )
             db.session.add_all([practice, payer])
             db.session.flush()
+            db.session.add(
+                FeeAgreement(
+                    tenant_id=tid,
+                    practice_id=practice.id,
+                    effective_date=date(2020, 1, 1),
+                    percent=Decimal("25.00"),
+                    basis="incremental",
+                    idr_fee_bearer="firm",
+                    billing_cadence="monthly",
+                )
+            )
             rnd = random.Random(11)
             seen: set[str] = set()
             drafts = []
@@ -289,6 +301,7 @@ def child_835(path: str, tenant_id: int) -> dict:
     _timed(era, "parse_835", times)
     _timed(posting, "plan_835", times)
     _timed(posting, "post_plan", times)
+    _timed(posting, "_accrue_fees", times)  # part of post_plan: the fee ledger's share
     original_commit = db.session.commit
 
     with app.app_context(), tenant_scope(tenant_id):
@@ -579,7 +592,10 @@ def main() -> None:
         "- 835: parsing and planning take under a second each; posting is a dozen bulk statements "
         "(`json_populate_recordset` INSERTs of remittance claims, payments, new cases and lines, case "
         "events, audit rows; one UPDATE of the matched cases' totals), nearly all of it PostgreSQL's own "
-        "time, so it stretches with the machine's load. Matching is one query for the file.",
+        "time, so it stretches with the machine's load. Matching is one query for the file. "
+        "`_accrue_fees` (inside post_plan) is the fee ledger: one accrual per posted payment under "
+        "the practice's 25% incremental agreement (`billing.ledger.accrue_cases`, a few queries "
+        "per 1,000 cases and one bulk INSERT).",
         "- CSV: the process's CPU splits roughly into reading the CSV (`csvimport`, per cell), checking "
         "each claim with `cases.services.validate_case_input` (the same rules as the intake form), and "
         "building and encoding the rows; the rest is PostgreSQL writing about 8 rows per case (the case, "

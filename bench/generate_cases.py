@@ -1,7 +1,10 @@
 """Generate one large firm for caseload benchmarks: N cases (default 100,000)
-with about three service lines each, payments, communications and timeline
-events, spread over realistic payers, practices, advocates, statuses, dates
-and amounts. Deterministic for a given --seed and --cases.
+with about three service lines each, payments, communications, timeline
+events, deadlines and documents' metadata (no stored files), spread over
+realistic payers, practices, advocates, statuses, dates and amounts.
+Deterministic for a given --seed, --cases and --today. With --firms 10
+(`make bench-data`) nine smaller firms (0.5 to 8 % of the big one) sit
+beside it, each with its own seed.
 
 It loads PostgreSQL with COPY as the schema owner (MIGRATION_DATABASE_URL),
 in one transaction. FORCE ROW LEVEL SECURITY applies to the owner too, so the
@@ -538,6 +541,51 @@ EVENT_COLS = (
     "actor_id",
     "is_internal",
 )
+DEADLINE_COLS = (
+    "id",
+    "tenant_id",
+    "case_id",
+    "kind",
+    "label",
+    "due_on",
+    "rule",
+    "is_manual",
+    "is_done",
+    "done_at",
+    "done_by_id",
+)
+DOCUMENT_COLS = (
+    "id",
+    "tenant_id",
+    "owner_type",
+    "owner_id",
+    "category",
+    "filename",
+    "kind",
+    "content_type",
+    "size_bytes",
+    "sha256",
+    "storage_key",
+    "uploaded_by_id",
+    "is_missing",
+)
+# (category, file name stem, weight): metadata only, no stored objects.
+DOCUMENT_KINDS = [
+    ("eob", "EOB", 40),
+    ("medical_records", "Medical-records", 20),
+    ("correspondence", "Payer-letter", 20),
+    ("operative_note", "Operative-note", 8),
+    ("appeal_decision", "Appeal-decision", 7),
+    ("authorization", "Authorization", 5),
+]
+# The deadline a case's next_deadline_on stands for, by status.
+DEADLINE_KIND = {
+    "appeal": "appeal_l1",
+    "nsa_open_negotiation": "nsa_notice",
+    "nsa_idr": "offers_due",
+    "intake": "timely_filing",
+    "gathering_evidence": "timely_filing",
+}
 
 
 @dataclass
@@ -547,6 +595,8 @@ class Chunk:
     payments: list = field(default_factory=list)
     comms: list = field(default_factory=list)
     events: list = field(default_factory=list)
+    deadlines: list = field(default_factory=list)
+    documents: list = field(default_factory=list)
 
 
 class CaseMaker:
@@ -562,6 +612,9 @@ class CaseMaker:
         self.open_s, self.open_w = zip(*OPEN_STATUSES, strict=True)
         self.closed_s, self.closed_w = zip(*CLOSED_STATUSES, strict=True)
         self.ids: dict[str, Ids] = {}
+        # Deadlines and documents draw from their own stream, so adding them
+        # left every case, line, payment and event of a seed as it was.
+        self.extra = random.Random(rng.random())
 
     def reserve_chunk(self, cur, size: int) -> None:
         # Upper bounds per case: 6 lines, 4 payments, 6 communications, 20 events.
@@ -571,6 +624,8 @@ class CaseMaker:
             ("payments", 4),
             ("communications", 6),
             ("case_events", 20),
+            ("case_deadlines", 3),
+            ("documents", 5),
         ):
             self.ids[table] = reserve(cur, table, size * per)
 
@@ -791,6 +846,7 @@ class CaseMaker:
             closed_at = min(
                 self.now, opened_at + timedelta(days=rng.randrange(60, max(61, age + 1)))
             )
+        self.extras(out, cid, number, status, appeal_level, assignee, opened_at, deadline, closed)
         first, last = rng.choice(FIRST), rng.choice(LAST)
         out.cases.append(
             (
@@ -837,6 +893,73 @@ class CaseMaker:
                 next_follow_up,
             )
         )
+
+    def extras(self, out, cid, number, status, appeal_level, assignee, opened_at, deadline, closed):
+        """The case's deadlines (the open one its next_deadline_on names, and
+        earlier ones done) and its documents' metadata."""
+        x, t, ids = self.extra, self.firm.tenant_id, self.ids
+        if deadline is not None:
+            kind = DEADLINE_KIND.get(status, "follow_up")
+            if kind == "appeal_l1" and appeal_level:
+                kind = f"appeal_l{appeal_level}"
+            out.deadlines.append(
+                (
+                    ids["case_deadlines"].take(),
+                    t,
+                    cid,
+                    kind,
+                    "Deadline (generated)"
+                    if kind.startswith("appeal_l")
+                    else kind.replace("_", " ").capitalize(),
+                    deadline,
+                    "Generated for the benchmark",
+                    False,
+                    False,
+                    None,
+                    None,
+                )
+            )
+        for _ in range(x.choices([0, 1, 2], weights=[40, 40, 20])[0]):
+            done_on = opened_at + timedelta(days=x.randrange(5, 90))
+            if done_on >= self.now:
+                break
+            out.deadlines.append(
+                (
+                    ids["case_deadlines"].take(),
+                    t,
+                    cid,
+                    "follow_up",
+                    "Follow up with the payer",
+                    done_on.date(),
+                    "Generated for the benchmark",
+                    False,
+                    True,
+                    done_on,
+                    assignee,
+                )
+            )
+        cats, stems, weights = zip(*DOCUMENT_KINDS, strict=True)
+        n_docs = x.choices([0, 1, 2, 3, 5], weights=[20, 30, 25, 15, 10])[0]
+        for k in range(n_docs):
+            i = x.choices(range(len(cats)), weights=weights)[0]
+            did = ids["documents"].take()
+            out.documents.append(
+                (
+                    did,
+                    t,
+                    "case",
+                    cid,
+                    cats[i],
+                    f"{stems[i]}-C{number:06d}-{k + 1}.pdf",
+                    "pdf",
+                    "application/pdf",
+                    x.randrange(40_000, 4_000_000),
+                    f"{x.getrandbits(256):064x}",
+                    f"tenants/{t}/documents/bench-{did}",
+                    assignee,
+                    False,
+                )
+            )
 
 
 def _helper_indexes(cur, sql) -> list[str]:
@@ -887,7 +1010,16 @@ def generate(
     today = today or date.today()  # noqa: DTZ011 (the machine's day is the benchmark's day)
     started = time.perf_counter()
     counts = dict.fromkeys(
-        ("cases", "service_lines", "payments", "communications", "case_events"), 0
+        (
+            "cases",
+            "service_lines",
+            "payments",
+            "communications",
+            "case_events",
+            "case_deadlines",
+            "documents",
+        ),
+        0,
     )
     _staged.clear()
     with connect(url) as conn, conn.cursor() as cur:
@@ -901,6 +1033,11 @@ def generate(
             # Children by tenant first: a cascade from `cases` would look each
             # case's rows up one by one.
             for table in (
+                "documents",
+                "case_deadlines",
+                "nsa_disputes",
+                "letters",
+                "api_tokens",
                 "case_events",
                 "communications",
                 "offers",
@@ -945,6 +1082,10 @@ def generate(
             counts["payments"] += copy_rows(cur, "payments", PAYMENT_COLS, chunk.payments)
             counts["communications"] += copy_rows(cur, "communications", COMM_COLS, chunk.comms)
             counts["case_events"] += copy_rows(cur, "case_events", EVENT_COLS, chunk.events)
+            counts["case_deadlines"] += copy_rows(
+                cur, "case_deadlines", DEADLINE_COLS, chunk.deadlines
+            )
+            counts["documents"] += copy_rows(cur, "documents", DOCUMENT_COLS, chunk.documents)
             if not quiet:
                 print(
                     f"  {number:>7,} cases  {time.perf_counter() - started:6.1f} s", file=sys.stderr
@@ -970,6 +1111,8 @@ def generate(
             "payments",
             "communications",
             "case_events",
+            "case_deadlines",
+            "documents",
         ):
             cur.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
     return {
@@ -982,12 +1125,47 @@ def generate(
     }
 
 
+# The other firms of a --firms run, as shares of the big one: small and
+# mid-sized firms beside the large one, as on a real shared database.
+SMALL_FIRM_SHARES = (0.08, 0.05, 0.04, 0.03, 0.02, 0.015, 0.01, 0.005, 0.005)
+
+
+def firm_plan(n_cases: int, seed: int, n_firms: int) -> list[dict]:
+    """The firms of a run: the big one first (slug bench-<seed>-<cases>), then
+    n_firms - 1 smaller ones (bench-<seed>-f<k>), each with its own seed."""
+    plan = [
+        {"slug": f"bench-{seed}-{n_cases}", "seed": seed, "cases": n_cases, "scale": 1.0},
+    ]
+    for k in range(1, n_firms):
+        share = SMALL_FIRM_SHARES[(k - 1) % len(SMALL_FIRM_SHARES)]
+        plan.append(
+            {
+                "slug": f"bench-{seed}-f{k}",
+                "seed": seed * 1000 + k,
+                "cases": max(20, int(n_cases * share)),
+                "scale": max(0.1, share * 4),
+            }
+        )
+    return plan
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--cases", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--slug", default=None, help="the firm's slug (default bench-<seed>-<cases>)")
+    p.add_argument(
+        "--firms",
+        type=int,
+        default=1,
+        help="firms to generate: the big one (--cases) and firms-1 smaller ones (1 to 8 %% of it)",
+    )
     p.add_argument("--replace", action="store_true", help="delete a firm with that slug first")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave a firm that exists as it is (same seed, same data) and go on to the next",
+    )
     p.add_argument("--practices", type=int, default=60)
     p.add_argument("--payers", type=int, default=40)
     p.add_argument("--advocates", type=int, default=12)
@@ -1001,25 +1179,37 @@ def main(argv: list[str] | None = None) -> None:
     url = os.environ.get("MIGRATION_DATABASE_URL") or os.environ.get("DATABASE_URL") or ""
     if not url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://")):
         raise SystemExit("set MIGRATION_DATABASE_URL to the PostgreSQL schema owner's URL")
-    slug = args.slug or f"bench-{args.seed}-{args.cases}"
-    result = generate(
-        url,
-        n_cases=args.cases,
-        seed=args.seed,
-        slug=slug,
-        replace=args.replace,
-        n_practices=args.practices,
-        n_payers=args.payers,
-        n_advocates=args.advocates,
-        today=args.today,
-    )
-    c = result["counts"]
-    print(
-        f"firm {result['slug']} (tenant {result['tenant_id']}): {c['cases']:,} cases, "
-        f"{c['service_lines']:,} lines, {c['payments']:,} payments, {c['communications']:,} communications, "
-        f"{c['case_events']:,} events; loaded in {result['load_seconds']:.1f} s, "
-        f"with VACUUM ANALYZE {result['total_seconds']:.1f} s"
-    )
+    plan = firm_plan(args.cases, args.seed, max(1, args.firms))
+    if args.slug:
+        plan[0]["slug"] = args.slug
+    for firm in plan:
+        if args.keep:
+            with connect(url) as conn, conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM tenants WHERE slug = %s", (firm["slug"],))
+                if cur.fetchone():
+                    print(f"firm {firm['slug']} exists: kept")
+                    continue
+        scale = firm["scale"]
+        result = generate(
+            url,
+            n_cases=firm["cases"],
+            seed=firm["seed"],
+            slug=firm["slug"],
+            replace=args.replace,
+            n_practices=max(3, int(args.practices * scale)),
+            n_payers=max(4, int(args.payers * min(1.0, scale * 2))),
+            n_advocates=max(2, int(args.advocates * scale)),
+            today=args.today,
+        )
+        c = result["counts"]
+        print(
+            f"firm {result['slug']} (tenant {result['tenant_id']}): {c['cases']:,} cases, "
+            f"{c['service_lines']:,} lines, {c['payments']:,} payments, "
+            f"{c['communications']:,} communications, {c['case_events']:,} events, "
+            f"{c['case_deadlines']:,} deadlines, {c['documents']:,} documents; "
+            f"loaded in {result['load_seconds']:.1f} s, "
+            f"with VACUUM ANALYZE {result['total_seconds']:.1f} s"
+        )
 
 
 if __name__ == "__main__":

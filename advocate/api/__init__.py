@@ -6,6 +6,7 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 from advocate.api import auth, views  # noqa: E402,F401
+from advocate.billing import api as billing_api  # noqa: E402,F401
 from advocate.cases import api as cases_api  # noqa: E402,F401
 from advocate.deadlines import api as deadlines_api  # noqa: E402,F401
 from advocate.deadlines import case_api as case_deadlines_api  # noqa: E402,F401

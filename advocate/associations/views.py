@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from advocate.associations import bp, services
 from advocate.associations.forms import AssociationForm
 from advocate.associations.models import Association
+from advocate.audit.services import audit
 from advocate.auth.access import MANAGERS, STAFF, has_role, roles
+from advocate.documents import documents_query, register_owner
+from advocate.documents import services as document_services
 from advocate.extensions import db
 from advocate.practices.forms import apply_errors
 from advocate.practices.models import Practice
 from advocate.practices.services import ValidationFailed
 from advocate.practices.validators import SPECIALTIES
 from tenants import require_tenant_id
+
+# Guidance documents and position papers: firm-level (no practice), so only
+# firm staff read them.
+register_owner(
+    "association",
+    lambda pk: db.session.get(Association, pk),
+    lambda a: None,
+    label="Association",
+    detail_url=lambda a: url_for("associations.detail", association_id=a.id),
+)
 
 
 def association_or_404(association_id: int) -> Association:
@@ -57,6 +70,40 @@ def index():
         can_manage=has_role(*MANAGERS),
         filtered=bool(q or specialty),
     )
+
+
+@bp.route("/<int:association_id>")
+@roles(STAFF)
+def detail(association_id: int):
+    """Show an association with its guidance documents."""
+    assoc = association_or_404(association_id)
+    documents = db.paginate(
+        documents_query("association", assoc.id),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    practices = db.session.scalar(
+        select(func.count()).select_from(Practice).where(Practice.specialty == assoc.specialty)
+    )
+    html = render_template(
+        "associations/detail.html",
+        association=assoc,
+        documents=documents,
+        practice_count=practices,
+        can_manage=has_role(*MANAGERS),
+        can_upload=document_services.can_change(g.membership),
+    )
+    if documents.items:
+        # File names are shown: audited as documents.index does, in case one names a patient.
+        audit(
+            "document.listed",
+            object_type="association",
+            object_id=assoc.id,
+            is_phi=True,
+            details={"count": documents.total},
+        )
+        db.session.commit()
+    return html
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -83,9 +83,11 @@ def cases_list():
         api_error(422, "invalid filter", [{"field": e.field, "message": e.message} for e in errors])
     page = page_of_cases(f)
     audit("case.list", object_type="case", is_phi=True, details={"count": len(page.items), "via": "api"})
+    # Serialise before the commit: a commit expires the rows, and reading them
+    # afterwards reloads each one (a statement per row).
+    items = [ser.case_summary(c) for c in page.items]
     db.session.commit()
-    return jsonify(items=[ser.case_summary(c) for c in page.items], page=page.page, per_page=page.per_page,
-                   total=page.total, pages=page.pages)
+    return jsonify(items=items, page=page.page, per_page=page.per_page, total=page.total, pages=page.pages)
 
 
 @bp.route("/cases", methods=["POST"])

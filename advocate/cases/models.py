@@ -54,6 +54,8 @@ class Case(TenantScoped, TimestampMixin, db.Model):
         Index("ix_cases_tenant_practice", "tenant_id", "practice_id"),
         Index("ix_cases_tenant_next_deadline", "tenant_id", "next_deadline_on"),
         Index("ix_cases_tenant_at_stake", "tenant_id", "amount_at_stake"),
+        Index("ix_cases_tenant_status_at_stake", "tenant_id", "status", "amount_at_stake"),
+        Index("ix_cases_tenant_service_from", "tenant_id", "service_from"),
         Index("ix_cases_tenant_opened", "tenant_id", "opened_at", "id"),
         Index("ix_cases_tenant_claimno", "tenant_id", "payer_claim_number"),
         Index("ix_cases_tenant_pcn", "tenant_id", "patient_control_number"),
@@ -289,7 +291,10 @@ class CaseEvent(TenantScoped, db.Model):
     """The case's timeline: one row for each thing that happened to it."""
 
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_tenant_case_at", "tenant_id", "case_id", "at"),)
+    __table_args__ = (
+        Index("ix_case_events_tenant_case_at", "tenant_id", "case_id", "at"),
+        Index("ix_case_events_case_at", "case_id", "at"),  # the FK's ON DELETE CASCADE
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id", ondelete="CASCADE"))

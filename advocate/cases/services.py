@@ -42,6 +42,14 @@ from advocate.practices.validators import (
 CENT = Decimal("0.01")
 
 
+def refresh_deadlines(case: Case) -> None:
+    """Recompute the case's stored deadlines after a change to a fact they
+    count from (dates, appeals, follow-ups, status, the initial payment)."""
+    from advocate.deadlines.case_services import recompute_deadlines  # deadlines build on cases
+
+    recompute_deadlines(case)
+
+
 class CaseValidationError(ValueError):
     """All the problems with the input at once: [(field, message)]."""
 
@@ -281,11 +289,22 @@ def create_case(*, tenant_id: int, actor_id: int | None, data: dict, today: date
     paid = sum((ln["paid"] for ln in lines), ZERO)
     if paid > 0:
         add_payment(case, amount=paid, paid_on=clean["initial_payment_received_on"] or clean["service_to"],
-                    source="remittance", reference=None, actor_id=actor_id, is_initial=True, note="Initial payment at intake")
+                    source="remittance", reference=None, actor_id=actor_id, is_initial=True, note="Initial payment at intake",
+                    refresh=False)
     recompute_totals(case)
+    refresh_benchmark(case)
     event(case, "created", f"Case opened ({len(lines)} line{'s' if len(lines) != 1 else ''})", actor_id=actor_id)
     audit("case.created", case, is_phi=True)
+    refresh_deadlines(case)
     return case
+
+
+def refresh_benchmark(case: Case) -> None:
+    """Recompute the case's line benchmarks and expected payment after a change
+    to what they are computed from (lines, the SCA)."""
+    from advocate.rates.benchmark import benchmark_case  # rates build on cases
+
+    benchmark_case(case)
 
 
 def recompute_totals(case: Case) -> None:
@@ -334,11 +353,12 @@ def transition(case: Case, to: str, *, actor_id: int | None, note: str | None = 
           data={"from": old, "to": to, "appeal_level": appeal_level,
                 "agreed_amount": str(agreed_amount) if agreed_amount is not None else None})
     audit("case.transition", case, details={"from": old, "to": to})
+    refresh_deadlines(case)
 
 
 def add_payment(case: Case, *, amount: Decimal, paid_on: date, source: str, reference: str | None,
                 actor_id: int | None, is_initial: bool | None = None, note: str | None = None,
-                remittance_id: int | None = None) -> Payment:
+                remittance_id: int | None = None, refresh: bool = True) -> Payment:
     if source not in PAYMENT_SOURCES:
         raise CaseValidationError([("source", f"must be one of {', '.join(PAYMENT_SOURCES)}")])
     if amount == 0:
@@ -351,13 +371,19 @@ def add_payment(case: Case, *, amount: Decimal, paid_on: date, source: str, refe
                   remittance_id=remittance_id)
     case.payments.append(pay)
     db.session.flush()
-    if is_initial and case.initial_payment_received_on is None:
+    received_now = is_initial and case.initial_payment_received_on is None
+    if received_now:
         case.initial_payment_received_on = paid_on
     recompute_totals(case)
     kind = "Initial payment" if is_initial else ("Recoupment" if amount < 0 else "Payment")
     event(case, "payment", f"{kind} {amount:,.2f} ({source}{', ' + reference if reference else ''})",
           actor_id=actor_id, data={"payment_id": pay.id, "amount": str(amount)})
     audit("payment.created", pay, details={"case_id": case.id})
+    from advocate.billing.ledger import accrue_cases  # the fee this payment earned
+
+    accrue_cases(case.tenant_id, [case.id], actor_id=actor_id)
+    if received_now and refresh:
+        refresh_deadlines(case)  # the NSA count starts from the initial payment
     return pay
 
 
@@ -401,6 +427,8 @@ def add_communication(case: Case, *, actor_id: int | None, data: dict) -> Commun
     event(case, "communication", f"{direction.title()} {kind}: {summary[:120]}", actor_id=actor_id,
           body=summary, data={"communication_id": comm.id, "reference": comm.reference_number})
     audit("communication.created", comm, details={"case_id": case.id})
+    if follow_up:
+        refresh_deadlines(case)
     return comm
 
 
@@ -486,6 +514,7 @@ def file_appeal(case: Case, *, actor_id: int | None, data: dict) -> Appeal:
     event(case, "appeal", f"Appeal level {level}" + (f" filed {filed}" if filed else " opened")
           + (f"; deadline {deadline}" if deadline else ""), actor_id=actor_id, data={"appeal_id": appeal.id})
     audit("appeal.created", appeal, details={"case_id": case.id})
+    refresh_deadlines(case)
     return appeal
 
 
@@ -551,6 +580,7 @@ def complete_follow_up(case: Case, comm: Communication, *, actor_id: int | None)
     event(case, "follow_up", f"Follow-up due {comm.follow_up_on.isoformat()} done ({comm.kind})",
           actor_id=actor_id, data={"communication_id": comm.id})
     audit("communication.follow_up_done", comm, details={"case_id": case.id})
+    refresh_deadlines(case)
 
 
 def set_negotiation_limits(case: Case, *, actor_id: int | None, data: dict) -> None:
@@ -641,6 +671,7 @@ def record_appeal_decision(case: Case, appeal: Appeal, *, actor_id: int | None, 
     event(case, "appeal", summary, actor_id=actor_id, body=note or None,
           data={"appeal_id": appeal.id, "outcome": outcome, "was": was})
     audit("appeal.updated", appeal, details={"case_id": case.id, "outcome": outcome})
+    refresh_deadlines(case)
     return appeal
 
 
@@ -851,6 +882,7 @@ def _reprice_cases_under(sca, *, actor_id: int | None) -> None:
         if check.expected is not None and check.expected != case.expected_payment:
             case.expected_payment = check.expected
             recompute_totals(case)
+        refresh_benchmark(case)
 
 
 def sca_visits_used(sca_ids) -> dict[int, int]:
@@ -907,6 +939,7 @@ def link_case_to_sca(case: Case, sca, *, actor_id: int | None) -> None:
         case.sca_id = None
         case.expected_payment = None
         recompute_totals(case)
+        refresh_benchmark(case)
         event(case, "sca", "Unlinked from its single case agreement", actor_id=actor_id, data={"sca_id": old})
         audit("case.sca_unlinked", case, details={"sca_id": old})
         return
@@ -918,6 +951,7 @@ def link_case_to_sca(case: Case, sca, *, actor_id: int | None) -> None:
     if check.expected is not None:
         case.expected_payment = check.expected
         recompute_totals(case)
+    refresh_benchmark(case)
     label = f"SCA {sca.authorization_number}" if sca.authorization_number else f"SCA #{sca.id}"
     event(case, "sca", f"Billed under {label} ({sca.status})", actor_id=actor_id, data={"sca_id": sca.id})
     audit("case.sca_linked", case, details={"sca_id": sca.id})

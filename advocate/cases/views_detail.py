@@ -44,6 +44,7 @@ from advocate.cases.models import (
     SingleCaseAgreement,
 )
 from advocate.cases.services import CaseValidationError
+from advocate.deadlines.case_services import case_deadlines
 from advocate.documents import documents_for, register_owner
 from advocate.extensions import db
 from advocate.forms import choices
@@ -221,6 +222,9 @@ def _render_case(case: Case, *, status: int = 200, forms: dict | None = None, ac
     documents = documents_for("case", case.id)
     page, timeline = _timeline(case, staff=staff, documents=documents)
     today = _today()
+    # Stored deadlines (every change to a fact they count from recomputes them,
+    # and the nightly digest refreshes open cases): a page view writes nothing.
+    deadlines = case_deadlines(case, today=today, refresh=False).deadlines
 
     sca = sca_check = None
     sca_used = 0
@@ -233,6 +237,7 @@ def _render_case(case: Case, *, status: int = 200, forms: dict | None = None, ac
     ctx = {
         "case": case, "lines": case.lines, "payments": case.payments, "communications": comms,
         "offers": offers, "appeals": appeals, "documents": documents, "timeline": timeline, "page": page,
+        "deadlines": deadlines,
         "staff": staff, "can_work": can_work, "today": today, "local": _local,
         "sca": sca, "sca_used": sca_used, "sca_check": sca_check,
         "open_follow_ups": [c for c in comms if c.follow_up_on and c.follow_up_done_at is None],

@@ -84,6 +84,7 @@ class CaseDeadline(TenantScoped, TimestampMixin, db.Model):
         # The list, calendar and digest: open deadlines of the firm by date.
         Index("ix_case_deadlines_tenant_done_due", "tenant_id", "is_done", "due_on"),
         Index("ix_case_deadlines_tenant_case", "tenant_id", "case_id"),
+        Index("ix_case_deadlines_case_id", "case_id"),  # the FK's ON DELETE CASCADE
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -148,7 +149,10 @@ class NsaDispute(TenantScoped, TimestampMixin, db.Model):
     """
 
     __tablename__ = "nsa_disputes"
-    __table_args__ = (UniqueConstraint("tenant_id", "case_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "case_id"),
+        Index("ix_nsa_disputes_case_id", "case_id"),  # the FK's ON DELETE CASCADE
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id", ondelete="CASCADE"))

@@ -1365,7 +1365,8 @@ def case_info(case_ids: Iterable[int]) -> dict[int, dict]:
 
 
 def due_summary(*, today: date, until: date, assignee=None) -> list[dict]:
-    """Per advocate: overdue and due-soon counts (through ``until``), most overdue first."""
+    """Per advocate: overdue and due-soon counts (through ``until``), most overdue first.
+    The deadline list takes its total from these counts: keep the terms those of `due_items`."""
     from advocate.auth.models import User
 
     overdue = and_(CaseDeadline.due_on < today, CaseDeadline.kind.not_in(MILESTONES))

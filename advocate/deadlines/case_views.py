@@ -138,11 +138,17 @@ def deadline_list():
         except ValueError:
             abort(400)
     q = svc.due_items(today=today, until=None if on else until, on=on, assignee=assignee)
-    page = db.paginate(q, per_page=LIST_PAGE, error_out=False)
+    summary = svc.due_summary(today=today, until=until, assignee=assignee)
+    if on is None:
+        # The summary counts exactly the list's rows (same terms): no second
+        # count over the join of deadlines and cases.
+        page = db.paginate(q, per_page=LIST_PAGE, error_out=False, count=False)
+        page.total = sum(r["total"] for r in summary)
+    else:
+        page = db.paginate(q, per_page=LIST_PAGE, error_out=False)
     info = svc.case_info(d.case_id for d in page.items)
     for d in page.items:
         d.today = today
-    summary = svc.due_summary(today=today, until=until, assignee=assignee)
     options, selected = _advocate_choices(selected)
     html = render_template(
         "deadlines/deadline_list.html",

@@ -171,6 +171,7 @@ class UnmatchedClaim(TenantScoped, TimestampMixin, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "remittance_claim_id"),
         Index("ix_unmatched_claims_tenant_status", "tenant_id", "status", "id"),
+        Index("ix_unmatched_claims_case_id", "case_id"),  # the FK's ON DELETE SET NULL
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

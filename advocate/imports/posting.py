@@ -82,6 +82,7 @@ NSA_REMARKS = case_services.NSA_REMARKS
 PLAN_TYPE_BY_FILING = {"16": "medicare_advantage"}
 # Keeps every IN list under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
 IN_CHUNK = 15_000
+DEADLINE_CHUNK = 500  # cases per deadline recompute (as the nightly refresh)
 CLAIM_CHUNK = 1_000
 SLEEP_HOOK = "ADVOCATE_IMPORT_SLEEP_AFTER_N_CLAIMS"
 
@@ -694,6 +695,7 @@ def post_plan(
 
     insert_cases(w, [nc.draft for nc in plan.new_cases])
     _post_matched(plan, w)
+    _accrue_fees(plan, tenant_id, actor_id)
 
     # The file's claims, then the review list.
     rc_ids: list[int] = []
@@ -792,6 +794,15 @@ def post_plan(
     return remittance
 
 
+def _accrue_fees(plan: Plan, tenant_id: int, actor_id: int | None) -> None:
+    """The fee each posted payment earned, on the billing ledger (set-based)."""
+    from advocate.billing.ledger import accrue_cases
+
+    case_ids = {cp.case_id for cp in plan.claims if cp.outcome == "matched"}
+    case_ids.update(nc.case_id for nc in plan.new_cases)
+    accrue_cases(tenant_id, case_ids, actor_id=actor_id)
+
+
 def _post_matched(plan: Plan, w: Writer) -> None:
     """Payments on existing cases, their totals recomputed from the ledger, NSA flags."""
     matched = [cp for cp in plan.claims if cp.outcome == "matched" and cp.case_id is not None]
@@ -819,6 +830,7 @@ def _post_matched(plan: Plan, w: Writer) -> None:
                 "resp": row.patient_resp_total,
                 "nsa": row.nsa_flagged,
                 "received_on": row.initial_payment_received_on,
+                "received_was": row.initial_payment_received_on,
                 "total": ZERO,
                 "initial": ZERO,
                 "has_initial": False,
@@ -881,3 +893,22 @@ def _post_matched(plan: Plan, w: Writer) -> None:
             w.event(case_id, "note", NSA_NOTE, {"remittance_id": w.remittance_id})
             w.audit("case.nsa_flagged", "case", case_id, {"remittance_id": w.remittance_id})
     update_by_id(Case, w.tenant_id, updates)
+    _refresh_deadlines(
+        [cid for cid, s in state.items() if s["received_was"] is None and s["received_on"]]
+    )
+
+
+def _refresh_deadlines(case_ids: list[int]) -> None:
+    """The NSA count starts from the initial payment: recompute the deadlines
+    of the cases that just received one, set-based, a chunk at a time."""
+    from advocate.deadlines.case_services import recompute_many  # deadlines build on cases
+
+    for chunk in chunks(case_ids, DEADLINE_CHUNK):
+        cases = list(
+            db.session.scalars(
+                select(Case)
+                .where(in_values(Case.id, chunk))
+                .execution_options(populate_existing=True)  # the bulk UPDATE above
+            )
+        )
+        recompute_many(cases)

@@ -118,6 +118,7 @@ class Letter(TenantScoped, TimestampMixin, db.Model):
     __table_args__ = (
         Index("ix_letters_tenant_batch_status", "tenant_id", "batch_id", "status"),
         Index("ix_letters_tenant_case", "tenant_id", "case_id"),
+        Index("ix_letters_case_id", "case_id"),  # the FK's ON DELETE CASCADE
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

@@ -2,8 +2,10 @@
 
 Chosen by measurement (bench/RESULTS-letters.md): Typst rendered our one-page
 letter fastest of the engines tried and shapes every script we ship fonts for.
-One compiler per process keeps the parsed layout and the loaded fonts between
-letters; each letter is only a new `sys.inputs.letter` JSON document.
+One compiler per layout per process keeps the parsed layout and the loaded fonts
+between letters; each letter is only a new `sys.inputs.letter` JSON document.
+Layouts: `letter.typ` (case letters) and `statement.typ` (a practice's fee
+statement, built by `advocate.billing.statements`).
 
 Fonts are vendored (advocate/letters/fonts, OFL and Apache-2.0): Noto Sans for
 Latin, Greek, Cyrillic and Vietnamese; Noto Sans Arabic, Hebrew, Devanagari,
@@ -25,37 +27,39 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 LAYOUT = HERE / "typst" / "letter.typ"
+STATEMENT_LAYOUT = HERE / "typst" / "statement.typ"
 FONT_DIR = HERE / "fonts"
 # A fixed creation date: the same letter always gives the same bytes.
 _EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 _lock = threading.Lock()
-_compiler = None
+_compilers: dict[Path, object] = {}
 
 
 class RenderError(RuntimeError):
     """Typst could not lay the letter out."""
 
 
-def _get_compiler():
-    global _compiler
-    if _compiler is None:
+def _get_compiler(layout: Path = LAYOUT):
+    compiler = _compilers.get(layout)
+    if compiler is None:
         import typst
 
         fonts = typst.Fonts(
             include_system_fonts=False, include_embedded_fonts=False, font_paths=[str(FONT_DIR)]
         )
-        _compiler = typst.Compiler(str(LAYOUT), root=str(LAYOUT.parent), font_paths=fonts)
-    return _compiler
+        compiler = typst.Compiler(str(layout), root=str(layout.parent), font_paths=fonts)
+        _compilers[layout] = compiler
+    return compiler
 
 
-def _compile(document: dict, fmt: str, **kw) -> bytes:
+def _compile(document: dict, fmt: str, layout: Path = LAYOUT, **kw) -> bytes:
     import typst
 
     payload = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
     with _lock:  # a compiler is one mutable world: one letter at a time per process
         try:
-            out = _get_compiler().compile(format=fmt, sys_inputs={"letter": payload}, **kw)
+            out = _get_compiler(layout).compile(format=fmt, sys_inputs={"letter": payload}, **kw)
         except typst.TypstError as err:
             raise RenderError(f"the letter could not be laid out: {err.message}") from None
     if isinstance(out, list):
@@ -63,9 +67,10 @@ def _compile(document: dict, fmt: str, **kw) -> bytes:
     return out
 
 
-def render_pdf(document: dict) -> bytes:
-    """One letter as PDF bytes (deterministic for the same document)."""
-    return _compile(document, "pdf", timestamp=_EPOCH)
+def render_pdf(document: dict, layout: Path = LAYOUT) -> bytes:
+    """One letter (or, with ``STATEMENT_LAYOUT``, a fee statement) as PDF bytes
+    (deterministic for the same document)."""
+    return _compile(document, "pdf", layout, timestamp=_EPOCH)
 
 
 def render_png(document: dict, ppi: int = 100) -> bytes:

@@ -30,7 +30,19 @@ def index():
         counts["invitations"] = db.session.scalar(
             select(func.count()).select_from(Invitation).where(Invitation.accepted_at.is_(None))
         )
-    return render_template("main/index.html", counts=counts, membership=m)
+    ctx = {}
+    if m.is_staff:
+        # Staff land on the firm dashboard (advocate.reports), last twelve months.
+        from advocate.reports.views import dashboard_context
+
+        ctx = dashboard_context()
+        ctx["filter_action"] = url_for("reports.dashboard")
+        ctx["show_checklist"] = not any(
+            row["value"]
+            for row in ctx["rep"].figures.rows
+            if row["_key"] in ("opened", "open_cases", "closed")
+        )
+    return render_template("main/index.html", counts=counts, membership=m, **ctx)
 
 
 @bp.route("/healthz")

@@ -16,6 +16,7 @@ LABELS = {
     "practice.agreement_withdrawn": "Scheduled fee agreement version withdrawn",
     "practice.authorization_added": "Authorization recorded",
     "practice.authorization_revoked": "Authorization revoked",
+    "practice.authorization_document_attached": "Signed authorization attached",
     "practice.member_invited": "Portal invitation sent",
     "practice.member_removed": "Portal access removed",
     "practice.member_restored": "Portal access restored",

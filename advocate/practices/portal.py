@@ -8,13 +8,20 @@ is audited as ``portal.view``.
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, url_for
-from sqlalchemy import select
+from datetime import date
+from decimal import Decimal
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, select
 
 from advocate.audit.services import audit
 from advocate.auth.access import PRACTICE, roles
+from advocate.cases import workflow
+from advocate.cases.models import Case
 from advocate.db import utcnow
 from advocate.extensions import db
+from advocate.payers.models import Payer
 from advocate.practices import activity, portal_bp, services
 from advocate.practices.forms import ColleagueInviteForm, apply_errors
 from advocate.practices.models import Practice
@@ -37,8 +44,8 @@ def own_practice() -> Practice:
     return practice
 
 
-def _viewed(practice: Practice, page: str) -> None:
-    audit("portal.view", practice, details={"page": page})
+def _viewed(practice: Practice, page: str, *, phi: bool = False) -> None:
+    audit("portal.view", practice, is_phi=phi, details={"page": page})
     db.session.commit()
 
 
@@ -52,8 +59,11 @@ def home():
         (e, activity.describe(e))
         for e in db.session.scalars(activity.feed_query(practice.id).limit(5))
     ]
-    _viewed(practice, "home")
-    return render_template("portal/home.html", tab="home", **ctx)
+    ctx["case_summary"] = case_summary(practice.id)
+    ctx["recent_cases"] = list(db.session.scalars(portal_cases_query(practice.id, {}).limit(5)))
+    html = render_template("portal/home.html", tab="home", **ctx)
+    _viewed(practice, "home")  # after rendering: the commit would expire the loaded rows
+    return html
 
 
 @portal_bp.route("/practice")
@@ -62,8 +72,10 @@ def practice():
     """Show the practice's details, read only."""
     practice = own_practice()
     ctx = _detail_context(practice)
-    _viewed(practice, "practice")
-    return render_template("portal/practice.html", tab="practice", **ctx)
+    html = render_template("portal/practice.html", tab="practice", **ctx)
+    # Document file names can name patients: listing them is a PHI read.
+    _viewed(practice, "practice", phi=bool(ctx["documents"]))
+    return html
 
 
 @portal_bp.route("/activity")
@@ -198,3 +210,121 @@ def revoke_invitation(invitation_id: int):
         db.session.commit()
     flash(f"Invitation to {inv.email} withdrawn.", "success")
     return redirect(url_for("portal.people"))
+
+
+# --------------------------------------------------------------------------- cases (read only)
+
+PORTAL_STATUS_GROUPS = {"open": "All open cases", "closed": "All closed cases"}
+
+
+def _portal_case_filters(args) -> tuple[dict, list[str]]:
+    """The case list's filters from the query string; what does not parse is
+    named and ignored."""
+    errors: list[str] = []
+    f: dict = {"status": "", "payer_id": None, "date_from": None, "date_to": None}
+    status = (args.get("status") or "").strip()
+    if status in workflow.STATES or status in PORTAL_STATUS_GROUPS:
+        f["status"] = status
+    elif status:
+        errors.append("Status: choose one from the list.")
+    payer = (args.get("payer") or "").strip()
+    if payer:
+        if payer.isdigit() and len(payer) < 19:
+            f["payer_id"] = int(payer)
+        else:
+            errors.append("Payer: choose one from the list.")
+    for key, label in (("date_from", "Service from"), ("date_to", "Service to")):
+        raw = (args.get(key) or "").strip()
+        if raw:
+            try:
+                f[key] = date.fromisoformat(raw)
+            except ValueError:
+                errors.append(f"{label}: '{raw}' is not a date (YYYY-MM-DD).")
+    if f["date_from"] and f["date_to"] and f["date_from"] > f["date_to"]:
+        errors.append("Service to: is before Service from.")
+        f["date_to"] = None
+    return f, errors
+
+
+def portal_cases_query(practice_id: int, f: dict):
+    """The practice's cases, newest service first, filtered."""
+    q = select(Case).where(Case.practice_id == practice_id)
+    status = f.get("status")
+    if status == "open":
+        q = q.where(Case.status.in_(workflow.OPEN))
+    elif status == "closed":
+        q = q.where(Case.status.not_in(workflow.OPEN))
+    elif status:
+        q = q.where(Case.status == status)
+    if f.get("payer_id"):
+        q = q.where(Case.payer_id == f["payer_id"])
+    if f.get("date_from"):
+        q = q.where(Case.service_from >= f["date_from"])
+    if f.get("date_to"):
+        q = q.where(Case.service_from <= f["date_to"])
+    return q.order_by(Case.service_from.desc(), Case.id.desc())
+
+
+def _practice_payers(practice_id: int) -> list[tuple[int, str]]:
+    """The payers of the practice's cases (for the filter), one query."""
+    return [
+        (r.id, r.name)
+        for r in db.session.execute(
+            select(Payer.id, Payer.name)
+            .where(Payer.id.in_(select(Case.payer_id).where(Case.practice_id == practice_id)))
+            .order_by(Payer.name)
+        )
+    ]
+
+
+def case_summary(practice_id: int) -> dict:
+    """Open cases, amount in dispute and money recovered, in one query."""
+    is_open = Case.status.in_(workflow.OPEN)
+    row = db.session.execute(
+        select(
+            func.count(Case.id),
+            func.count(sql_case((is_open, 1))),
+            func.coalesce(func.sum(sql_case((is_open, Case.amount_at_stake), else_=0)), 0),
+            func.coalesce(func.sum(Case.total_paid - Case.initial_paid), 0),
+        ).where(Case.practice_id == practice_id)
+    ).one()
+    return {
+        "total": row[0],
+        "open": row[1],
+        "at_stake": Decimal(str(row[2])).quantize(Decimal("0.01")),
+        "recovered": Decimal(str(row[3])).quantize(Decimal("0.01")),
+    }
+
+
+@portal_bp.route("/cases")
+@roles(PRACTICE)
+def cases():
+    """List the practice's cases, read only, with filters and pagination."""
+    practice = own_practice()
+    f, errors = _portal_case_filters(request.args)
+    page = db.paginate(
+        portal_cases_query(practice.id, f),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    # Patient names are on the page: a PHI read.
+    audit(
+        "portal.view",
+        practice,
+        is_phi=True,
+        details={"page": "cases", "page_no": page.page, "shown": len(page.items)},
+    )
+    html = render_template(
+        "portal/cases.html",
+        tab="cases",
+        practice=practice,
+        page=page,
+        f=f,
+        errors=errors,
+        statuses=workflow.STATES,
+        status_groups=PORTAL_STATUS_GROUPS,
+        payers=_practice_payers(practice.id),
+        filtered=any(f.values()),
+    )
+    db.session.commit()  # after rendering: a commit would expire the loaded rows
+    return html

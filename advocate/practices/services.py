@@ -653,6 +653,26 @@ def revoke_authorization(auth: PracticeAuthorization, *, actor) -> None:
     )
 
 
+def attach_authorization_document(auth: PracticeAuthorization, document, *, actor) -> None:
+    """Link the signed letter (a practice document, already uploaded) to the
+    authorization; a later upload replaces the link, the older file stays."""
+    if document.owner_type != "practice" or document.owner_id != auth.practice_id:
+        raise ValueError("the signed authorization must be a document of the same practice")
+    previous = auth.document_id
+    auth.document_id = document.id
+    db.session.flush()
+    audit(
+        "practice.authorization_document_attached",
+        auth.practice,
+        details={
+            "authorization_id": auth.id,
+            "document_id": document.id,
+            "replaced_document_id": previous,
+        },
+        user_id=getattr(actor, "id", None),
+    )
+
+
 def has_valid_authorization(practice_id: int, on_date: date, payer_id: int | None = None) -> bool:
     """True if a signed, unrevoked authorization covers ``on_date`` (signed on
     or before it, expiring on or after it) and, when ``payer_id`` is given,

@@ -9,7 +9,12 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from sqlalchemy import exists, or_, select
 
 from advocate.associations import services as association_services
+from advocate.audit.services import audit
 from advocate.auth.access import MANAGERS, STAFF, has_role, roles
+from advocate.documents import documents_for, register_owner
+from advocate.documents import services as document_services
+from advocate.documents.models import Document
+from advocate.documents.owners import OwnerNotFound
 from advocate.extensions import db
 from advocate.practices import activity, bp, services
 from advocate.practices.forms import (
@@ -32,6 +37,16 @@ from advocate.practices.services import ValidationFailed
 from advocate.practices.validators import SPECIALTIES, US_STATES
 from tenants.onboarding.models import Invitation
 from tenants.onboarding.services import OnboardingError
+
+# A practice's own records (signed fee agreements, letters of authorization, W-9):
+# its practice users may read them.
+register_owner(
+    "practice",
+    lambda pk: db.session.get(Practice, pk),
+    lambda p: p.id,
+    label="Practice",
+    detail_url=lambda p: url_for("practices.detail", practice_id=p.id),
+)
 
 
 def practice_or_404(practice_id: int) -> Practice:
@@ -161,6 +176,7 @@ def _detail_context(practice: Practice) -> dict:
         )
     )
     associations = association_services.for_specialty(practice.specialty)
+    documents = documents_for("practice", practice.id)
     return {
         "practice": practice,
         "today": today,
@@ -170,7 +186,41 @@ def _detail_context(practice: Practice) -> dict:
         "authorizations": authorizations,
         "contacts": contacts,
         "associations": associations,
+        "documents": documents,
+        # The signed authorization of each authorization row, when it is still on file.
+        "auth_documents": {d.id: d for d in documents},
     }
+
+
+def audit_document_listing(practice: Practice, documents: list) -> None:
+    """File names can name patients: listing them is a PHI read (as documents.index)."""
+    if documents:
+        audit(
+            "document.listed",
+            object_type="practice",
+            object_id=practice.id,
+            is_phi=True,
+            details={"count": len(documents)},
+        )
+
+
+def _guidance(associations: list) -> dict[int, list[Document]]:
+    """The guidance documents of the listed associations, in one query."""
+    ids = [a.id for a in associations]
+    if not ids:
+        return {}
+    out: dict[int, list[Document]] = {}
+    for doc in db.session.scalars(
+        select(Document)
+        .where(
+            Document.owner_type == "association",
+            Document.owner_id.in_(ids),
+            Document.deleted_at.is_(None),
+        )
+        .order_by(Document.created_at.desc(), Document.id.desc())
+    ):
+        out.setdefault(doc.owner_id, []).append(doc)
+    return out
 
 
 def _render_detail(practice: Practice, *, contact_form=None, invite_form=None, code: int = 200):
@@ -193,9 +243,14 @@ def _render_detail(practice: Practice, *, contact_form=None, invite_form=None, c
         for e in db.session.scalars(activity.feed_query(practice.id).limit(8))
     ]
     ctx["can_manage"] = has_role(*MANAGERS)
+    ctx["can_upload"] = document_services.can_change(g.membership)
+    ctx["guidance"] = _guidance(ctx["associations"])
     ctx["contact_form"] = contact_form or ContactForm()
     ctx["invite_form"] = invite_form or PortalInviteForm()
-    return render_template("practices/detail.html", **ctx), code
+    html = render_template("practices/detail.html", **ctx)
+    audit_document_listing(practice, ctx["documents"])
+    db.session.commit()  # the audit row; after rendering, so nothing shown is expired
+    return html, code
 
 
 @bp.route("/<int:practice_id>")
@@ -365,6 +420,48 @@ def new_authorization(practice_id: int):
         practice=practice,
         auth_status=services.authorization_status(practice.id, today),
     ), (422 if form.errors else 200)
+
+
+@bp.route("/<int:practice_id>/authorizations/<int:authorization_id>/document", methods=["POST"])
+@roles(MANAGERS)
+def authorization_document(practice_id: int, authorization_id: int):
+    """Attach the signed letter of authorization (stored as a practice document)."""
+    practice = practice_or_404(practice_id)
+    auth = _child_or_404(PracticeAuthorization, authorization_id, practice)
+    back = url_for("practices.detail", practice_id=practice.id) + "#authorization"
+    upload_file = request.files.get("file")
+    has_file = upload_file is not None and bool(upload_file.filename)
+    try:
+        result = document_services.upload(
+            tenant_id=g.tenant.id,
+            actor=g.actor,
+            owner_type="practice",
+            owner_id=practice.id,
+            category="authorization",
+            stream=upload_file.stream if has_file else None,
+            filename=upload_file.filename if has_file else None,
+            note=f"Signed authorization of {auth.signed_on.isoformat()}",
+        )
+    except OwnerNotFound:
+        db.session.rollback()
+        abort(404)
+    except document_services.DocumentError as err:
+        db.session.rollback()
+        for _field, message in err.errors:
+            flash(f"Signed authorization: {message}.", "danger")
+        return redirect(back)
+    services.attach_authorization_document(auth, result.document, actor=g.actor)
+    key = result.document.storage_key
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        document_services.discard_object(key)
+        raise
+    flash(f"Signed authorization “{result.document.filename}” attached.", "success")
+    for warning in result.warnings:
+        flash(warning, "warning")
+    return redirect(back)
 
 
 @bp.route("/<int:practice_id>/authorizations/<int:authorization_id>/revoke", methods=["POST"])

@@ -25,7 +25,7 @@ from flask import g, jsonify, request
 
 from advocate.api import bp
 from advocate.api.auth import api_error
-from advocate.auth.access import STAFF, roles
+from advocate.auth.access import READERS, STAFF, roles
 from advocate.extensions import db
 from advocate.rates import services
 from advocate.rates.services import MedicareQuote
@@ -175,3 +175,113 @@ def rates_percentiles():
         zip3=found.zip3,
         percentiles={f"p{p}": _money(v) for p, v in found.values.items()},
     )
+
+
+# ---------------------------------------------------------------------------
+# GET /api/v1/cases/<id>/benchmark
+# ---------------------------------------------------------------------------
+
+
+def _line_benchmark_json(ln, b) -> dict:
+    out = {
+        "line_no": ln.line_no,
+        "code": ln.code,
+        "modifiers": list(ln.modifiers or []),
+        "units": _fmt(ln.units, 0),
+        "billed": _money(ln.billed),
+        "allowed": _money(ln.allowed),
+        "paid": _money(ln.paid),
+        "patient_resp": _money(ln.patient_resp),
+        "benchmarked": b is not None,
+    }
+    if b is None:
+        return out
+    out.update(
+        medicare={
+            "amount": _money(b.medicare),
+            "reason": b.medicare_reason,
+            "fee_year": b.fee_year,
+            "locality": b.locality,
+            "adjustments": [
+                {"label": s["label"], "factor": s["factor"], "explanation": s["text"]}
+                for s in (b.medicare_steps or [])
+                if s.get("factor")
+            ],
+            "notes": [s["text"] for s in (b.medicare_steps or []) if not s.get("factor")],
+        },
+        percentiles={
+            "zip3": b.zip3,
+            "year": b.percentile_year,
+            "values": {str(p): _money(v) for p, v in b.percentiles().items()} or None,
+            "reason": b.percentile_reason,
+        },
+        policy={"amount": _money(b.policy), "basis": b.policy_basis, "reason": b.policy_reason},
+        sca={"amount": _money(b.sca), "reason": b.sca_reason},
+        expected={
+            "amount": _money(b.expected),
+            "basis": b.expected_basis,
+            "reason": b.expected_reason,
+        },
+    )
+    return out
+
+
+@bp.route("/cases/<int:case_id>/benchmark")
+@roles(READERS)
+def cases_benchmark(case_id: int):
+    """What the case's service lines are worth: per line (Medicare, percentiles,
+    payer policy, SCA, expected) and for the case (expected payment,
+    underpayment, Medicare multiples, percentile totals; for firm staff also
+    the suggested ask and floor with the reasoning).  Money is a string with
+    two decimals, or null with a reason.  Practice users see only their own
+    practice's cases; another firm's case is 404."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from advocate.audit.services import audit
+    from advocate.cases.models import Case
+    from advocate.rates import benchmark
+
+    case = db.session.scalar(
+        select(Case).where(Case.id == case_id).options(selectinload(Case.lines))
+    )
+    m = g.membership
+    if case is None or (
+        m.is_practice and (m.practice_id is None or case.practice_id != m.practice_id)
+    ):
+        api_error(404, "no such case")
+    bm = benchmark.for_case(case)
+    summary = {
+        "billed": _money(bm.billed),
+        "allowed": _money(bm.allowed),
+        "paid": _money(bm.paid),
+        "patient_resp": _money(bm.patient_resp),
+        "received": _money(bm.received),
+        "expected_payment": _money(bm.expected),
+        "expected_bases": bm.expected_bases,
+        "underpayment": _money(bm.underpayment),
+        "medicare_total": _money(bm.medicare_total),
+        "medicare_lines_priced": bm.medicare_priced,
+        "medicare_multiples": {str(k): _money(v) for k, v in bm.multiples.items()} or None,
+        "percentile_totals": {str(k): _money(v) for k, v in bm.percentile_totals.items()} or None,
+        "percentile_lines": bm.percentile_lines,
+        "notes": bm.notes,
+    }
+    if m.is_staff:
+        summary.update(
+            ask=_money(bm.ask),
+            ask_reason=bm.ask_reason or None,
+            floor=_money(bm.floor),
+            floor_reason=bm.floor_reason or None,
+        )
+    body = {
+        "case_id": case.id,
+        "reference": case.reference,
+        "benchmarked": bm.is_benchmarked,
+        "computed_at": bm.computed_at.isoformat() if bm.computed_at else None,
+        "case": summary,
+        "lines": [_line_benchmark_json(ln, b) for ln, b in bm.lines],
+    }
+    audit("case.benchmark_view", case, is_phi=True, details={"via": "api"})
+    db.session.commit()
+    return jsonify(body)

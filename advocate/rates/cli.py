@@ -43,6 +43,9 @@ def import_pfs_command(year, rvu, gpci, zip5, anes, bundles):
             db.session, year, rvu=rvu, gpci=gpci, zip5=zip5, anes=anes, bundles=bundles
         )
         db.session.commit()
+        from advocate.rates.benchmark import enqueue_all_firms
+
+        enqueue_all_firms()  # every firm's Medicare amounts may have changed
     except PfsFileError as err:
         db.session.rollback()
         raise click.ClickException(f"{err} -- nothing was imported.") from err
@@ -56,6 +59,31 @@ def import_pfs_command(year, rvu, gpci, zip5, anes, bundles):
         f"localities, {c['zip5']:,} ZIP codes, {c['anes']:,} anesthesia factors "
         f"in {time.perf_counter() - started:.1f} s "
         f"(read {result.read_seconds:.1f} s, write {result.write_seconds:.1f} s)."
+    )
+
+
+@bp.cli.command("benchmark")
+@click.option("--firm", "slug", default=None, help="the firm's slug (default: every firm)")
+def benchmark_command(slug):
+    """Re-benchmark the caseload (set-based), now, in this process."""
+    from sqlalchemy import select
+
+    from advocate.rates.benchmark import benchmark_firm, rebenchmark_all_firms_job
+    from tenants import tenant_scope
+    from tenants.models import Tenant
+
+    if slug is None:
+        rebenchmark_all_firms_job()
+        click.echo("Re-benchmarked every firm's caseload.")
+        return
+    tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+    if tenant_id is None:
+        raise click.ClickException(f"no firm with slug {slug!r}")
+    with tenant_scope(tenant_id):
+        run = benchmark_firm(tenant_id)
+        db.session.commit()
+    click.echo(
+        f"Benchmarked {run.lines:,} lines of {run.cases:,} cases in {run.seconds['total']:.2f} s."
     )
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     ForeignKey,
     Index,
@@ -230,3 +231,66 @@ class CommercialPercentile(TenantScoped, TimestampMixin, db.Model):
 
     def values(self) -> dict[int, Decimal]:
         return {p: getattr(self, f"p{p}") for p in PERCENTILES}
+
+
+# ---------------------------------------------------------------------------
+# Case benchmarks (tenant-owned: computed from the firm's cases)
+# ---------------------------------------------------------------------------
+
+
+class LineBenchmark(TenantScoped, db.Model):
+    """What one service line is worth, as last computed by
+    :mod:`advocate.rates.benchmark` (one row per service line).
+
+    Money is for the whole line (all its units).  An amount that could not be
+    computed is NULL with the reason beside it, in words.  ``expected`` is the
+    line's expected payment under the rule documented in
+    :mod:`advocate.rates.benchmark`; ``expected_basis`` names which rule gave it.
+    """
+
+    __tablename__ = "line_benchmarks"
+    __audit_type__ = "line_benchmark"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    case_id: Mapped[int] = mapped_column(IdType, ForeignKey("cases.id", ondelete="CASCADE"))
+    line_id: Mapped[int] = mapped_column(IdType, ForeignKey("service_lines.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    fee_year: Mapped[int | None] = mapped_column(SmallInteger)
+    locality: Mapped[str | None] = mapped_column(String(8))  # "13202-01"
+    medicare: Mapped[Decimal | None] = mapped_column(Money)
+    medicare_reason: Mapped[str | None] = mapped_column(String(500))
+    # [[label, factor, explanation], ...] and notes, as the surgical rules gave them.
+    medicare_steps: Mapped[list | None] = mapped_column(JSON)
+    zip3: Mapped[str | None] = mapped_column(String(3))
+    percentile_year: Mapped[int | None] = mapped_column(SmallInteger)
+    p50: Mapped[Decimal | None] = mapped_column(Money)
+    p60: Mapped[Decimal | None] = mapped_column(Money)
+    p70: Mapped[Decimal | None] = mapped_column(Money)
+    p75: Mapped[Decimal | None] = mapped_column(Money)
+    p80: Mapped[Decimal | None] = mapped_column(Money)
+    p85: Mapped[Decimal | None] = mapped_column(Money)
+    p90: Mapped[Decimal | None] = mapped_column(Money)
+    p95: Mapped[Decimal | None] = mapped_column(Money)
+    percentile_reason: Mapped[str | None] = mapped_column(String(300))
+    policy: Mapped[Decimal | None] = mapped_column(Money)
+    policy_basis: Mapped[str | None] = mapped_column(String(200))
+    policy_reason: Mapped[str | None] = mapped_column(String(300))
+    sca: Mapped[Decimal | None] = mapped_column(Money)
+    sca_reason: Mapped[str | None] = mapped_column(String(300))
+    expected: Mapped[Decimal | None] = mapped_column(Money)
+    expected_basis: Mapped[str | None] = mapped_column(String(20))
+    expected_reason: Mapped[str] = mapped_column(String(300), default="")
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "line_id"),
+        Index("ix_line_benchmarks_tenant_case", "tenant_id", "case_id", "line_no"),
+        # The foreign keys' ON DELETE CASCADE (a case or a line deleted).
+        Index("ix_line_benchmarks_case", "case_id"),
+        Index("ix_line_benchmarks_line", "line_id"),
+    )
+
+    def percentiles(self) -> dict[int, Decimal]:
+        """The percentiles present on this line ({} when the firm has none)."""
+        out = {p: getattr(self, f"p{p}") for p in PERCENTILES}
+        return {p: v for p, v in out.items() if v is not None}

@@ -213,6 +213,9 @@ def percentile_import_confirm(import_id: int):
         flash(f"Nothing was imported: {err.message}.", "danger")
         return redirect(url_for("rates.percentile_import", import_id=import_id))
     db.session.commit()
+    from advocate.rates.benchmark import enqueue_firm
+
+    enqueue_firm(g.membership.tenant_id)  # the caseload's percentiles changed
     flash(
         f"Imported {imp.row_count:,} percentile rows ({imp.inserted_count:,} new, "
         f"{imp.updated_count:,} updated).",

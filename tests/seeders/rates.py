@@ -35,3 +35,17 @@ def _rates(s: Seeded) -> None:
         db.session.flush()
         s.add("import_id", imp.id)
         db.session.commit()
+
+
+@seeder
+def _line_benchmarks(s: Seeded) -> None:
+    """The firm's case (from the cases seeder) benchmarked: its line_benchmarks rows."""
+    from sqlalchemy import select
+
+    from advocate.cases.models import Case
+    from advocate.rates.benchmark import benchmark_firm
+
+    with tenant_scope(s.firm.tenant.id):
+        if db.session.scalar(select(Case.id).limit(1)) is not None:
+            benchmark_firm(s.firm.tenant.id)
+            db.session.commit()
