@@ -1513,17 +1513,39 @@ class DigestLine:
     business_days: int  # after today (negative: overdue by that many)
 
 
-def refresh_open_cases(tenant_id: int, *, chunk: int = 500) -> int:
+def refresh_open_cases(tenant_id: int, *, chunk: int = 500, payer_id: int | None = None) -> int:
     """Recompute the deadlines of every open case of the firm (the digest's
     nightly refresh, so a fact changed on a page that did not recompute is
-    caught within a day). Returns the number of cases."""
-    ids = list(
-        db.session.scalars(select(Case.id).where(Case.status.in_(workflow.OPEN)).order_by(Case.id))
-    )
+    caught within a day), or of one payer's open cases. Returns the number
+    of cases."""
+    query = select(Case.id).where(Case.tenant_id == tenant_id, Case.status.in_(workflow.OPEN))
+    if payer_id is not None:
+        query = query.where(Case.payer_id == payer_id)
+    ids = list(db.session.scalars(query.order_by(Case.id)))
     for start in range(0, len(ids), chunk):
         part = list(db.session.scalars(select(Case).where(Case.id.in_(ids[start : start + chunk]))))
         recompute_many(part)
     return len(ids)
+
+
+def refresh_open_cases_job(tenant_id: int, payer_id: int | None = None) -> int:
+    """Background job (``advocate.jobs.enqueue``): recompute open cases'
+    deadlines after a fact they share changed: a payer's policy (its open
+    cases) or the firm's closure days (all its open cases)."""
+    from tenants import tenant_scope
+
+    with tenant_scope(tenant_id):
+        n = refresh_open_cases(tenant_id, payer_id=payer_id)
+        db.session.commit()
+    return n
+
+
+def enqueue_refresh(tenant_id: int, *, payer_id: int | None = None):
+    """Queue :func:`refresh_open_cases_job` (runs now without Redis). Call it
+    after the change is committed, so a worker reads the new facts."""
+    from advocate import jobs
+
+    return jobs.enqueue(refresh_open_cases_job, tenant_id, payer_id)
 
 
 def _digest_lines(tenant_id: int, today: date, until: date) -> dict[int | None, tuple[list, list]]:

@@ -109,6 +109,14 @@ def _closures_page(form: ClosureForm, status: int = 200):
     return render_template("deadlines/closures.html", form=form, page=page), status
 
 
+def _closures_changed() -> None:
+    """Business days moved: every open case's deadlines are recomputed in the
+    background (now, without Redis)."""
+    from advocate.deadlines.case_services import enqueue_refresh  # it imports the cases package
+
+    enqueue_refresh(g.membership.tenant_id)
+
+
 @bp.route("/closures", methods=["GET", "POST"])
 @roles(MANAGERS)
 def closures():
@@ -124,6 +132,7 @@ def closures():
             _field_error(form, err)
         else:
             db.session.commit()
+            _closures_changed()
             flash(f"{closure.day:%A} {closure.day.isoformat()} is now a closure day.", "success")
             return redirect(url_for("deadlines.closures"))
     if request.method == "POST":
@@ -141,6 +150,7 @@ def delete_closure(closure_id: int):
     day = closure.day
     services.remove_closure(g.membership.tenant_id, g.actor, closure)
     db.session.commit()
+    _closures_changed()
     flash(f"{day.isoformat()} is no longer a closure day.", "success")
     return redirect(url_for("deadlines.closures"))
 

@@ -379,6 +379,17 @@ def _policy_form_page(form, payer, policy, plan_type, status=200):
     ), status
 
 
+def _policy_changed(payer_id: int) -> None:
+    """A policy version was saved: the payer's open cases' deadlines (timely
+    filing, appeal windows) and the firm's benchmarks (expected payment) are
+    recomputed in the background (now, without Redis)."""
+    from advocate.deadlines.case_services import enqueue_refresh
+    from advocate.rates.benchmark import enqueue_firm
+
+    enqueue_refresh(g.tenant.id, payer_id=payer_id)
+    enqueue_firm(g.tenant.id)
+
+
 @bp.route("/<int:payer_id>/policies/new", methods=["GET", "POST"])
 @roles(MANAGERS)
 def policy_create(payer_id: int):
@@ -393,6 +404,7 @@ def policy_create(payer_id: int):
         )
         if policy is not None:
             db.session.commit()
+            _policy_changed(payer_id)
             flash(
                 f"{policy.plan_type_label} policy from {policy.effective_date.isoformat()} saved.",
                 "success",
@@ -422,6 +434,7 @@ def policy_edit(payer_id: int, policy_id: int):
         )
         if saved is not None:
             db.session.commit()
+            _policy_changed(payer_id)
             flash("Policy version saved.", "success")
             return redirect(url_for("payers.policy_detail", payer_id=payer_id, policy_id=policy_id))
         payer = _payer_or_404(payer_id)

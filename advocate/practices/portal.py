@@ -296,6 +296,20 @@ def case_summary(practice_id: int) -> dict:
     }
 
 
+def open_cases_by_status(practice_id: int) -> list[tuple[str, int, Decimal]]:
+    """(status, cases, amount at stake) of the practice's open cases, in
+    workflow order, one grouped query."""
+    rows = {
+        status: (n, Decimal(str(stake)).quantize(Decimal("0.01")))
+        for status, n, stake in db.session.execute(
+            select(Case.status, func.count(Case.id), func.coalesce(func.sum(Case.amount_at_stake), 0))
+            .where(Case.practice_id == practice_id, Case.status.in_(workflow.OPEN))
+            .group_by(Case.status)
+        )
+    }
+    return [(s, *rows[s]) for s in workflow.STATES if s in rows]
+
+
 @portal_bp.route("/cases")
 @roles(PRACTICE)
 def cases():

@@ -10,13 +10,13 @@ from sqlalchemy import exists, or_, select
 
 from advocate.associations import services as association_services
 from advocate.audit.services import audit
-from advocate.auth.access import MANAGERS, STAFF, has_role, roles
+from advocate.auth.access import MANAGERS, STAFF, WORKERS, has_role, roles
 from advocate.documents import documents_for, register_owner
 from advocate.documents import services as document_services
 from advocate.documents.models import Document
 from advocate.documents.owners import OwnerNotFound
 from advocate.extensions import db
-from advocate.practices import activity, bp, services
+from advocate.practices import activity, bp, portal, services
 from advocate.practices.forms import (
     AuthorizationForm,
     ContactForm,
@@ -245,6 +245,10 @@ def _render_detail(practice: Practice, *, contact_form=None, invite_form=None, c
     ctx["can_manage"] = has_role(*MANAGERS)
     ctx["can_upload"] = document_services.can_change(g.membership)
     ctx["guidance"] = _guidance(ctx["associations"])
+    ctx["can_work"] = has_role(*WORKERS)
+    ctx["case_summary"] = portal.case_summary(practice.id)
+    ctx["cases_by_status"] = portal.open_cases_by_status(practice.id)
+    ctx["recent_cases"] = list(db.session.scalars(portal.portal_cases_query(practice.id, {}).limit(5)))
     ctx["contact_form"] = contact_form or ContactForm()
     ctx["invite_form"] = invite_form or PortalInviteForm()
     html = render_template("practices/detail.html", **ctx)
