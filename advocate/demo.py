@@ -248,5 +248,50 @@ def seed_cases(tenant: Tenant) -> list[str]:
                     case_services.transition(case, step[0], actor_id=None, agreed_amount=Decimal(step[1]))
                 else:
                     case_services.transition(case, step, actor_id=None)
+        won = _seed_won_cases(tenant, practices, payers, advocate, today)
         db.session.commit()
-    return [f"Demo cases: {len(DEMO_PATIENTS)} open cases"]
+    return [f"Demo cases: {len(DEMO_PATIENTS)} open cases, {won} won and closed (recoveries and fees)"]
+
+
+# Cases the firm has already won: settled, paid and closed over the past
+# months, so the dashboard, the reports and the fee ledger have history.
+DEMO_WON = [
+    (("Olivia", "Hart"), 0, "27447", "48500.00", "9800.00", "21500.00", 200),
+    (("Mateo", "Rossi"), 1, "29881", "12400.00", "2100.00", "5600.00", 150),
+    (("Chloé", "Dubois"), 0, "64483", "3900.00", "620.00", "1700.00", 110),
+    (("Kwame", "Mensah"), 1, "27447", "46200.00", "9100.00", "19800.00", 75),
+]
+
+
+def _seed_won_cases(tenant: Tenant, practices, payers, advocate, today) -> int:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from advocate.cases import services as case_services
+
+    for i, ((first, last), which, code, billed, paid, agreed, days_ago) in enumerate(DEMO_WON):
+        served = today - timedelta(days=days_ago)
+        paid_d = Decimal(paid)
+        presp = (paid_d * Decimal("0.25")).quantize(Decimal("0.01"))
+        case = case_services.create_case(tenant_id=tenant.id, actor_id=None, data={
+            "practice_id": practices[which % len(practices)].id, "payer_id": payers[i % len(payers)].id,
+            "plan_type": "erisa_self_funded", "patient_first_name": first, "patient_last_name": last,
+            "patient_dob": f"{1960 + 4 * i}-0{2 + i}-2{i}", "member_id": f"DEMO{300400 + i}",
+            "payer_claim_number": f"NS{2025100 + i}", "patient_control_number": f"HV-{6000 + i}",
+            "service_from": served.isoformat(), "service_to": served.isoformat(), "place_of_service": "22",
+            "service_type": "other", "initial_payment_received_on": (served + timedelta(days=14)).isoformat(),
+            "assignee_id": advocate.id if advocate else None,
+            "lines": [{"code": code, "modifiers": [], "units": 1, "billed": billed,
+                       "allowed": str(paid_d + presp), "paid": paid, "patient_resp": str(presp),
+                       "adjustments": [{"group": "CO", "reason": "45",
+                                        "amount": str(Decimal(billed) - paid_d - presp)},
+                                       {"group": "PR", "reason": "2", "amount": str(presp)}]}],
+        })
+        for step in ("ready_to_negotiate", "negotiating"):
+            case_services.transition(case, step, actor_id=None)
+        case_services.transition(case, "settled", actor_id=None, agreed_amount=Decimal(agreed))
+        case_services.add_payment(case, amount=Decimal(agreed) - paid_d, paid_on=served + timedelta(days=45),
+                                  source="settlement", reference=f"SETTLE-{i + 1}", actor_id=None)
+        case_services.transition(case, "paid", actor_id=None)
+        case_services.transition(case, "closed_won", actor_id=None)
+    return len(DEMO_WON)

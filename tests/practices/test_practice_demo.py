@@ -48,3 +48,28 @@ def test_seed_practices_twice_changes_nothing(db_app):
         }
     set_db_user(None)
     assert statuses == {"1548729361": "valid", "1682304757": "expired"}
+
+
+def test_the_demo_has_won_cases_whose_recoveries_earned_fees(db_app):
+    from decimal import Decimal
+
+    from advocate.billing.models import FeeLedgerEntry
+    from advocate.cases.models import Case
+    from advocate.demo import DEMO_WON, seed_cases, seed_payers
+
+    firm = make_firm("Demo")
+    tid = firm.tenant.id
+    seed_practices(firm.tenant, "demo-password-2026")
+    seed_payers(firm.tenant)
+    seed_cases(firm.tenant)
+    with tenant_scope(tid):
+        won = db.session.scalars(select(Case).where(Case.status == "closed_won")).all()
+        assert len(won) == len(DEMO_WON)
+        recovered = sum((c.total_paid - c.initial_paid for c in won), Decimal("0"))
+        expected = sum(Decimal(agreed) - Decimal(paid) for *_, paid, agreed, _days in DEMO_WON)
+        assert recovered == expected
+        fees = db.session.scalars(
+            select(FeeLedgerEntry).where(FeeLedgerEntry.case_id.in_([c.id for c in won]))
+        ).all()
+        assert sum(e.amount for e in fees) > 0
+    assert seed_cases(firm.tenant) == ["Demo cases: already seeded"]
