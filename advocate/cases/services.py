@@ -286,6 +286,8 @@ def create_case(*, tenant_id: int, actor_id: int | None, data: dict, today: date
         case.assignee_id = int(assignee)
     db.session.add(case)
     db.session.flush()
+    # The timeline starts with the opening, then the intake's initial payment.
+    event(case, "created", f"Case opened ({len(lines)} line{'s' if len(lines) != 1 else ''})", actor_id=actor_id)
     paid = sum((ln["paid"] for ln in lines), ZERO)
     if paid > 0:
         add_payment(case, amount=paid, paid_on=clean["initial_payment_received_on"] or clean["service_to"],
@@ -293,7 +295,6 @@ def create_case(*, tenant_id: int, actor_id: int | None, data: dict, today: date
                     refresh=False)
     recompute_totals(case)
     refresh_benchmark(case)
-    event(case, "created", f"Case opened ({len(lines)} line{'s' if len(lines) != 1 else ''})", actor_id=actor_id)
     audit("case.created", case, is_phi=True)
     refresh_deadlines(case)
     return case

@@ -62,8 +62,11 @@ def test_a_good_claim_opens_a_case_with_lines_totals_and_initial_payment(shop, b
         assert case.status == "intake"
         (payment,) = case.payments
         assert payment.is_initial and payment.paid_on == utcnow().date() - timedelta(days=7)
-        summaries = db.session.scalars(select(CaseEvent.summary).where(CaseEvent.case_id == case.id)).all()
-        assert any(s.startswith("Case opened (2 lines)") for s in summaries), summaries
+        summaries = db.session.scalars(
+            select(CaseEvent.summary).where(CaseEvent.case_id == case.id).order_by(CaseEvent.at, CaseEvent.id)
+        ).all()
+        assert summaries[0] == "Case opened (2 lines)", summaries  # first on the timeline
+        assert summaries[1].startswith("Initial payment 2,560.00"), summaries
         created = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "case.created"))
         assert created.is_phi and created.object_id == str(case.id)
         case_id, ref = case.id, case.reference
