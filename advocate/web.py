@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Flask, g, jsonify, render_template, request, url_for
+from flask import Flask, current_app, g, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BuildError
 
@@ -32,21 +32,36 @@ register_nav(90, "Firm", "Audit log", "audit.index", MANAGERS)
 register_nav(95, "Firm", "API tokens", "auth.tokens", STAFF)
 
 
+def _role_nav(role: str) -> tuple:
+    """A role's entries with their URLs, built once per app, role and mount
+    point (every page shows the menu; its ~30 url_for calls were per page)."""
+    cache = current_app.extensions.setdefault("advocate_nav", {})
+    key = (role, request.script_root, len(NAV))
+    found = cache.get(key)
+    if found is None:
+        rows = []
+        for _order, section, label, endpoint, allowed in NAV:
+            if role not in allowed:
+                continue
+            try:
+                url = url_for(endpoint)
+            except BuildError:  # an endpoint this build does not have
+                continue
+            rows.append((section, label, url, endpoint))
+        found = cache[key] = tuple(rows)
+    return found
+
+
 def _nav_items():
     m = g.get("membership")
     if m is None:
         return []
     current = request.endpoint or ""
     blueprint = current.split(".")[0]
-    entries = []
-    for _order, section, label, endpoint, allowed in NAV:
-        if m.role not in allowed:
-            continue
-        try:
-            url = url_for(endpoint)
-        except BuildError:  # an endpoint this build does not have
-            continue
-        entries.append({"section": section, "label": label, "url": url, "endpoint": endpoint, "active": False})
+    entries = [
+        {"section": section, "label": label, "url": url, "endpoint": endpoint, "active": False}
+        for section, label, url, endpoint in _role_nav(m.role)
+    ]
     # One active item: the exact page, else the first entry of the same feature.
     exact = [e for e in entries if e["endpoint"] == current]
     same = [e for e in entries if e["endpoint"].split(".")[0] == blueprint and blueprint != "main"]

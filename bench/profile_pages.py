@@ -1,6 +1,8 @@
 """Profile the pages of `make bench-web` in-process, one user: statements, time
-in SQL and wall time per page (median of N runs), optionally cProfile of one
-page. Logs in (password + authenticator code, through the test client) as the
+in SQL, wall time and this process's CPU time per page (median of N runs;
+CPU ms is what the web process itself burns, the number that saturates the
+cores under load, and far steadier than wall time on a busy machine),
+optionally cProfile of one page. Logs in (password + authenticator code, through the test client) as the
 big firm's advocate with the largest caseload, as the load does.
 
     DATABASE_URL=postgresql://advocate_app@127.0.0.1:5432/advocate_bench_web \\
@@ -114,6 +116,8 @@ def main(argv: list[str] | None = None) -> None:
         login(browser, person)
 
         urls = [
+            ("floor /api/v1/me", "/api/v1/me"),
+            ("account (trivial page)", "/account"),
             ("landing page /", "/"),
             ("/reports/", "/reports/"),
             ("case page", f"/cases/{case_id}"),
@@ -141,12 +145,13 @@ def main(argv: list[str] | None = None) -> None:
         event.listen(db.engine, "after_cursor_execute", after)
         rows = []
         for label, url in urls:
-            times, sql_times, queries = [], [], []
+            times, sql_times, queries, cpu_times = [], [], [], []
             for i in range(args.runs + 1):  # the first is warm-up
                 counter.update(n=0, sql=0.0)
                 stmts.clear()
                 prof = cProfile.Profile() if (args.profile == url and i == 1) else None
                 t0 = time.perf_counter()
+                c0 = time.process_time()
                 if prof:
                     prof.enable()
                 r = browser.get(
@@ -156,11 +161,13 @@ def main(argv: list[str] | None = None) -> None:
                 if prof:
                     prof.disable()
                 dt = time.perf_counter() - t0
+                dcpu = time.process_time() - c0
                 assert r.status_code == 200, (url, r.status_code, body[:300])
                 if i:
                     times.append(dt)
                     sql_times.append(counter["sql"])
                     queries.append(counter["n"])
+                    cpu_times.append(dcpu)
                 if prof:
                     pstats.Stats(prof).sort_stats(
                         os.environ.get("PSORT", "cumulative")
@@ -170,13 +177,23 @@ def main(argv: list[str] | None = None) -> None:
                 for dt, s in stmts:
                     print(f"{dt * 1000:8.1f} ms  {' '.join(s.split())[:220]}")
             rows.append(
-                (label, url, max(queries), statistics.median(sql_times), statistics.median(times))
+                (
+                    label,
+                    url,
+                    max(queries),
+                    statistics.median(sql_times),
+                    statistics.median(times),
+                    statistics.median(cpu_times),
+                    min(cpu_times),
+                )
             )
         print(f"\nload average {os.getloadavg()[0]:.1f}; {args.runs} runs each (median)\n")
-        print("| page | statements | SQL ms | total ms |")
-        print("| --- | ---: | ---: | ---: |")
-        for label, url, q, tsql, t in rows:
-            print(f"| {label} `{url}` | {q} | {tsql * 1000:.0f} | {t * 1000:.0f} |")
+        print("| page | statements | SQL ms | total ms | CPU ms | CPU ms, best run |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for label, url, q, tsql, t, cpu, cpu_min in rows:
+            print(
+                f"| {label} `{url}` | {q} | {tsql * 1000:.0f} | {t * 1000:.0f} | {cpu * 1000:.0f} | {cpu_min * 1000:.0f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 
 from sqlalchemy import event, text
-from sqlalchemy.orm import Session, with_loader_criteria
+from sqlalchemy.orm import Mapper, Session, with_loader_criteria
 
 from tenants import (
     TenantScoped,
@@ -72,16 +72,31 @@ def _on_do_orm_execute(state) -> None:
     )
 
 
-_table_cache: tuple[int, frozenset[str]] = (-1, frozenset())
+# The names of the tenant tables, recomputed after any new mapped class (the
+# walk over every subclass cost more than some queries; models defined later,
+# as tests do, invalidate it through the mapper event below).
+_table_cache: frozenset[str] | None = None
+
+
+def _forget_tenant_tables(*_args) -> None:
+    global _table_cache
+    _table_cache = None
+
+
+event.listen(Mapper, "after_mapper_constructed", _forget_tenant_tables)
 
 
 def _tenant_tables() -> frozenset[str]:
     global _table_cache
-    classes = list(_all_subclasses(TenantScoped))
-    if _table_cache[0] != len(classes):
-        names = frozenset(c.__table__.name for c in classes if getattr(c, "__table__", None) is not None)
-        _table_cache = (len(classes), names)
-    return _table_cache[1]
+    names = _table_cache
+    if names is None:
+        names = frozenset(
+            c.__table__.name
+            for c in _all_subclasses(TenantScoped)
+            if getattr(c, "__table__", None) is not None
+        )
+        _table_cache = names
+    return names
 
 
 def _all_subclasses(cls):
@@ -105,15 +120,46 @@ def _only_orm_entity_froms(statement) -> bool:
     return True
 
 
-def _filter_bare_froms(statement, tid: int):
-    """Filter tenant tables named directly in the top-level FROM (a count's
-    select_from, a Core table), which loader criteria do not reach."""
+# Statement shape (SQLAlchemy cache key) -> the tenant tables of its final
+# FROM list. Two statements with one cache key compile to the same SQL, so
+# they have the same FROMs; only the parameter values differ, and the tenant
+# id is applied fresh below. Bounded: cleared when full.
+_bare_from_cache: dict = {}
+_BARE_FROM_CACHE_SIZE = 2000
+
+
+def _bare_tenant_froms(statement) -> tuple:
     from sqlalchemy import Table
 
+    names = _tenant_tables()
+    key = statement._generate_cache_key()
+    if key is not None:
+        # The tenant table set is part of the key: a model defined later
+        # (tests) cannot be missed by an entry computed before it existed.
+        cache_key = (key.key, names)
+        found = _bare_from_cache.get(cache_key)
+        if found is not None:
+            return found
+    tables = tuple(
+        t for t in statement.get_final_froms() if isinstance(t, Table) and t.name in names
+    )
+    if key is not None:
+        if len(_bare_from_cache) >= _BARE_FROM_CACHE_SIZE:
+            _bare_from_cache.clear()
+        _bare_from_cache[cache_key] = tables
+    return tables
+
+
+def _filter_bare_froms(statement, tid: int):
+    """Filter tenant tables named directly in the top-level FROM (a count's
+    select_from, a Core table), which loader criteria do not reach.
+
+    Computing the final FROM list builds the statement's compile state (a few
+    ms on a busy page, on every call); its answer is cached per statement
+    shape (`_bare_tenant_froms`)."""
     if _only_orm_entity_froms(statement):
         return statement
-    names = _tenant_tables()
-    extra = [t.c.tenant_id == tid for t in statement.get_final_froms() if isinstance(t, Table) and t.name in names]
+    extra = [t.c.tenant_id == tid for t in _bare_tenant_froms(statement)]
     return statement.where(*extra) if extra else statement
 
 
@@ -177,6 +223,12 @@ def _apply(connection) -> None:
 
 
 def _on_after_begin(session: Session, transaction, connection) -> None:
+    # A transaction that has just begun holds no transaction-local setting,
+    # and the policies read unset and '' alike (NULLIF(current_setting(..., true), '')):
+    # with nothing in scope there is nothing to send (the first transaction of
+    # every web request, before the session is loaded, saves a round trip).
+    if not any(_settings().values()):
+        return
     _apply(connection)
 
 

@@ -6,7 +6,6 @@ from flask import g, jsonify
 
 from advocate.api import bp
 from advocate.auth.access import STAFF, roles
-from advocate.extensions import db
 
 
 @bp.route("/me")
@@ -14,7 +13,6 @@ from advocate.extensions import db
 def me():
     """Who this token acts as."""
     m = g.membership
-    db.session.commit()
     return jsonify(
         user={"id": g.actor.id, "name": g.actor.name, "email": g.actor.email},
         role=m.role,

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from advocate.auth.models import AuthSession, User, new_token, token_hash
 from advocate.db import utcnow
@@ -46,7 +47,12 @@ def load_session(token: str) -> User | None:
     """The user behind a session token, or None if the session has ended."""
     if not token:
         return None
-    row = db.session.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+    # The user comes in the same round trip: every page view pays for this.
+    row = db.session.scalar(
+        select(AuthSession)
+        .options(joinedload(AuthSession.user))
+        .where(AuthSession.token_hash == token_hash(token))
+    )
     if row is None or row.revoked_at is not None:
         return None
     now = utcnow()

@@ -22,6 +22,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from markupsafe import Markup
 from sqlalchemy import func, select, union_all
 from werkzeug.datastructures import MultiDict
 
@@ -128,7 +129,11 @@ def detail_url(case: Case) -> str:
 
 @bp.app_template_global("caseload_case_url")
 def _case_url(case) -> str:
-    return detail_url(case)
+    # Called for every row: build the rule once per request, then add the id.
+    prefix = g.get("_case_url_prefix")
+    if prefix is None:
+        prefix = g._case_url_prefix = url_for("cases.detail", case_id=0).removesuffix("0")
+    return f"{prefix}{int(case.id)}"
 
 
 @bp.app_template_global("caseload_day")
@@ -137,6 +142,52 @@ def firm_day(moment: datetime | None, tz: str | None = None) -> date | None:
     if moment is None:
         return None
     return moment.astimezone(ZoneInfo(tz or tenant_tz(g.get("tenant")))).date()
+
+
+# Python twins of macros/ui.html's `date` and `money` and of the caseload's
+# deadline cell: a case table calls them for every row, and a Jinja macro call
+# costs more than the cell (the tables of "my caseload" are ~90 rows). Same
+# output as the macros (tests/cases/test_list_render.py compares them).
+
+
+@bp.app_template_filter("caseload_date")
+def _cell_date(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d")
+    return value
+
+
+@bp.app_template_filter("caseload_money")
+def _cell_money(value) -> str:
+    if value is None or value == "":
+        return "—"
+    s = f"{float(value) if isinstance(value, str) else value:,.2f}"
+    if s == "-0.00":
+        return "$0.00"
+    if s.startswith("-"):
+        return f"-${s[1:]}"
+    return f"${s}"
+
+
+_NO_DEADLINE = Markup('<span class="muted">—</span>')
+_OVERDUE = Markup(' <span class="badge badge-danger">Overdue</span>')
+_THIS_WEEK = Markup(' <span class="badge badge-warning">This week</span>')
+_DEADLINE = Markup('<span class="nowrap">{}{}</span>')
+
+
+@bp.app_template_global("caseload_deadline")
+def _cell_deadline(c, today: date) -> Markup:
+    due = c.next_deadline_on
+    if due is None:
+        return _NO_DEADLINE
+    badge = ""
+    if c.is_open and due < today:
+        badge = _OVERDUE
+    elif c.is_open and (due - today).days <= 7:
+        badge = _THIS_WEEK
+    return _DEADLINE.format(due.strftime("%Y-%m-%d"), badge)
 
 
 # --------------------------------------------------------------------------- the list

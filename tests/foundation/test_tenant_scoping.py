@@ -134,3 +134,56 @@ def test_every_statement_shape_sees_only_the_tenant_in_scope(db_app, shape):
             assert len(rows) == n, (shape, firm.tenant.name, rows)
     with pytest.raises(TenantScopeError):
         db.session.execute(build()).all()
+
+
+def test_a_cached_statement_shape_still_filters_each_tenant(db_app):
+    """The final-FROM answer is cached per statement shape; the tenant id is
+    not part of it: the same shape run for two firms, twice, sees each firm's
+    rows only, and a shape run with no tenant still refuses."""
+    from sqlalchemy import func
+
+    from tenants import scoping
+
+    a, b = make_firm("A"), make_firm("B")
+    for firm, n in ((a, 2), (b, 3)):
+        with tenant_scope(firm.tenant.id):
+            for i in range(n):
+                db.session.add(_token(firm.owner, f"{firm.tenant.name}{i}"))
+            db.session.commit()
+    table = ApiToken.__table__
+    scoping._bare_from_cache.clear()
+    for _ in range(2):
+        for firm, n in ((a, 2), (b, 3)):
+            with tenant_scope(firm.tenant.id):
+                assert db.session.scalar(select(func.count()).select_from(table)) == n
+                assert db.session.scalar(select(func.count(table.c.id))) == n
+    assert scoping._bare_from_cache  # the shapes were cached, and the answers above came from it
+    with pytest.raises(TenantScopeError):
+        db.session.scalar(select(func.count()).select_from(table))
+
+
+def test_a_model_mapped_later_is_a_tenant_table():
+    """The tenant table names are cached; mapping a new class forgets them."""
+    from sqlalchemy import BigInteger, Column
+    from sqlalchemy.orm import registry
+
+    from tenants import TenantScoped, scoping
+
+    before = scoping._tenant_tables()
+    reg = registry()
+
+    class Probe(TenantScoped):
+        __tablename__ = "scoping_cache_probe"
+        id = Column(BigInteger, primary_key=True)
+
+    reg.map_declaratively(Probe)
+    try:
+        assert "scoping_cache_probe" not in before
+        assert "scoping_cache_probe" in scoping._tenant_tables()
+    finally:
+        import gc
+
+        reg.dispose()
+        del Probe
+        gc.collect()
+        scoping._forget_tenant_tables()
