@@ -15,7 +15,7 @@ Timed, as the app role with row-level security in force, each run committed:
   (what the background job runs): on PostgreSQL one SQL statement computes
   the plain cases' lines (Medicare with the multiple procedure ranking,
   percentiles, policy, expected) into a temporary table; the other cases
-  (payment modifiers, 26/TC, anesthesia, SCAs, ...) are read and computed in
+  (payment modifiers, 26/TC, SCAs, ...) are read and computed in
   Python and staged too; then only the changed line_benchmarks rows and cases
   are written.  Timed twice per run: a re-run over unchanged data (the common
   case: nothing to write) and a *cold* run after the firm's line_benchmarks
@@ -246,6 +246,24 @@ def setup(app, n_lines: int) -> int:
 # --------------------------------------------------------------------------- timing
 
 
+def vacuum(*, full: bool = False) -> None:
+    """VACUUM ANALYZE the tables the job rewrites (untimed, as the owner).
+
+    Autovacuum is off on the bench server, so without this every run left its
+    dead rows behind (a cold run deletes and inserts 100,000 line rows, an
+    UPDATE of the cases rewrites 33,000 rows) and later runs scanned a table
+    several times its size (line_benchmarks had grown to 324 MB for 100,000
+    rows).  With autovacuum on, as in production, the tables stay near this.
+    ``full`` (once, before the first run) also compacts what earlier runs bloated."""
+    import generate_cases
+
+    with generate_cases.connect(OWNER_URL) as conn:
+        conn.autocommit = True
+        conn.execute(
+            f"VACUUM ({'FULL, ' if full else ''}ANALYZE) line_benchmarks, cases, service_lines"
+        )
+
+
 def time_set_based(app, tenant_id: int, *, cold: bool = False) -> dict:
     from advocate.extensions import db
     from advocate.rates.benchmark import benchmark_firm
@@ -264,6 +282,11 @@ def time_set_based(app, tenant_id: int, *, cold: bool = False) -> dict:
             )
             db.session.commit()
             db.session.remove()
+    else:
+        # Not after the cold run's DELETE: a VACUUM then records the table as
+        # empty, and the job's INSERT ... WHERE NOT EXISTS is then planned so
+        # badly it runs for minutes (see bench/RESULTS-rates.md).
+        vacuum()
     with app.app_context(), tenant_scope(tenant_id):
         started = time.perf_counter()
         run = benchmark_firm(tenant_id)
@@ -327,6 +350,7 @@ def main() -> None:
     reused = args.reuse and existing_firm()
     tenant_id = reused or setup(app, args.lines)
     setup_s = time.perf_counter() - t0
+    vacuum(full=True)
     print(f"setup {setup_s:.1f} s", file=sys.stderr)
 
     loads, sets, colds, joins = [], [], [], []

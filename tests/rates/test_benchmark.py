@@ -434,6 +434,11 @@ EDGE_CASES = [
     # Payment modifiers (co-surgeon, assistant, bilateral) next to plain surgery.
     dict(lines=[_line("27447", "40000.00", mods=["62"]), _line("29881", "9000.00", mods=["80"]),
                 _line("20610", "900.00", mods=["50"]), _line("29881", "8000.00", mods=["AS"])]),
+    # Anesthesia (computed in SQL too): several units, a non-facility POS, a 2026 date
+    # (fee-year note), next to a ranked procedure and a status-T injection.
+    dict(lines=[_line("00790", "3000.00", units=2, pos="11"), _line("00790", "150.00", paid="20.00"),
+                _line("64483", "800.00"), _line("96372", "60.00", pos="11")],
+         service_from="2026-02-03"),
 ]  # fmt: skip
 
 
@@ -474,9 +479,13 @@ def test_set_based_job_equals_per_case_on_edge_lines_and_writes_only_changes(pfs
         db.session.commit()
     assert (run.cases, run.lines) == (len(ids), len(per_case[0]))
     if db.engine.dialect.name == "postgresql":
-        # Only the cases with modifiers or anesthesia took the Python path.
-        assert run.seconds["python_cases"] == 6
+        # Only the cases with modifiers or fractional units took the Python path
+        # (anesthesia is computed in SQL).
+        assert run.seconds["python_cases"] == 4
     assert _snapshot(tid) == per_case
+    anesthesia = [r for r in per_case[0] if r["case_id"] in ids[14:]]
+    assert [r["medicare"] is None for r in anesthesia] == [True, True, False, False] * 2
+    assert anesthesia[0]["medicare_reason"] == benchmark.medicare.ANESTHESIA_REASON
 
     # A re-run rewrites only what differs: damage one line row and one case.
     def stamps():
