@@ -297,6 +297,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--duration", type=int, default=60, help="seconds of load")
     p.add_argument("--spawn-rate", type=float, default=10)
     p.add_argument(
+        "--steady",
+        action="store_true",
+        help="reset the statistics once every user is spawned (and logged in): the steady state "
+        "without the log-in burst; pair with a low --spawn-rate and add the ramp to --duration",
+    )
+    p.add_argument(
         "--wait", default="0.5,1.5", help="think time between a user's requests, min,max seconds"
     )
     p.add_argument("--port", type=int, default=8765)
@@ -347,6 +353,8 @@ def main(argv: list[str] | None = None) -> None:
         "--only-summary",
         "--stop-timeout", "10",
     ]  # fmt: skip
+    if args.steady:
+        locust_cmd.append("--reset-stats")
     load_before = os.getloadavg()
     gun_log = (work / "gunicorn.log").open("w")
     gun = subprocess.Popen(  # noqa: S603
@@ -444,7 +452,7 @@ Data: firm `{config["slug"]}` ({config["n_cases"]:,} cases) among {config["n_fir
 (`make bench-data`). Server: `gunicorn --workers {args.workers} --threads {args.threads}` (as `make serve`),
 `DATABASE_URL` = the app role under row-level security, `REDIS_URL` for rate limits, log-in throttles and
 jobs, rate limits on, server-side sessions. Load: locust {sh(str(bin_dir / "locust") + " --version").split(" ")[1] if " " in sh(str(bin_dir / "locust") + " --version") else "?"}
-headless on loopback, {args.users} users (spawned {args.spawn_rate:g}/s) for {args.duration} s, think time
+headless on loopback, {args.users} users (spawned {args.spawn_rate:g}/s) for {args.duration} s{" (statistics reset once all users were spawned: steady state, log-in burst excluded)" if args.steady else ""}, think time
 {args.wait.replace(",", " to ")} s between requests; each user logs in with password and authenticator
 code as one of the firm's {n_accounts} staff accounts (advocates with the largest caseloads first), then
 picks pages at random (the caseload list and the filters, their own caseload, case pages, the deadline
