@@ -184,3 +184,14 @@ def test_claims_csv_errors_are_listed_by_line(setup: Setup, browser):
     assert "Line 3, column billed" in html
     assert "/imports/claims/confirm" not in html
     assert setup.count(Case) == 0
+
+
+def test_the_claims_upload_page_documents_every_column(setup: Setup, browser):
+    from advocate.imports.claims_csv import COLUMNS
+
+    login(browser, setup.advocate)
+    html = browser.get("/imports/claims").get_data(as_text=True)
+    table = html.split('data-testid="import-columns"', 1)[1].split("</table>", 1)[0]
+    for column in COLUMNS:
+        assert f"<td><code>{column.key}</code></td>" in table
+    assert table.count("<tr>") == len(COLUMNS) + 1  # the header row, then one per column
