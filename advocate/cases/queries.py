@@ -516,8 +516,11 @@ def page_statement(f: CaseFilter) -> Select:
 
 
 def count_cases(f: CaseFilter) -> int:
-    """COUNT(*) of the matching cases, without joins or ordering."""
-    return db.session.scalar(select(func.count(Case.id)).where(*case_conditions(f))) or 0
+    """COUNT(*) of the matching cases, without joins or ordering.  count(*),
+    not count(id): PostgreSQL can then answer from an index alone (the status
+    and tenant indexes) instead of visiting every matching row."""
+    stmt = select(func.count()).select_from(Case).where(*case_conditions(f))
+    return db.session.scalar(stmt) or 0
 
 
 @dataclass

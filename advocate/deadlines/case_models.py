@@ -81,8 +81,19 @@ class CaseDeadline(TenantScoped, TimestampMixin, db.Model):
 
     __tablename__ = "case_deadlines"
     __table_args__ = (
-        # The list, calendar and digest: open deadlines of the firm by date.
-        Index("ix_case_deadlines_tenant_done_due", "tenant_id", "is_done", "due_on"),
+        # The list, calendar and digest: open deadlines of the firm by date,
+        # with what they filter on (the case's status and advocate, the kind).
+        Index(
+            "ix_case_deadlines_tenant_open_due",
+            "tenant_id",
+            "is_done",
+            "due_on",
+            postgresql_include=["case_status", "assignee_id", "kind"],
+        ),
+        # One advocate's deadlines (the list filtered by advocate, the calendar).
+        Index(
+            "ix_case_deadlines_tenant_assignee_due", "tenant_id", "assignee_id", "is_done", "due_on"
+        ),
         Index("ix_case_deadlines_tenant_case", "tenant_id", "case_id"),
         Index("ix_case_deadlines_case_id", "case_id"),  # the FK's ON DELETE CASCADE
     )
@@ -105,6 +116,14 @@ class CaseDeadline(TenantScoped, TimestampMixin, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("users.id", ondelete="SET NULL")
     )
+    # Copies of the case's status and advocate, for the firm-wide lists to
+    # filter without joining every candidate to its case.  Written only by the
+    # database (triggers of migration a7d1e5000002: on insert, and whenever the
+    # case's status or advocate changes, bulk updates included): never set
+    # them here, and read them in queries only (an object loaded before its
+    # case changed holds the old values).
+    case_status: Mapped[str | None] = mapped_column(String(30))
+    assignee_id: Mapped[int | None] = mapped_column(BigInteger)
 
     case = relationship("Case", lazy="raise")
 

@@ -1294,9 +1294,10 @@ def due_horizon(tenant_id: int, today: date) -> date:
 
 
 def _open_terms(today: date):
+    # The case's status as copied onto the deadline (triggers): no join.
     return [
         CaseDeadline.is_done.is_(False),
-        Case.status.in_(workflow.OPEN),
+        CaseDeadline.case_status.in_(workflow.OPEN),
         # A milestone behind us is not a to-do.
         or_(CaseDeadline.kind.not_in(MILESTONES), CaseDeadline.due_on >= today),
     ]
@@ -1306,8 +1307,8 @@ def _assignee_term(assignee):
     if assignee is None:
         return None
     if assignee == "none":
-        return Case.assignee_id.is_(None)
-    return Case.assignee_id == int(assignee)
+        return CaseDeadline.assignee_id.is_(None)
+    return CaseDeadline.assignee_id == int(assignee)
 
 
 def due_items(*, today: date, until: date | None = None, on: date | None = None, assignee=None):
@@ -1320,7 +1321,7 @@ def due_items(*, today: date, until: date | None = None, on: date | None = None,
     q = (
         select(CaseDeadline)
         .join(Case, Case.id == CaseDeadline.case_id)
-        .outerjoin(User, User.id == Case.assignee_id)
+        .outerjoin(User, User.id == CaseDeadline.assignee_id)
         .where(*_open_terms(today))
         .order_by(
             case((overdue, 0), else_=1),
@@ -1371,11 +1372,13 @@ def due_summary(*, today: date, until: date, assignee=None) -> list[dict]:
 
     overdue = and_(CaseDeadline.due_on < today, CaseDeadline.kind.not_in(MILESTONES))
     q = (
-        select(Case.assignee_id, func.count(CaseDeadline.id), func.sum(case((overdue, 1), else_=0)))
-        .select_from(CaseDeadline)
-        .join(Case, Case.id == CaseDeadline.case_id)
+        select(
+            CaseDeadline.assignee_id,
+            func.count(CaseDeadline.id),
+            func.sum(case((overdue, 1), else_=0)),
+        )
         .where(*_open_terms(today), CaseDeadline.due_on <= until)
-        .group_by(Case.assignee_id)
+        .group_by(CaseDeadline.assignee_id)
     )
     term = _assignee_term(assignee)
     if term is not None:
@@ -1447,10 +1450,13 @@ def calendar_month(tenant_id: int, month: date, *, today: date, assignee=None) -
             CaseDeadline.due_on,
             CaseDeadline.is_done,
             Case.number,
-            Case.assignee_id,
+            CaseDeadline.assignee_id,
         )
         .join(Case, Case.id == CaseDeadline.case_id)
-        .where(CaseDeadline.due_on.between(grid_start, grid_end), Case.status.in_(workflow.OPEN))
+        .where(
+            CaseDeadline.due_on.between(grid_start, grid_end),
+            CaseDeadline.case_status.in_(workflow.OPEN),
+        )
         .order_by(CaseDeadline.due_on, CaseDeadline.is_done, Case.number, CaseDeadline.id)
         .limit(CALENDAR_MAX_ROWS + 1)
     )
@@ -1556,7 +1562,7 @@ def _digest_lines(tenant_id: int, today: date, until: date) -> dict[int | None, 
             CaseDeadline.label,
             CaseDeadline.due_on,
             Case.number,
-            Case.assignee_id,
+            CaseDeadline.assignee_id,
         )
         .join(Case, Case.id == CaseDeadline.case_id)
         .where(

@@ -909,9 +909,18 @@ class FirmRun:
     seconds: dict[str, float]
 
 
-def benchmark_firm(tenant_id: int, case_ids: Sequence[int] | None = None) -> FirmRun:
+def benchmark_firm(
+    tenant_id: int, case_ids: Sequence[int] | None = None, *, parallel: int = 1
+) -> FirmRun:
     """Re-benchmark a firm's caseload (or the given cases), set-based: a few
-    queries in, bulk writes out.  Flushes; never commits."""
+    queries in, bulk writes out.  Flushes; never commits.
+
+    ``parallel`` > 1 (PostgreSQL, whole caseload only; what the background job
+    asks for, ``BENCHMARK_PARALLEL``): the cases are split into that many
+    disjoint parts by case id, and each part but the first is computed and
+    written on its own connection in its own thread and *committed* there, so
+    everything the run reads must be committed before it starts.  The parts
+    touch disjoint rows.  The first part stays in the caller's transaction."""
     import time
 
     from advocate.cases.models import Case
@@ -923,27 +932,9 @@ def benchmark_firm(tenant_id: int, case_ids: Sequence[int] | None = None) -> Fir
     t0 = time.perf_counter()
     now = utcnow()
     if db.session.get_bind().dialect.name == "postgresql":
-        # The plain cases in SQL; only the others (modifiers, SCAs, ...) in Python.
-        db.session.flush()
-        _pg_stage_begin()
-        py_ids = _pg_sql_lines(tenant_id, case_ids, now)
-        t1 = time.perf_counter()
-        cases = _load_cases(tenant_id, py_ids) if py_ids else []
-        refs = load_refs(tenant_id, cases) if cases else None
-        t2 = time.perf_counter()
-        rows = [r.row(tenant_id, c.id, now) for c in cases for r in compute_case(c, refs)]
-        t3 = time.perf_counter()
-        _pg_stage_rows(rows)
-        n_cases, n_lines = _pg_write_changed(tenant_id, case_ids)
-        db.session.flush()
-        db.session.expire_all()  # cases updated under the ORM's feet
-        t4 = time.perf_counter()
-        return FirmRun(
-            n_cases,
-            n_lines,
-            {"read": t1 - t0, "refs": t2 - t1, "compute": t3 - t2, "write": t4 - t3,
-             "total": t4 - t0, "python_cases": len(cases), "python_lines": len(rows)},
-        )  # fmt: skip
+        if parallel > 1 and case_ids is None:
+            return _pg_benchmark_parallel(tenant_id, now, parallel)
+        return _pg_benchmark(tenant_id, case_ids, now)
     # SQLite (and any other database): the Python path for every case.
     cases = _load_cases(tenant_id, case_ids)
     t1 = time.perf_counter()
@@ -981,6 +972,87 @@ def benchmark_firm(tenant_id: int, case_ids: Sequence[int] | None = None) -> Fir
     )
 
 
+def _pg_benchmark(
+    tenant_id: int, case_ids: Sequence[int] | None, now, part: tuple[int, int] | None = None
+) -> FirmRun:
+    """PostgreSQL: the plain cases in SQL, only the others (modifiers, SCAs,
+    ...) in Python; then the changed rows written.  ``part`` = (k, n): only
+    the cases whose id mod n is k."""
+    import time
+
+    t0 = time.perf_counter()
+    db.session.flush()
+    _pg_stage_begin()
+    py_ids = _pg_sql_lines(tenant_id, case_ids, now, part)
+    t1 = time.perf_counter()
+    cases = _load_cases(tenant_id, py_ids) if py_ids else []
+    refs = load_refs(tenant_id, cases) if cases else None
+    t2 = time.perf_counter()
+    rows = [r.row(tenant_id, c.id, now) for c in cases for r in compute_case(c, refs)]
+    t3 = time.perf_counter()
+    _pg_stage_rows(rows)
+    n_cases, n_lines = _pg_write_changed(tenant_id)
+    db.session.flush()
+    db.session.expire_all()  # cases updated under the ORM's feet
+    t4 = time.perf_counter()
+    return FirmRun(
+        n_cases,
+        n_lines,
+        {"read": t1 - t0, "refs": t2 - t1, "compute": t3 - t2, "write": t4 - t3,
+         "total": t4 - t0, "python_cases": len(cases), "python_lines": len(rows)},
+    )  # fmt: skip
+
+
+def _pg_benchmark_part(app, tenant_id: int, now, part: tuple[int, int]) -> FirmRun:
+    """One part of a parallel run, in this thread's own app context, session
+    and connection (row-level security set by tenant_scope); committed here."""
+    from tenants import tenant_scope
+
+    with app.app_context(), tenant_scope(tenant_id):
+        try:
+            run = _pg_benchmark(tenant_id, None, now, part)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+    return run
+
+
+def _pg_benchmark_parallel(tenant_id: int, now, n: int) -> FirmRun:
+    """The caseload in ``n`` parts computed at once: parts 1..n-1 in threads
+    (each committed on its own connection), part 0 in the caller's session.
+    Waits for every part; the first failure is raised after all have ended."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    t0 = time.perf_counter()
+    app = current_app._get_current_object()
+    with ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="benchmark") as pool:
+        futures = [pool.submit(_pg_benchmark_part, app, tenant_id, now, (k, n)) for k in range(1, n)]
+        try:
+            first = _pg_benchmark(tenant_id, None, now, (0, n))
+        finally:
+            errors = [f.exception() for f in futures]
+    failed = next((e for e in errors if e is not None), None)
+    if failed is not None:
+        raise failed
+    runs = [first, *(f.result() for f in futures)]
+    seconds: dict[str, float] = {}
+    for r in runs:  # the parts ran side by side: the longest of each step
+        for key, value in r.seconds.items():
+            add = key in ("python_cases", "python_lines")
+            seconds[key] = seconds.get(key, 0) + value if add else max(seconds.get(key, 0), value)
+    seconds["total"] = time.perf_counter() - t0
+    seconds["parts"] = n
+    return FirmRun(sum(r.cases for r in runs), sum(r.lines for r in runs), seconds)
+
+
+def parallel_parts() -> int:
+    """How many parts the background re-benchmark runs in (``BENCHMARK_PARALLEL``,
+    default 2; 1 = one connection)."""
+    return max(1, _setting("BENCHMARK_PARALLEL", 2))
+
+
 # ---------------------------------------------------------------------------
 # PostgreSQL: the common lines computed in SQL
 # ---------------------------------------------------------------------------
@@ -1007,7 +1079,6 @@ WITH k AS MATERIALIZED (
          ARRAY(SELECT (SELECT max(yy.year) FROM pfs_years yy WHERE yy.year <= g.y)
                FROM generate_series(1900, 2200) AS g(y) ORDER BY g.y) AS fya
 ),
-codes AS MATERIALIZED (SELECT DISTINCT year, hcpcs FROM pfs_rvus),
 cs AS MATERIALIZED (
   SELECT c.id, c.payer_id, c.plan_type, c.service_from, c.place_of_service, c.sca_id, p.zip
   FROM cases c JOIN practices p ON p.id = c.practice_id AND p.tenant_id = c.tenant_id
@@ -1037,10 +1108,13 @@ polkeys AS MATERIALIZED (
 cpol AS MATERIALIZED (
   SELECT cs.id, cs.payer_id, cs.plan_type, cs.service_from, cs.place_of_service, cs.sca_id, cs.zip,
          pk.policy_id, pk.pricing_method, pk.pricing_percent, pk.commercial_percentile, pk.bad_policy
-  FROM cs JOIN polkeys pk ON pk.payer_id = cs.payer_id AND pk.plan_type = cs.plan_type
+  -- LEFT JOIN (every case has its polkeys row): the planner then estimates
+  -- one row per case rather than ~1 for the three-column join of two CTEs,
+  -- and the estimates of everything below stay near the real row counts.
+  FROM cs LEFT JOIN polkeys pk ON pk.payer_id = cs.payer_id AND pk.plan_type = cs.plan_type
    AND pk.service_from = cs.service_from
 ),
-base0 AS MATERIALIZED (
+base0 AS (
   SELECT l.id AS line_id, l.case_id, l.line_no, l.code, l.units, l.billed,
          extract(year FROM COALESCE(l.service_date, c.service_from))::int AS syear,
          COALESCE(l.place_of_service, c.place_of_service) AS pos,
@@ -1057,6 +1131,7 @@ base0 AS MATERIALIZED (
   FROM service_lines l
   JOIN cpol c ON c.id = l.case_id
   WHERE l.tenant_id = %(t)s {scope}
+  OFFSET 0  -- a fence: computed once per row, not materialized
 ),
 r0 AS MATERIALIZED (
   SELECT b.line_id, b.case_id, b.line_no, b.code, b.units, b.billed, b.payer_id, b.plan_type,
@@ -1066,7 +1141,10 @@ r0 AS MATERIALIZED (
          v.is_fac_na, v.is_not_used_for_medicare, v.conv_factor, v.opps_nonfac_pe_rvu,
          v.opps_fac_pe_rvu, v.opps_mp_rvu, COALESCE(btrim(v.mult_proc), '9') AS ind,
          COALESCE(v.endo_base, '') AS endo_base,
-         cd.hcpcs IS NOT NULL AS any_row,
+         -- Some RVU row for the code (a modified one only, when v is missing):
+         -- looked up for those lines only, not joined for every line.
+         (v.hcpcs IS NOT NULL OR EXISTS (SELECT 1 FROM pfs_rvus v2
+            WHERE v2.year = k.fya[b.syear - 1899] AND v2.hcpcs = b.code)) AS any_row,
          upper(btrim(v.status)) AS status,
          lpad(b.pos, 2, '0') = ANY(k.fac) AS facility,
          b.policy_id, b.pricing_method, b.pricing_percent, b.commercial_percentile,
@@ -1076,10 +1154,10 @@ r0 AS MATERIALIZED (
          -- naming a percentile the firm lacks.
          (b.py
           OR COALESCE(upper(btrim(v.status)) NOT IN ('A', 'R', 'T') AND NOT (k.sr ? upper(btrim(v.status))), false)
-          OR (k.fya[b.syear - 1899] IS NOT NULL AND g.carrier IS NOT NULL AND cd.hcpcs IS NOT NULL AND v.status IS NULL))
+          OR (k.fya[b.syear - 1899] IS NOT NULL AND g.carrier IS NOT NULL AND v.status IS NULL
+              AND EXISTS (SELECT 1 FROM pfs_rvus v3 WHERE v3.year = k.fya[b.syear - 1899] AND v3.hcpcs = b.code)))
            AS line_py
   FROM base0 b CROSS JOIN k
-  LEFT JOIN codes cd ON cd.year = k.fya[b.syear - 1899] AND cd.hcpcs = b.code
   LEFT JOIN pfs_zip_localities z ON z.year = k.fya[b.syear - 1899] AND z.zip = b.zip5
   LEFT JOIN pfs_gpcis g ON g.year = z.year AND g.carrier = z.carrier AND g.locality = z.locality
   LEFT JOIN pfs_rvus v ON v.year = k.fya[b.syear - 1899] AND v.hcpcs = b.code AND v.modifier = ''
@@ -1114,7 +1192,7 @@ pr AS (
     (s.work_rvu * s.pw + s.opps_pe * s.gpe + COALESCE(s.opps_mp_rvu, 0) * s.gmp) * s.conv_factor AS o_total
   FROM s CROSS JOIN k
 ),
-pa AS MATERIALIZED (
+pa AS (
   -- Only what the rest needs: the rows below are sorted for the windows.
   SELECT pr.line_id, pr.case_id, pr.line_no, pr.code, pr.units, pr.billed, pr.payer_id, pr.plan_type,
     pr.service_from, pr.zip5, pr.syear, pr.fy, pr.carrier, pr.loc, pr.ind, pr.endo_base, pr.stage,
@@ -1137,6 +1215,7 @@ pa AS MATERIALIZED (
              || ' is lower than the fee schedule amount ' || round(pr.total, 2) || ' and is used instead.'))
          ELSE '[]'::jsonb END AS notes
   FROM pr CROSS JOIN k
+  OFFSET 0  -- a fence: computed once per row, not materialized
 ),
 m AS (
   SELECT pa.*, pa.units::int AS n,
@@ -1218,7 +1297,7 @@ pb AS (
     'The firm''s percentile data has no ' || pol.code || ' in ZIP area ' || left(pol.zip5, 3) || '.' AS no_pct_reason
   FROM pct AS pol
 ),
-pv AS MATERIALIZED (
+pv AS (
   SELECT pb.*,
     CASE WHEN pb.policy_id IS NULL OR pb.pricing_method NOT IN ('medicare_percent', 'commercial_percentile', 'billed_percent')
            OR pb.pricing_percent IS NULL THEN NULL
@@ -1238,8 +1317,9 @@ pv AS MATERIALIZED (
     END AS policy_reason,
     k.su ->> pb.policy_id::text AS policy_basis
   FROM pb CROSS JOIN k
+  OFFSET 0  -- a fence: computed once per row, not materialized
 ),
-ex AS MATERIALIZED (
+ex AS (
   SELECT pv.*,
     CASE WHEN pv.policy IS NOT NULL THEN pv.policy WHEN pv.{pcol} IS NOT NULL THEN pv.{pcol}
          WHEN pv.medicare IS NOT NULL THEN round(pv.medicare * %(mpct)s * 0.01, 2) END AS cand,
@@ -1251,6 +1331,7 @@ ex AS MATERIALIZED (
          WHEN pv.medicare IS NOT NULL THEN %(mpct_text)s || '%% of Medicare (no policy amount or percentile data).'
          ELSE 'No SCA rate, payer policy amount, percentile or Medicare amount for this line.' END AS reason
   FROM pv
+  OFFSET 0  -- a fence: computed once per row, not materialized
 )
 ,
 ins AS (
@@ -1336,7 +1417,19 @@ def _sql_params(tenant_id: int, now) -> dict:
     }
 
 
-def _pg_sql_lines(tenant_id: int, case_ids: Sequence[int] | None, now) -> list[int]:
+def _set_local(conn, settings: dict[str, str]) -> dict[str, str]:
+    """SET LOCAL each setting; return the values they had."""
+    saved = {}
+    for name, value in settings.items():
+        saved[name] = conn.exec_driver_sql(
+            "SELECT current_setting(%s), set_config(%s, %s, true)", (name, name, value)
+        ).one()[0]
+    return saved
+
+
+def _pg_sql_lines(
+    tenant_id: int, case_ids: Sequence[int] | None, now, part: tuple[int, int] | None = None
+) -> list[int]:
     """Compute the plain cases' rows in SQL into the temp table lb_new; return
     the ids of the cases the Python path must compute."""
     conn = db.session.connection()
@@ -1346,6 +1439,10 @@ def _pg_sql_lines(tenant_id: int, case_ids: Sequence[int] | None, now) -> list[i
         scope = "AND l.case_id = ANY(%(ids)s)"
         cscope = "AND c.id = ANY(%(ids)s)"
         params["ids"] = sorted(set(case_ids))
+    if part is not None:
+        scope += " AND mod(l.case_id, %(part_n)s) = %(part_k)s"
+        cscope += " AND mod(c.id, %(part_n)s) = %(part_k)s"
+        params["part_k"], params["part_n"] = part
     sql = (
         _SQL_LINES.replace("{scope}", scope)
         .replace("{cscope}", cscope)
@@ -1353,17 +1450,15 @@ def _pg_sql_lines(tenant_id: int, case_ids: Sequence[int] | None, now) -> list[i
         .replace("{out}", ", ".join(f'{e} AS "{c}"' for c, e in _SQL_OUT.items()))
         .replace("{cols}", ", ".join(f'"{c}"' for c in _SQL_OUT))
     )
-    # JIT compiling this statement costs more (~0.6 s) than it saves.
-    # and the sorts and materialized CTEs of 100,000 rows spill past the
-    # default work_mem: both set for this statement only.
-    jit, work_mem = conn.exec_driver_sql(
-        "SELECT current_setting('jit'), current_setting('work_mem'), "
-        "set_config('jit', 'off', true), set_config('work_mem', '256MB', true)"
-    ).one()[:2]
+    # Set for this statement only: JIT compiling it costs more (~0.6 s) than
+    # it saves; its sorts and materialized CTEs of 100,000 rows spill past the
+    # default work_mem; and the CTEs' row estimates are poor enough that the
+    # planner sorts 100,000 wide rows for a merge join with a few thousand
+    # reference rows, where hashing those is far cheaper.
+    settings = {"jit": "off", "work_mem": "256MB", }
+    saved = _set_local(conn, settings)
     ids = [r[0] for r in conn.exec_driver_sql(sql, params)]
-    conn.exec_driver_sql(
-        "SELECT set_config('jit', %s, true), set_config('work_mem', %s, true)", (jit, work_mem)
-    )
+    _set_local(conn, saved)
     return ids
 
 
@@ -1399,13 +1494,13 @@ def _pg_stage_rows(rows: list[dict]) -> None:
         db.session.connection().exec_driver_sql(stage, (_recordset(chunk),))
 
 
-def _pg_write_changed(tenant_id: int, case_ids: Sequence[int] | None) -> tuple[int, int]:
+def _pg_write_changed(tenant_id: int) -> tuple[int, int]:
     """PostgreSQL: write what is staged in lb_new, only where it changed.
     One set-based UPDATE ... FROM rewrites the stored rows where some value IS
     DISTINCT FROM the new one (an unchanged row is neither rewritten nor
     re-indexed, and keeps its computed_at: when its figures were last computed
-    differently), one INSERT ... SELECT adds the missing ones, one anti-join
-    DELETE drops rows of lines that are gone, and one UPDATE cases ... FROM an
+    differently), one INSERT ... SELECT adds the missing ones (rows of deleted
+    lines went with them: ON DELETE CASCADE), and one UPDATE cases ... FROM an
     aggregate of lb_new touches only the cases whose expected payment or amount
     at stake differ.  (ON CONFLICT DO UPDATE was measured slower: it locks, so
     dirties, every conflicting row even when its WHERE is false.)  Returns
@@ -1418,7 +1513,8 @@ def _pg_write_changed(tenant_id: int, case_ids: Sequence[int] | None) -> tuple[i
         # same values in another key order, is merely rewritten once).
         return f"{prefix}.{c}::text" if c == "medicare_steps" else f"{prefix}.{c}"
 
-    conn.exec_driver_sql("ANALYZE lb_new")
+    # Statistics for the join keys only: the whole wide row took ~0.5 s.
+    conn.exec_driver_sql("ANALYZE lb_new (tenant_id, line_id, case_id)")
     sets = ", ".join(f'"{c}" = n."{c}"' for c in (*_LB_VALUE_COLUMNS, "computed_at"))
     olds = ", ".join(val("t", c) for c in _LB_VALUE_COLUMNS)
     news = ", ".join(val("n", c) for c in _LB_VALUE_COLUMNS)
@@ -1441,17 +1537,9 @@ def _pg_write_changed(tenant_id: int, case_ids: Sequence[int] | None) -> tuple[i
         "WHERE t.tenant_id = n.tenant_id AND t.line_id = n.line_id)"
     )
     conn.exec_driver_sql("SELECT set_config('enable_nestloop', %s, true)", (nestloop,))
-    # Rows whose line no longer exists (or no longer belongs to that case).
-    stale = (
-        "DELETE FROM line_benchmarks AS t WHERE t.tenant_id = %s "
-        "AND NOT EXISTS (SELECT 1 FROM service_lines AS l WHERE l.id = t.line_id "
-        "AND l.case_id = t.case_id AND l.tenant_id = t.tenant_id)"
-    )
-    params: tuple = (tenant_id,)
-    if case_ids is not None:
-        stale += " AND t.case_id = ANY(%s)"
-        params = (tenant_id, sorted(set(case_ids)))
-    conn.exec_driver_sql(stale, params)
+    # No stale rows to delete: a deleted line takes its row with it (the
+    # foreign key's ON DELETE CASCADE), and a row whose line changed case was
+    # rewritten by the UPDATE above (case_id is one of the compared values).
     # The case's expected payment (case_expected) and amount at stake (at_stake).
     conn.exec_driver_sql(
         "UPDATE cases AS c SET expected_payment = a.expected, amount_at_stake = a.at_stake "
@@ -1478,7 +1566,7 @@ def rebenchmark_firm_job(tenant_id: int) -> None:
     from tenants import tenant_scope
 
     with tenant_scope(tenant_id):
-        benchmark_firm(tenant_id)
+        benchmark_firm(tenant_id, parallel=parallel_parts())
         db.session.commit()
 
 
@@ -1494,7 +1582,7 @@ def rebenchmark_all_firms_job() -> None:
         with tenant_scope(tid):
             if db.session.scalar(select(Case.id).where(Case.tenant_id == tid).limit(1)) is None:
                 continue
-            benchmark_firm(tid)
+            benchmark_firm(tid, parallel=parallel_parts())
             db.session.commit()
 
 

@@ -252,7 +252,9 @@ class LineBenchmark(TenantScoped, db.Model):
     __audit_type__ = "line_benchmark"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    case_id: Mapped[int] = mapped_column(IdType, ForeignKey("cases.id", ondelete="CASCADE"))
+    # The line's case (no foreign key of its own: the line's ON DELETE CASCADE,
+    # and the case's to its lines, already remove the row with either).
+    case_id: Mapped[int] = mapped_column(IdType)
     line_id: Mapped[int] = mapped_column(IdType, ForeignKey("service_lines.id", ondelete="CASCADE"))
     line_no: Mapped[int] = mapped_column(Integer)
     fee_year: Mapped[int | None] = mapped_column(SmallInteger)
@@ -285,8 +287,7 @@ class LineBenchmark(TenantScoped, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "line_id"),
         Index("ix_line_benchmarks_tenant_case", "tenant_id", "case_id", "line_no"),
-        # The foreign keys' ON DELETE CASCADE (a case or a line deleted).
-        Index("ix_line_benchmarks_case", "case_id"),
+        # The foreign key's ON DELETE CASCADE (a line deleted).
         Index("ix_line_benchmarks_line", "line_id"),
     )
 

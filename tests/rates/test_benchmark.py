@@ -30,11 +30,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 
 from advocate.auth.models import ApiToken, new_token, token_hash
 from advocate.cases import services as case_services
-from advocate.cases.models import Case, SingleCaseAgreement
+from advocate.cases.models import Case, ServiceLine, SingleCaseAgreement
 from advocate.extensions import db
 from advocate.payers.models import PayerPolicy
 from advocate.rates import benchmark
@@ -519,6 +519,30 @@ def test_set_based_job_equals_per_case_on_edge_lines_and_writes_only_changes(pfs
     assert run.cases == 2
     lines, _cases = _snapshot(tid)
     assert {r["case_id"] for r in lines} == set(ids[:2])
+    # The background job's parallel run (parts by case id, each part but the
+    # first on its own connection and thread): the same rows and cases.
+    _clear(tid)
+    with tenant_scope(tid):
+        run = benchmark.benchmark_firm(tid, parallel=3)
+        db.session.commit()
+    assert (run.cases, run.lines) == (len(ids), len(per_case[0]))
+    assert _snapshot(tid) == per_case
+    if db.engine.dialect.name == "postgresql":
+        assert run.seconds["parts"] == 3 and run.seconds["python_cases"] == 4
+    # A line deleted: its row goes, the rest stay, a re-run adds nothing back.
+    with tenant_scope(tid):
+        gone = db.session.scalar(
+            select(ServiceLine).where(ServiceLine.case_id == ids[3]).order_by(ServiceLine.line_no)
+        )
+        gone_id = gone.id
+        db.session.execute(delete(ServiceLine).where(ServiceLine.id == gone_id))
+        db.session.commit()
+        benchmark.benchmark_firm(tid, parallel=2)
+        db.session.commit()
+        stored = set(db.session.scalars(select(LineBenchmark.line_id)))
+        lines_now = set(db.session.scalars(select(ServiceLine.id)))
+        db.session.rollback()
+    assert gone_id not in stored and stored == lines_now
 
 
 def test_job_runs_inline_without_redis_and_only_touches_its_firm(pfs):
