@@ -72,7 +72,8 @@ bench-letters: install
 
 # 100,000 service lines of one firm re-benchmarked set-based (the background job)
 # on PostgreSQL, against a plain SQL join over the same rows; in its own database
-# (created by .ci/pg-setup.sh); writes bench/RESULTS-rates.md.
+# (created by .ci/pg-setup.sh; the firm is generated once and reused, since
+# regenerating it deletes the previous one first); writes bench/RESULTS-rates.md.
 BENCH_RATES_DB ?= advocate_bench_rates
 bench-rates: install
 	bash .ci/pg-setup.sh $(BENCH_RATES_DB)
@@ -81,7 +82,7 @@ bench-rates: install
 	$(FLASK) db upgrade heads
 	BENCH_DATABASE_URL=postgresql://advocate_app@127.0.0.1:5432/$(BENCH_RATES_DB) \
 	BENCH_MIGRATION_DATABASE_URL=postgresql://advocate_owner@127.0.0.1:5432/$(BENCH_RATES_DB) \
-	$(BIN)/python bench/bench_rates.py
+	$(BIN)/python bench/bench_rates.py --reuse
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
