@@ -22,8 +22,13 @@ run: install
 	$(FLASK) demo seed
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# Worker processes, not threads: a request is mostly Python (CPU) between short
+# queries, and threads of one process queue for its interpreter lock after
+# every query; processes share the cores fairly (bench/RESULTS.md).
+WEB_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 + 1 )))
+WEB_THREADS ?= 1
 serve: install
-	$(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) wsgi:app
+	$(BIN)/gunicorn --workers $(WEB_WORKERS) --threads $(WEB_THREADS) --bind $(HOST):$(PORT) wsgi:app
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -56,7 +61,8 @@ BENCH_SECONDS ?= 60
 bench-web: install
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(FLASK) db upgrade heads
-	$(BIN)/python bench/bench_web.py --users $(BENCH_USERS) --duration $(BENCH_SECONDS) $(BENCH_WEB_ARGS)
+	$(BIN)/python bench/bench_web.py --users $(BENCH_USERS) --duration $(BENCH_SECONDS) \
+		--workers $(WEB_WORKERS) --threads $(WEB_THREADS) $(BENCH_WEB_ARGS)
 
 # The 835 (10,000 claims) and claims CSV (50,000 lines) imports on PostgreSQL, in
 # their own database (created by .ci/pg-setup.sh); writes bench/RESULTS-import.md.

@@ -39,15 +39,22 @@ def _client():
 
 
 def cache_key(name: str, *parts) -> str:
-    """The Redis key of report `name` for the current firm and `parts`."""
+    """The Redis key of report `name` for the current firm and `parts` (hashed:
+    a filter's search text never appears in a key)."""
+    from tenants import current_tenant_id
+
+    tenant_id = g.tenant.id if getattr(g, "tenant", None) is not None else current_tenant_id()
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()
-    return f"{PREFIX}{name}:{int(g.tenant.id)}:{digest}"
+    return f"{PREFIX}{name}:{int(tenant_id)}:{digest}"
 
 
-def cached(name: str, parts: tuple, build: Callable[[], T]) -> T:
-    """`build()`, or its value of the last REPORTS_CACHE_SECONDS for the same
-    firm, report and `parts` (include everything the report depends on)."""
-    ttl = int(current_app.config.get("REPORTS_CACHE_SECONDS") or 0)
+def cached(
+    name: str, parts: tuple, build: Callable[[], T], *, setting: str = "REPORTS_CACHE_SECONDS"
+) -> T:
+    """`build()`, or its value of the last `setting` seconds (REPORTS_CACHE_SECONDS
+    unless told) for the same firm, report and `parts` (include everything the
+    report depends on)."""
+    ttl = int(current_app.config.get(setting) or 0)
     if ttl <= 0 or not current_app.config.get("REDIS_URL"):
         return build()
     key = cache_key(name, *parts)
