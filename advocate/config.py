@@ -89,7 +89,7 @@ def load(instance_path: Path) -> dict:
         "PAGE_SIZE": 25,
         # Built dashboards kept in Redis per firm and filter (advocate.reports.cache); 0 = off.
         "REPORTS_CACHE_SECONDS": int(os.environ.get("REPORTS_CACHE_SECONDS", "60")),
-        # A caseload count above 10,000 kept in Redis per firm and filter (cases.queries.count_cases).
+        # A caseload count above 1,000 kept in Redis per firm and filter (cases.queries.count_cases).
         "CASE_COUNT_CACHE_SECONDS": int(os.environ.get("CASE_COUNT_CACHE_SECONDS", "60")),
         # The background re-benchmark of a firm's caseload: parts computed at once,
         # one database connection each (advocate.rates.benchmark); 1 = one connection.

@@ -331,10 +331,13 @@ def mine():
     is_follow_up = Case.next_follow_up_on <= today
     counts = db.session.execute(
         select(
-            func.count(Case.id).filter(is_overdue),
-            func.count(Case.id).filter(is_due_week),
-            func.count(Case.id).filter(is_follow_up),
-        ).where(*base)
+            # count(*), not count(id): answered from the advocate+deadline index alone.
+            func.count().filter(is_overdue),
+            func.count().filter(is_due_week),
+            func.count().filter(is_follow_up),
+        )
+        .select_from(Case)
+        .where(*base)
     ).one()
 
     def section(cond, *order) -> list[Case]:
