@@ -12,8 +12,8 @@ from advocate.cases import queries
 from advocate.cases.models import Case
 from advocate.extensions import db
 from tenants import tenant_scope
+from tests import fake_cache
 from tests.factories import firm_today, make_case, make_firm, make_payer, make_practice
-from tests.reports.test_reports_cache import FakeRedis
 
 
 def _firm(n: int, name: str):
@@ -42,11 +42,7 @@ def _close_one(tenant_id: int) -> None:
 
 @pytest.fixture()
 def fake_redis(db_app, monkeypatch):
-    fake = FakeRedis()
-    monkeypatch.setitem(db_app.config, "REDIS_URL", "redis://cache.invalid:6379/0")
-    monkeypatch.setitem(db_app.config, "CASE_COUNT_CACHE_SECONDS", 60)
-    monkeypatch.setitem(db_app.extensions, "advocate_reports_cache", fake)
-    return fake
+    return fake_cache.install(db_app, monkeypatch, "CASE_COUNT_CACHE_SECONDS")
 
 
 def test_small_totals_are_exact_and_never_cached(db_app, fake_redis):
@@ -59,7 +55,9 @@ def test_small_totals_are_exact_and_never_cached(db_app, fake_redis):
     assert fake_redis.data == {}
 
 
-def test_large_totals_are_counted_in_full_and_kept_per_firm_and_filter(db_app, fake_redis, monkeypatch):
+def test_large_totals_are_counted_in_full_and_kept_per_firm_and_filter(
+    db_app, fake_redis, monkeypatch
+):
     monkeypatch.setattr(queries, "EXACT_COUNT_LIMIT", 2)
     a, b = _firm(4, "Alpha"), _firm(5, "Bravo")
     open_ = tuple(queries.workflow.OPEN)
@@ -70,7 +68,9 @@ def test_large_totals_are_counted_in_full_and_kept_per_firm_and_filter(db_app, f
     _close_one(a.tenant.id)
     # Within the cache time the large total may lag; another filter is counted anew.
     assert _count(a.tenant.id, statuses=open_) == 4
-    assert _count(a.tenant.id, statuses=open_, page=3, sort="number") == 4  # page and sort: same entry
+    assert (
+        _count(a.tenant.id, statuses=open_, page=3, sort="number") == 4
+    )  # page and sort: same entry
     assert _count(a.tenant.id, statuses=("withdrawn",)) == 1  # below the limit: exact
     fake_redis.data.clear()
     assert _count(a.tenant.id, statuses=open_) == 3

@@ -6,46 +6,18 @@ still works when Redis is down or not configured."""
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
 from advocate.reports import cache as report_cache
+from tests import fake_cache
 from tests.factories import login, make_firm, make_user
 from tests.reports.conftest import RANGE, count_statements, page_figures
 
 
-class FakeRedis:
-    """get/set with expiry, in memory (the two calls the cache makes)."""
-
-    def __init__(self):
-        self.data: dict[str, tuple[bytes, float]] = {}
-
-    def get(self, key):
-        v = self.data.get(key)
-        if v is None or v[1] < time.monotonic():
-            return None
-        return v[0]
-
-    def set(self, key, value, ex=None):
-        self.data[key] = (value, time.monotonic() + (ex or 10**9))
-
-
-class DownRedis:
-    def get(self, key):
-        raise ConnectionError("redis down")
-
-    def set(self, key, value, ex=None):
-        raise ConnectionError("redis down")
-
-
 @pytest.fixture()
 def fake_redis(db_app, monkeypatch):
-    fake = FakeRedis()
-    monkeypatch.setitem(db_app.config, "REDIS_URL", "redis://cache.invalid:6379/0")
-    monkeypatch.setitem(db_app.config, "REPORTS_CACHE_SECONDS", 60)
-    monkeypatch.setitem(db_app.extensions, "advocate_reports_cache", fake)
-    return fake
+    return fake_cache.install(db_app, monkeypatch, "REPORTS_CACHE_SECONDS")
 
 
 def _get(browser, url):
@@ -97,7 +69,7 @@ def test_the_dashboard_works_with_redis_down_or_the_cache_off(
 ):
     monkeypatch.setitem(db_app.config, "REDIS_URL", "redis://cache.invalid:6379/0")
     monkeypatch.setitem(db_app.config, "REPORTS_CACHE_SECONDS", 60)
-    monkeypatch.setitem(db_app.extensions, "advocate_reports_cache", DownRedis())
+    monkeypatch.setitem(db_app.extensions, "advocate_reports_cache", fake_cache.DownRedis())
     down, n_down = _get(owner_browser, f"/reports/?{RANGE}")
     monkeypatch.setitem(db_app.config, "REPORTS_CACHE_SECONDS", 0)
     off, n_off = _get(owner_browser, f"/reports/?{RANGE}")
