@@ -145,70 +145,41 @@ def clean_practice(
         if clean.get(key) and not _PHONE_RE.fullmatch(clean[key]):
             errors.append((key, "Enter a phone number, e.g. (212) 555-0100."))
 
-    npi = _text(data, "npi", errors)
-    if not any(f == "npi" for f, _ in errors):
-        message = npi_error(npi)
+    def field(key, error_of, *, prepare=None, store=None) -> None:
+        """One text field: read, prepare (defaults, case), check, store."""
+        value = _text(data, key, errors)
+        if any(f == key for f, _ in errors):
+            return
+        if prepare is not None:
+            value = prepare(value)
+        message = error_of(value)
         if message:
-            errors.append(("npi", message))
+            errors.append((key, message))
         else:
-            clean["npi"] = npi
+            clean[key] = store(value) if store is not None else value
 
+    def default(value, stored: str, new: str):
+        if value is not None:
+            return value
+        return getattr(existing, stored) if existing is not None else new
+
+    def status_error(value):
+        return None if value in PRACTICE_STATUSES else "Status is active, paused or offboarded."
+
+    field("npi", npi_error)
     tin = _text(data, "tin", errors)
-    if not any(f == "tin" for f, _ in errors):
-        if tin is None and existing is not None:
-            pass  # keep the stored TIN
-        else:
-            message = tin_error(tin)
-            if message:
-                errors.append(("tin", message))
-            else:
-                clean["tin"] = normalize_tin(tin)
-
-    specialty = _text(data, "specialty", errors)
-    if not any(f == "specialty" for f, _ in errors):
-        message = specialty_error(specialty)
+    if not any(f == "tin" for f, _ in errors) and not (tin is None and existing is not None):
+        # No TIN typed on an edit: the stored one is kept.
+        message = tin_error(tin)
         if message:
-            errors.append(("specialty", message))
+            errors.append(("tin", message))
         else:
-            clean["specialty"] = normalize_specialty(specialty)
-
-    state = _text(data, "state", errors)
-    if not any(f == "state" for f, _ in errors):
-        state = state.upper() if state else state
-        message = state_error(state)
-        if message:
-            errors.append(("state", message))
-        else:
-            clean["state"] = state
-
-    zip_code = _text(data, "zip", errors)
-    if not any(f == "zip" for f, _ in errors):
-        message = zip_error(zip_code)
-        if message:
-            errors.append(("zip", message))
-        else:
-            clean["zip"] = zip_code
-
-    pos = _text(data, "default_pos", errors)
-    if not any(f == "default_pos" for f, _ in errors):
-        if pos is None and existing is None:
-            pos = "11"
-        elif pos is None:
-            pos = existing.default_pos
-        message = pos_error(pos)
-        if message:
-            errors.append(("default_pos", message))
-        else:
-            clean["default_pos"] = pos
-
-    status = _text(data, "status", errors)
-    if not any(f == "status" for f, _ in errors):
-        if status is None:
-            status = existing.status if existing is not None else "active"
-        if status not in PRACTICE_STATUSES:
-            errors.append(("status", "Status is active, paused or offboarded."))
-        else:
-            clean["status"] = status
+            clean["tin"] = normalize_tin(tin)
+    field("specialty", specialty_error, store=normalize_specialty)
+    field("state", state_error, prepare=lambda v: v.upper() if v else v)
+    field("zip", zip_error)
+    field("default_pos", pos_error, prepare=lambda v: default(v, "default_pos", "11"))
+    field("status", status_error, prepare=lambda v: default(v, "status", "active"))
 
     if "npi" in clean:
         q = select(Practice.id, Practice.name).where(
