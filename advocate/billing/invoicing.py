@@ -234,7 +234,9 @@ def ensure_customer(
     )
     if row is not None and row.account_id == fs.account_id:
         return row.customer_id
-    customer = fs.client.v1.customers.create(
+    # An earlier attempt may have made the customer and lost its commit; after
+    # 24 hours Stripe has forgotten the idempotency key, so look it up first.
+    customer = find_remote_customer(fs, tenant_id, practice.id) or fs.client.v1.customers.create(
         {
             "name": practice.name,
             "description": f"Practice NPI {practice.npi}",
@@ -256,6 +258,25 @@ def ensure_customer(
 def _metadata(obj) -> dict:
     meta = getattr(obj, "metadata", None)
     return meta.to_dict() if meta is not None else {}
+
+
+def find_remote_customer(fs: FirmStripe, tenant_id: int, practice_id: int):
+    """The customer an earlier attempt made on the firm's Stripe for this
+    practice, or None: Stripe's search on the metadata, else (where search is
+    not offered) the account's customers, every page."""
+    want = {"advocate_tenant": str(tenant_id), "advocate_practice": str(practice_id)}
+    try:
+        found = fs.client.v1.customers.search(
+            {"query": " AND ".join(f"metadata['{k}']:'{v}'" for k, v in want.items()), "limit": 10},
+            fs.options(),
+        ).data
+    except stripe.InvalidRequestError:
+        found = fs.client.v1.customers.list({"limit": 100}, fs.options()).auto_paging_iter()
+    for obj in found:
+        meta = _metadata(obj)
+        if all(meta.get(k) == v for k, v in want.items()) and not getattr(obj, "deleted", False):
+            return obj
+    return None
 
 
 def find_remote_invoice(fs: FirmStripe, customer_id: str, business_key: str):

@@ -211,3 +211,42 @@ def test_a_late_retry_of_an_invoice_that_never_reached_stripe_creates_it(stripe_
     stats = fake_stats(stripe_server)
     assert stats["searched"] - before["searched"] == 1
     assert stats["invoices_created"] - before["invoices_created"] == 1
+
+
+def _lost_customer_then_late_retry(stripe_server, *, search: bool):
+    """ensure_customer makes the customer, the commit is lost, Stripe forgets
+    the idempotency key; the retry must find that customer, not make another."""
+    b, _c1, _ = billed_books()
+    api_key = f"sk_test_customer_{uuid.uuid4().hex}"
+    with_test_key(b, api_key)
+    if not search:
+        fake_post(stripe_server, "/_fake/search/off", api_key=api_key)
+    with tenant_scope(b.tenant_id):
+        practice = db.session.get(Practice, b.practice_id)
+        fs = firm_stripe(db.session.scalar(select(StripeAccount)))
+        first = invoicing.ensure_customer(b.tenant_id, practice, fs)
+        db.session.rollback()  # the process died before its commit
+        assert db.session.scalar(select(StripeCustomer)) is None
+    assert fake_post(stripe_server, "/_fake/idempotency/expire", api_key=api_key)["expired"] >= 1
+    with tenant_scope(b.tenant_id):
+        practice = db.session.get(Practice, b.practice_id)
+        again = invoicing.ensure_customer(b.tenant_id, practice, fs)
+        db.session.commit()
+        stored = db.session.scalar(select(StripeCustomer.customer_id))
+    listed = [c.id for c in fs.client.v1.customers.list({"limit": 100}, fs.options()).data]
+    return first, again, stored, listed
+
+
+def test_a_late_retry_adopts_the_customer_an_earlier_attempt_made(stripe_app, stripe_server):
+    before = fake_stats(stripe_server)
+    first, again, stored, listed = _lost_customer_then_late_retry(stripe_server, search=True)
+    assert fake_stats(stripe_server)["customers_searched"] - before["customers_searched"] == 2
+    assert again == first == stored
+    assert listed == [first]  # one customer on the firm's Stripe
+
+
+def test_without_search_the_customer_list_is_read(stripe_app, stripe_server):
+    before = fake_stats(stripe_server)
+    first, again, stored, listed = _lost_customer_then_late_retry(stripe_server, search=False)
+    assert again == first == stored and listed == [first]
+    assert fake_stats(stripe_server)["customers_listed"] > before["customers_listed"]

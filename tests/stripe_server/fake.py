@@ -13,7 +13,12 @@ Endpoints, in the shapes of Stripe's API reference (https://docs.stripe.com/api)
 * ``POST /v1/accounts``, ``GET /v1/accounts/{id}``, ``POST /v1/account_links``
   (Connect).
 
-Everything else (customers, ...) is forwarded to localstripe (``--upstream``).
+* ``GET /v1/customers/search`` (``metadata['k']:'v'`` clauses joined by
+  ``AND``) and ``GET /v1/customers`` (``limit``, ``starting_after``) over the
+  customers created through this server, per API key and ``Stripe-Account``
+  (``POST /v1/customers`` is forwarded, and its answer remembered).
+
+Everything else (customers themselves, ...) is forwarded to localstripe (``--upstream``).
 Like Stripe, a POST repeated with the same ``Idempotency-Key`` (per API key and
 ``Stripe-Account``) returns the first response again, with
 ``Idempotent-Replayed: true``; the same key with other parameters is a 400.
@@ -90,13 +95,14 @@ class FakeStripe:
         self.upstream = upstream.rstrip("/")
         self.lock = threading.RLock()
         self.invoices: dict[str, dict] = {}
+        self.customers: list[dict] = []  # created through us: {"id", "metadata", "_scope"}
         self.accounts: dict[str, dict] = {}
         self.items: dict[str, dict] = {}
         self.replays: dict[tuple, tuple[str, int, bytes]] = {}
         self.numbers = itertools.count(1)
         self.no_search: set[str] = set()  # Authorization headers without search
         self.stats = {"invoices_created": 0, "items_created": 0, "replayed": 0, "forwarded": 0,
-                      "searched": 0, "listed": 0}
+                      "searched": 0, "listed": 0, "customers_searched": 0, "customers_listed": 0}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -154,6 +160,16 @@ class FakeStripe:
             route = self.invoice_routes(request.method, parts[2:], params, base)
         elif parts[:2] == ["v1", "invoiceitems"] and request.method == "POST" and len(parts) == 2:
             route = self.create_item(params, request)
+        elif parts[:2] == ["v1", "customers"] and request.method == "GET" and parts[2:] in ([], ["search"]):
+            route = self.customer_lookup(parts[2:], params)
+        elif parts[:2] == ["v1", "customers"] and request.method == "POST" and len(parts) == 2:
+            response = self.forward(request)
+            if response.status_code == 200:
+                created = json.loads(response.get_data())
+                self.customers.append({"id": created["id"], "object": "customer",
+                                       "metadata": created.get("metadata") or {},
+                                       "_scope": self._scope()})
+            return response
         elif parts[:2] == ["v1", "accounts"]:
             route = self.account_routes(request.method, parts[2:], params)
         elif parts[:2] == ["v1", "account_links"] and request.method == "POST":
@@ -254,6 +270,9 @@ class FakeStripe:
 
     def search_invoices(self, params: dict):
         """Stripe's search: ``{"object": "search_result", "next_page": ...}``."""
+        return self._search(self._visible(), params, "/v1/invoices/search", "searched")
+
+    def _search(self, objects: list[dict], params: dict, url: str, stat: str):
         if self._request.headers.get("Authorization") in self.no_search:
             return _error(400, "Search is not available for this account.",
                           code="feature_not_enabled")
@@ -267,15 +286,27 @@ class FakeStripe:
             value = re.sub(r"\\(.)", r"\1", m["value"])
             clauses.append((m["mkey"], m["field"], value))
             pos += len(part) + 5
-        self.stats["searched"] += 1
+        self.stats[stat] += 1
         data = []
-        for inv in self._visible():
-            if all((inv["metadata"].get(mkey) == value) if mkey else inv.get(field) == value
+        for obj in objects:
+            if all((obj["metadata"].get(mkey) == value) if mkey else obj.get(field) == value
                    for mkey, field, value in clauses):
-                data.append(inv)
-        page = self._page(data, params, "/v1/invoices/search")
+                data.append(obj)
+        page = self._page(data, params, url)
         page.update(object="search_result", next_page=None, total_count=len(data))
         return 200, page
+
+    # ------------------------------------------------------------------ customers
+
+    def customer_lookup(self, rest: list[str], params: dict):
+        """Search or list the customers made through this server, per API key
+        and account, newest first."""
+        scope = self._scope()
+        mine = [c for c in reversed(self.customers) if c["_scope"] == scope]
+        if rest == ["search"]:
+            return self._search(mine, params, "/v1/customers/search", "customers_searched")
+        self.stats["customers_listed"] += 1
+        return 200, self._page(mine, params, "/v1/customers")
 
     def create_invoice(self, params: dict, base: str):
         customer = params.get("customer")
