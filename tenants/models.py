@@ -72,7 +72,9 @@ class Membership(TimestampMixin, db.Model):
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(20))
     # Practice users belong to exactly one practice of the firm.
-    practice_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    practice_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("practices.id"), index=True
+    )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     deactivated_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
