@@ -20,10 +20,7 @@ from advocate.storage import LocalStorage
 from tenants import tenant_scope
 from tests.documents import samples
 from tests.documents.conftest import OWNER, make_owner
-from tests.factories import login, make_firm, make_user
-
-PRACTICE = 4242
-OTHER_PRACTICE = 4343
+from tests.factories import login, make_firm, make_practice, make_user
 
 
 def _add_document(firm, owner_id, data=None, name="EOB March.pdf", category="eob") -> int:
@@ -69,7 +66,13 @@ def _download_events(tenant_id):
 
 @pytest.fixture()
 def firm(db_app):
-    return make_firm("Access Firm")
+    f = make_firm("Access Firm")
+    # Real practices: a practice user's membership must name one (its foreign key).
+    f.practices = (
+        make_practice(f.tenant, name="Access Practice", npi="1234567893"),
+        make_practice(f.tenant, name="Other Access Practice", npi="1245319599"),
+    )
+    return f
 
 
 def test_staff_download_is_a_5_minute_attachment_link_and_is_audited(storage, firm, make_browser):
@@ -118,10 +121,10 @@ def test_a_text_file_named_html_downloads_as_text(storage, firm, make_browser):
 
 
 def test_practice_users_download_their_own_practice_documents_only(storage, firm, make_browser):
-    mine = _add_document(firm, make_owner(firm.tenant.id, practice_id=PRACTICE))
-    theirs = _add_document(firm, make_owner(firm.tenant.id, practice_id=OTHER_PRACTICE))
+    mine = _add_document(firm, make_owner(firm.tenant.id, practice_id=firm.practices[0]))
+    theirs = _add_document(firm, make_owner(firm.tenant.id, practice_id=firm.practices[1]))
     firm_level = _add_document(firm, make_owner(firm.tenant.id, practice_id=None))
-    portal = make_user(firm.tenant, "practice_user", practice_id=PRACTICE)
+    portal = make_user(firm.tenant, "practice_user", practice_id=firm.practices[0])
     browser = make_browser()
     login(browser, portal)
     r = browser.get(f"/documents/{mine}/download")
@@ -136,11 +139,11 @@ def test_practice_users_download_their_own_practice_documents_only(storage, firm
 
 
 def test_practice_users_see_the_owner_page_of_their_practice_only(storage, firm, make_browser):
-    mine = make_owner(firm.tenant.id, practice_id=PRACTICE)
-    theirs = make_owner(firm.tenant.id, practice_id=OTHER_PRACTICE)
+    mine = make_owner(firm.tenant.id, practice_id=firm.practices[0])
+    theirs = make_owner(firm.tenant.id, practice_id=firm.practices[1])
     _add_document(firm, mine, name="ours.pdf")
     _add_document(firm, theirs, name="not ours.pdf")
-    portal = make_user(firm.tenant, "practice_admin", practice_id=PRACTICE)
+    portal = make_user(firm.tenant, "practice_admin", practice_id=firm.practices[0])
     browser = make_browser()
     login(browser, portal)
     r = browser.get(f"/documents/?owner_type={OWNER}&owner_id={mine}")
@@ -158,13 +161,13 @@ def test_a_local_link_is_checked_again_when_used(db_app, firm, make_browser, tmp
     local = LocalStorage(tmp_path, secret_key=db_app.config["SECRET_KEY"])
     previous = set_storage(db_app, local)
     try:
-        doc_id = _add_document(firm, make_owner(firm.tenant.id, practice_id=OTHER_PRACTICE))
+        doc_id = _add_document(firm, make_owner(firm.tenant.id, practice_id=firm.practices[1]))
         staff = make_browser("10.0.0.1")
         login(staff, firm.owner)
         url = staff.get(f"/documents/{doc_id}/download").headers["Location"]
 
         portal = make_browser("10.0.0.2")
-        login(portal, make_user(firm.tenant, "practice_user", practice_id=PRACTICE))
+        login(portal, make_user(firm.tenant, "practice_user", practice_id=firm.practices[0]))
         assert portal.get(url).status_code == 404
 
         other_firm = make_firm("Other")

@@ -14,7 +14,7 @@ from advocate.extensions import db
 from tenants import tenant_scope
 from tests.documents import samples
 from tests.documents.conftest import OWNER, make_owner
-from tests.factories import login, make_firm, make_user
+from tests.factories import login, make_firm, make_practice, make_user
 
 
 def _post(
@@ -212,8 +212,11 @@ def test_another_firms_owner_is_404(storage, db_app, make_browser):
 
 @pytest.mark.parametrize("role", ["viewer", "practice_user", "practice_admin"])
 def test_readers_cannot_upload(storage, firm, make_browser, role):
-    owner_id = make_owner(firm.tenant.id, practice_id=77)
-    person = make_user(firm.tenant, role, practice_id=77 if role.startswith("practice") else None)
+    practice_id = make_practice(firm.tenant, name="Upload Practice")
+    owner_id = make_owner(firm.tenant.id, practice_id=practice_id)
+    person = make_user(
+        firm.tenant, role, practice_id=practice_id if role.startswith("practice") else None
+    )
     browser = make_browser()
     login(browser, person)
     assert _post(browser, owner_id, samples.pdf()).status_code == 403
