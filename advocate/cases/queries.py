@@ -532,7 +532,8 @@ def count_cases(f: CaseFilter) -> int:
     the page or the sort): "1–50 of 100,000" may lag by a few cases for that
     long, a list of fewer than EXACT_COUNT_LIMIT never does.  No Redis: always
     counted."""
-    matching = select(literal(1)).select_from(Case).where(*case_conditions(f))
+    conditions = case_conditions(f)
+    matching = select(literal(1)).select_from(Case).where(*conditions)
     capped = db.session.scalar(
         select(func.count()).select_from(matching.limit(EXACT_COUNT_LIMIT + 1).subquery())
     )
@@ -541,10 +542,7 @@ def count_cases(f: CaseFilter) -> int:
     from advocate.reports.cache import cached
 
     def full() -> int:
-        return (
-            db.session.scalar(select(func.count()).select_from(Case).where(*case_conditions(f)))
-            or 0
-        )
+        return db.session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
 
     key = replace(f, page=1, per_page=0, sort="", direction="")
     return cached("case_count", (key,), full, setting="CASE_COUNT_CACHE_SECONDS")

@@ -6,7 +6,7 @@ firm or another filter, and counted every time without Redis."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from advocate.cases import queries
 from advocate.cases.models import Case
@@ -35,7 +35,7 @@ def _count(tenant_id: int, **filters) -> int:
 
 def _close_one(tenant_id: int) -> None:
     with tenant_scope(tenant_id):
-        cid = db.session.scalar(Case.__table__.select().with_only_columns(Case.id).limit(1))
+        cid = db.session.scalar(select(Case.id).order_by(Case.id).limit(1))
         db.session.execute(update(Case).where(Case.id == cid).values(status="withdrawn"))
         db.session.commit()
 
