@@ -17,6 +17,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# Links in mail point at the development server; only its loopback names are served.
+run: export APP_BASE_URL ?= http://$(HOST):$(PORT)
+run: export TRUSTED_HOSTS ?= 127.0.0.1,localhost
 run: install
 	$(FLASK) db upgrade heads
 	$(FLASK) demo seed
@@ -27,8 +30,11 @@ run: install
 # every query; processes share the cores fairly (bench/RESULTS.md).
 WEB_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 + 1 )))
 WEB_THREADS ?= 1
+# Production settings in gunicorn.conf.py (workers, timeouts, access log,
+# forwarded headers trusted only with PROXY_HOPS); these override its defaults.
 serve: install
-	$(BIN)/gunicorn --workers $(WEB_WORKERS) --threads $(WEB_THREADS) --bind $(HOST):$(PORT) wsgi:app
+	WEB_WORKERS=$(WEB_WORKERS) WEB_THREADS=$(WEB_THREADS) WEB_BIND=$(HOST):$(PORT) \
+		$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

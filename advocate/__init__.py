@@ -13,6 +13,17 @@ from flask import Flask
 from advocate import config as config_module
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For/-Proto from exactly PROXY_HOPS proxies, so rate
+    limits, audit IPs and `request.is_secure` see the real client; with 0 (the
+    default) no forwarded header is believed: a client cannot spoof them."""
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
+
+
 def create_app(config: dict | None = None) -> Flask:
     root = Path(__file__).resolve().parent.parent
     app = Flask(
@@ -24,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config_module.load(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    _trust_proxies(app)
 
     from advocate import models  # noqa: F401  (every model on the metadata)
     from advocate.extensions import csrf, db, limiter, login_manager, migrate

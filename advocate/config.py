@@ -6,6 +6,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -28,6 +29,33 @@ def _secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _base_url() -> str:
+    """APP_BASE_URL: scheme and host (and any path prefix) of every absolute link
+    the app writes (emails, Stripe return URLs). Never taken from a request."""
+    raw = (os.environ.get("APP_BASE_URL") or "http://127.0.0.1:5000").strip().rstrip("/")
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"APP_BASE_URL must be an http(s) URL with a host, e.g. https://advocate.example.com; got {raw!r}")
+    return raw
+
+
+def _trusted_hosts(base_url: str) -> list[str]:
+    """TRUSTED_HOSTS (comma-separated): the Host values a request may carry.
+    Default: APP_BASE_URL's host, plus 127.0.0.1 and localhost when that host
+    is a loopback name (development)."""
+    raw = os.environ.get("TRUSTED_HOSTS")
+    if raw:
+        return [h.strip() for h in raw.split(",") if h.strip()]
+    host = urlsplit(base_url).hostname
+    hosts = [host]
+    if host in LOOPBACK_HOSTS:
+        hosts += [h for h in LOOPBACK_HOSTS if h != host]
+    return hosts
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
 def normalise_db_url(url: str) -> str:
     """Accept plain postgres:// URLs and pick the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
@@ -43,6 +71,7 @@ def load(instance_path: Path) -> dict:
     )
     redis_url = os.environ.get("REDIS_URL") or None
     https = _bool("HTTPS", False)
+    base_url = _base_url()
     return {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": db_url,
@@ -72,9 +101,19 @@ def load(instance_path: Path) -> dict:
         "STRIPE_API_KEY": os.environ.get("STRIPE_API_KEY"),
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE"),
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET"),
+        "APP_BASE_URL": base_url,
+        # Flask 3.1 answers 400 to any other Host header.
+        "TRUSTED_HOSTS": _trusted_hosts(base_url),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are
+        # believed (werkzeug ProxyFix); 0 = none, the socket's peer is the client.
+        "PROXY_HOPS": int(os.environ.get("PROXY_HOPS", "0")),
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         "HTTPS": https,
-        "SESSION_COOKIE_NAME": "advocate_session",
+        # With HTTPS the __Host- prefix: the browser keeps it only if Secure, for
+        # this exact host and path /, so a sibling subdomain cannot plant or
+        # overwrite it.
+        "SESSION_COOKIE_NAME": "__Host-advocate_session" if https else "advocate_session",
+        "SESSION_COOKIE_PATH": "/",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": https,
@@ -84,6 +123,7 @@ def load(instance_path: Path) -> dict:
         "LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR": int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR", "100")),
         "LOGIN_ATTEMPTS_PER_IP": os.environ.get("LOGIN_ATTEMPTS_PER_IP", "30 per minute;300 per hour"),
         "PASSWORD_RESET_MAX_AGE": int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600")),
+        "EMAIL_VERIFY_MAX_AGE": int(os.environ.get("EMAIL_VERIFY_MAX_AGE", str(24 * 3600))),
         "INVITATION_DAYS": int(os.environ.get("INVITATION_DAYS", "7")),
         "WTF_CSRF_TIME_LIMIT": None,
         "PAGE_SIZE": 25,

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from advocate.auth.models import User
 from advocate.auth.passwords import hash_password
+from advocate.db import utcnow
 from advocate.extensions import db
 from tenants import set_db_user, tenant_scope
 from tenants.models import Membership, Tenant
@@ -37,6 +38,7 @@ def seed(password: str) -> list[str]:
                 user = User(email=email, name=name, password_hash=hash_password(password))
                 db.session.add(user)
                 db.session.flush()
+            user.email_verified_at = user.email_verified_at or utcnow()  # demo addresses need no mailbox
             set_db_user(user.id)
             m = db.session.scalar(
                 select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id)
@@ -155,6 +157,7 @@ def seed_practices(tenant: Tenant, password: str) -> list[str]:
             user = User(email=email, name=person, password_hash=hash_password(password))
             db.session.add(user)
             db.session.flush()
+        user.email_verified_at = user.email_verified_at or utcnow()
         set_db_user(user.id)
         m = db.session.scalar(
             select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id)

@@ -4,9 +4,14 @@ is ever silently lost."""
 
 from __future__ import annotations
 
+import re
 import smtplib
+from collections.abc import Iterable
 from datetime import datetime
+from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import parseaddr
 from pathlib import Path
 
 from flask import current_app
@@ -37,21 +42,61 @@ class OutboxMessage(db.Model):
     error: Mapped[str | None] = mapped_column(String(255))
 
 
-def send_mail(to: str, subject: str, body: str, *, tenant_id: int | None = None) -> OutboxMessage:
+# What the outbox table (shown on the firm's Email outbox page) keeps instead of
+# a link that carries a secret: only the recipient's own mail has the link.
+REDACTED_LINK = "[link sent only to the recipient]"
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_text(value: str) -> str:
+    """A header value on one line: control characters (CR, LF, NUL, ...) become
+    a space, so a stray name can neither inject a header nor stop the mail."""
+    return " ".join(_CONTROL.sub(" ", value or "").split())
+
+
+def redact(body: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            body = body.replace(secret, REDACTED_LINK)
+    return body
+
+
+def build_message(mail_from: str, to: str, subject: str, body: str) -> EmailMessage:
+    """The message, its headers built as objects by the email package's SMTP
+    policy (which folds, encodes and refuses line breaks), never by joining
+    strings."""
+    em = EmailMessage(policy=policy.SMTP)
+    name, addr = parseaddr(mail_from)
+    em["From"] = Address(display_name=header_text(name), addr_spec=addr) if name else Address(addr_spec=addr)
+    em["To"] = Address(addr_spec=header_text(to))
+    em["Subject"] = header_text(subject)
+    em.set_content(body)
+    return em
+
+
+def send_mail(
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    tenant_id: int | None = None,
+    private: Iterable[str] = (),
+) -> OutboxMessage:
+    """Send (or keep in the outbox folder) one message. `private`: secrets in
+    the body (links with tokens) that go to the recipient only: the outbox
+    row, which the firm's managers can read, keeps them redacted."""
     cfg = current_app.config
+    private = [p for p in private if p]
+    em = build_message(cfg["MAIL_FROM"], to, subject, body)
     msg = OutboxMessage(
         tenant_id=tenant_id if tenant_id is not None else current_tenant_id(),
         to_addr=to,
-        subject=subject,
-        body=body,
+        subject=str(em["Subject"])[:255],
+        body=redact(body, private),
         transport="smtp" if cfg.get("SMTP_HOST") else "outbox",
     )
     db.session.add(msg)
-    em = EmailMessage()
-    em["From"] = cfg["MAIL_FROM"]
-    em["To"] = to
-    em["Subject"] = subject
-    em.set_content(body)
     if cfg.get("SMTP_HOST"):
         try:
             with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=10) as smtp:
@@ -65,9 +110,11 @@ def send_mail(to: str, subject: str, body: str, *, tenant_id: int | None = None)
             msg.error = f"{type(exc).__name__}: {exc}"[:255]
             current_app.logger.warning("SMTP delivery failed: %s", type(exc).__name__)
     else:
+        # The development transport: the operator's folder holds the full
+        # messages (links included), as a mailbox would.
         folder = Path(cfg["OUTBOX_DIR"])
         folder.mkdir(parents=True, exist_ok=True)
         stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
-        (folder / f"{stamp}.eml").write_bytes(bytes(em))
+        (folder / f"{stamp}.eml").write_bytes(em.as_bytes())
         msg.sent_at = utcnow()
     return msg

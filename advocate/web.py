@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Flask, current_app, g, jsonify, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.routing import BuildError
 
 from advocate.auth.access import MANAGERS, PRACTICE, STAFF
@@ -85,6 +85,10 @@ def _wants_json() -> bool:
 
 
 def _error(e: HTTPException):
+    if isinstance(e, SecurityError):
+        # A Host outside TRUSTED_HOSTS: no URL can be built for it, and the
+        # answer names nothing about the app.
+        return "Bad Request: unknown host.\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
     if _wants_json():
         return jsonify(error=e.description or e.name, details=getattr(e, "details", []) or []), e.code
     template = f"errors/{e.code}.html" if e.code in (400, 403, 404, 429) else "errors/500.html"

@@ -47,6 +47,9 @@ def app(tmp_path_factory):
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-not-for-production",
         "SERVER_NAME": "advocate.test",
+        # As `make run`: links in mail go to this base, and only these hosts are served.
+        "APP_BASE_URL": "http://localhost",
+        "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
         "RATELIMIT_STORAGE_URI": "memory://",
         "OUTBOX_DIR": str(instance / "outbox"),
         "STORAGE_LOCAL_ROOT": str(instance / "documents"),

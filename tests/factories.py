@@ -49,11 +49,11 @@ def _password_hash() -> str:
 
 
 def make_user(tenant: Tenant, role: str, *, name: str | None = None, email: str | None = None,
-              with_totp: bool = True, practice_id: int | None = None) -> Person:
+              with_totp: bool = True, practice_id: int | None = None, verified: bool = True) -> Person:
     n = next(_seq)
     email = email or f"{role}{n}@{tenant.slug}.example.com"
     user = User(email=email, name=name or f"{role.title()} {n}", password_hash=_password_hash(),
-                password_changed_at=utcnow())
+                password_changed_at=utcnow(), email_verified_at=utcnow() if verified else None)
     secret = None
     with tenant_scope(tenant.id):
         db.session.add(user)

@@ -37,6 +37,10 @@ class User(UserMixin, TimestampMixin, db.Model):
     is_totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # None until the person proved they read mail at `email` (a sign-up link,
+    # an invitation link): an unverified account cannot log in, receives no
+    # password reset and is never matched by an invitation.
+    email_verified_at: Mapped[datetime | None]
 
     memberships = relationship("Membership", back_populates="user", lazy="select")
 
@@ -48,6 +52,10 @@ class User(UserMixin, TimestampMixin, db.Model):
         # Flask-Login keeps this in the cookie: the server-side session's
         # token, not the user id, so revoking the row ends the session.
         return getattr(self, "_session_token", None)
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     @property
     def display_name(self) -> str:

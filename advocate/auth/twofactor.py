@@ -10,6 +10,8 @@ import pyotp
 import segno
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
+from sqlalchemy import or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from advocate.auth.models import RecoveryCode, User, token_hash
 from advocate.db import utcnow
@@ -48,33 +50,55 @@ def qr_data_uri(uri: str) -> str:
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
 
 
+CODE_OK, CODE_REUSED, CODE_INVALID = "ok", "reused", "invalid"
+
+
+def _matching_steps(secret: str, code: str) -> list[int]:
+    """The time steps (now, one either way for drift) whose code is `code`."""
+    code = (code or "").strip().replace(" ", "")
+    if not code.isdigit() or len(code) != 6:
+        return []
+    totp = pyotp.TOTP(secret)
+    now_step = int(utcnow().timestamp()) // totp.interval
+    return [
+        step
+        for step in (now_step, now_step - 1, now_step + 1)
+        if secrets.compare_digest(totp.generate_otp(step), code)
+    ]
+
+
 def check_code(secret: str, code: str, last_step: int | None) -> int | None:
     """Return the matched time step, or None. One step of drift either way;
     a step already used is refused (no replay within its 30 seconds)."""
-    code = (code or "").strip().replace(" ", "")
-    if not code.isdigit() or len(code) != 6:
-        return None
-    totp = pyotp.TOTP(secret)
-    now_step = int(utcnow().timestamp()) // totp.interval
-    for step in (now_step, now_step - 1, now_step + 1):
-        if last_step is not None and step <= last_step:
-            continue
-        if secrets.compare_digest(totp.generate_otp(step), code):
+    for step in _matching_steps(secret, code):
+        if last_step is None or step > last_step:
             return step
     return None
 
 
-def verify_user_code(user: User, code: str) -> bool:
+def verify_user_code(user: User, code: str) -> str:
+    """CODE_OK, CODE_REUSED (right code, but its step was already used) or
+    CODE_INVALID. Using a step is one conditional UPDATE, so of concurrent
+    log-ins with the same code exactly one wins, on every web process."""
     if not user.totp_secret_enc:
-        return False
+        return CODE_INVALID
     secret = decrypt_secret(user.totp_secret_enc)
     if secret is None:
-        return False
-    step = check_code(secret, code, user.totp_last_step)
-    if step is None:
-        return False
-    user.totp_last_step = step
-    return True
+        return CODE_INVALID
+    steps = _matching_steps(secret, code)
+    if not steps:
+        return CODE_INVALID
+    for step in sorted(steps, reverse=True):
+        claimed = db.session.execute(
+            update(User)
+            .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed == 1:
+            set_committed_value(user, "totp_last_step", step)
+            return CODE_OK
+    return CODE_REUSED
 
 
 def _normalise_recovery(code: str) -> str:

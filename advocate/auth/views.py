@@ -42,6 +42,7 @@ from advocate.auth.sessions import (
 )
 from advocate.db import utcnow
 from advocate.extensions import db, limiter
+from advocate.links import external_url
 from advocate.mail import send_mail
 from tenants import set_current_tenant, set_db_user
 from tenants.models import Membership
@@ -127,14 +128,12 @@ def login():
             return render_template("auth/login.html", form=form), 429
         user = db.session.scalar(select(User).where(User.email == email))
         ok = verify_password(user.password_hash if user else None, form.password.data)
-        memberships = active_memberships(user) if ok and user.is_active else []
+        # An account whose address nobody proved cannot log in (see sign-up).
+        memberships = active_memberships(user) if ok and user.is_active and user.is_verified else []
         if not memberships:
             throttle.record_failure(email)
-            audit(
-                "auth.login_failed",
-                user_id=user.id if user else None,
-                details={"reason": "credentials" if not ok else "inactive"},
-            )
+            reason = "credentials" if not ok else ("unverified" if not user.is_verified else "inactive")
+            audit("auth.login_failed", user_id=user.id if user else None, details={"reason": reason})
             db.session.commit()
             flash(GENERIC_LOGIN_ERROR, "danger")
             return render_template("auth/login.html", form=form), 200
@@ -157,8 +156,19 @@ def two_factor():
         return redirect(url_for("auth.two_factor_setup"))
     form = CodeForm()
     if form.validate_on_submit():
+        # Wrong codes count against the account like wrong passwords, and a
+        # locked account gets no more guesses in a session already half-open.
+        if throttle.account_locked(user.email):
+            set_current_tenant(membership.tenant_id)
+            audit("auth.login_throttled", user_id=user.id, tenant_id=membership.tenant_id,
+                  details={"reason": "account", "step": "two_factor"})
+            db.session.commit()
+            session.pop("pending_auth", None)
+            flash("Too many failed attempts for this account. Try again later.", "danger")
+            return render_template("auth/two_factor.html", form=form), 429
         code = form.code.data
-        if twofactor.verify_user_code(user, code):
+        result = twofactor.verify_user_code(user, code)
+        if result == twofactor.CODE_OK:
             return complete_login(user, membership)
         if len(code.strip()) > 6 and twofactor.use_recovery_code(user, code):
             remaining = twofactor.remaining_recovery_codes(user)
@@ -166,9 +176,15 @@ def two_factor():
             return complete_login(user, membership)
         throttle.record_failure(user.email)
         set_current_tenant(membership.tenant_id)  # the firm's log records its members' failures
-        audit("auth.two_factor_failed", user_id=user.id, tenant_id=membership.tenant_id)
+        audit("auth.two_factor_failed", user_id=user.id, tenant_id=membership.tenant_id,
+              details={"reason": result})
         db.session.commit()
-        form.code.errors.append("That code is not valid. Check your device's clock and try again.")
+        if result == twofactor.CODE_REUSED:
+            form.code.errors.append(
+                "That code was already used. Wait for your app to show the next code and enter that one."
+            )
+        else:
+            form.code.errors.append("That code is not valid. Check your device's clock and try again.")
     return render_template("auth/two_factor.html", form=form)
 
 
@@ -332,14 +348,15 @@ def forgot_password():
     if form.validate_on_submit():
         email = normalise_email(form.email.data)
         user = db.session.scalar(select(User).where(User.email == email))
-        if user is not None and user.is_active:
-            link = url_for("auth.reset_password", token=make_reset_token(user), _external=True)
+        if user is not None and user.is_active and user.is_verified:
+            link = external_url("auth.reset_password", token=make_reset_token(user))
             send_mail(
                 user.email,
                 "Reset your Advocate password",
                 f"Hello {user.name},\n\nUse this link within one hour to choose a new password:\n"
                 f"{link}\n\nIf you did not ask for this, ignore this message.",
                 tenant_id=None,
+                private=[link],
             )
             audit("auth.password_reset_requested", user_id=user.id)
         db.session.commit()

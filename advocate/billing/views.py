@@ -34,6 +34,7 @@ from advocate.billing.models import (
 from advocate.billing.stripe_api import StripeNotConfigured
 from advocate.cases.models import Case
 from advocate.extensions import db
+from advocate.links import external_url
 from advocate.practices.models import Practice
 from advocate.practices.services import tenant_today
 
@@ -276,8 +277,8 @@ def stripe_connect():
     try:
         url = accounts.start_onboarding(
             g.tenant, actor_id=g.actor.id,
-            return_url=url_for("billing.stripe_return", _external=True),
-            refresh_url=url_for("billing.stripe_settings", _external=True),
+            return_url=external_url("billing.stripe_return"),
+            refresh_url=external_url("billing.stripe_settings"),
         )
     except (StripeNotConfigured, stripe.StripeError) as err:
         db.session.rollback()

@@ -1616,9 +1616,8 @@ def send_digests(tenant_id: int, *, today: date | None = None, refresh: bool = T
     Owners and admins also get the unassigned cases' deadlines. At most one
     digest per person per day (re-running sends nothing new). Returns one
     entry per email sent."""
-    from flask import current_app, url_for
-
     from advocate.auth.models import User
+    from advocate.links import external_url
     from advocate.mail import send_mail
     from tenants.models import MANAGER_ROLES, WORKER_ROLES, Membership
 
@@ -1659,9 +1658,7 @@ def send_digests(tenant_id: int, *, today: date | None = None, refresh: bool = T
         total = sum(len(items) for _, items in sections)
         if total == 0 or m.id in already:
             continue
-        link = None
-        if current_app.config.get("SERVER_NAME"):
-            link = url_for("nsa.deadline_list", advocate=m.id, _external=True)
+        link = external_url("nsa.deadline_list", advocate=m.id)
         subject = f"Deadlines: {overdue} overdue, {total - overdue} due soon ({firm})"
         body = _digest_body(m.name or m.email, firm, today, sections, link)
         send_mail(m.email, subject, body, tenant_id=tenant_id)

@@ -56,5 +56,13 @@ class AcceptForm(FlaskForm):
     )
 
 
-class ExistingAcceptForm(FlaskForm):
-    password = PasswordField("Your current password", validators=[DataRequired(), Length(max=256)])
+class ConfirmSignupForm(FlaskForm):
+    password = PasswordField(
+        "The password you chose",
+        validators=[DataRequired(), Length(max=256)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class JoinForm(FlaskForm):
+    """Accept an invitation as the logged-in owner of the invited address."""

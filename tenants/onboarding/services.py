@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
+import time
 import unicodedata
+from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, url_for
+from cryptography.fernet import Fernet, InvalidToken
+from flask import current_app
 from sqlalchemy import func, select
 
 from advocate.audit.services import audit
-from advocate.auth.models import User, new_token, token_hash
-from advocate.auth.passwords import hash_password, password_problems
-from advocate.auth.sessions import revoke_membership_sessions
+from advocate.auth.models import RecoveryCode, User, new_token, token_hash
+from advocate.auth.passwords import hash_password, password_problems, verify_password
+from advocate.auth.sessions import revoke_membership_sessions, revoke_user_sessions
 from advocate.db import utcnow
 from advocate.extensions import db
+from advocate.links import external_url
 from advocate.mail import send_mail
-from tenants import set_current_tenant, set_db_user
+from tenants import set_current_tenant, set_db_user, tenant_scope
 from tenants.models import (
     OWNER,
     PRACTICE_ADMIN,
@@ -55,23 +62,84 @@ def unique_slug(name: str) -> str:
     return slug
 
 
+def clean_name(value: str | None, field: str, *, required: bool = True) -> str | None:
+    """A firm's or person's name: one line of text. Control characters (CR, LF,
+    NUL, ...) and line separators are refused: names go into mail headers."""
+    text = (value or "").strip()
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text):
+        raise OnboardingError(field, "Use one line of text: no line breaks or control characters.")
+    if required and not text:
+        raise OnboardingError(field, "This field is required.")
+    return text or None
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def supersede_unverified(user: User, *, name: str, password_hash: str) -> None:
+    """The proven owner of an address takes over an account nobody proved:
+    its password, name and second factor are replaced (the owner enrols their
+    own), its sessions end, and the memberships it held are deactivated (they
+    were granted to whoever knew its password, not to the mailbox)."""
+    assert not user.is_verified
+    user.name = name
+    user.password_hash = password_hash
+    user.password_changed_at = utcnow()
+    user.totp_secret_enc = None
+    user.is_totp_enabled = False
+    user.totp_last_step = None
+    user.is_active = True
+    db.session.query(RecoveryCode).filter(RecoveryCode.user_id == user.id).delete()
+    revoke_user_sessions(user.id, "superseded")
+    set_db_user(user.id)
+    held = db.session.scalars(
+        select(Membership).where(Membership.user_id == user.id, Membership.is_active.is_(True))
+    ).all()
+    for m in held:
+        with tenant_scope(m.tenant_id):
+            m.is_active = False
+            m.deactivated_at = utcnow()
+            db.session.flush()
+            audit("membership.deactivated", m, tenant_id=m.tenant_id, user_id=user.id,
+                  details={"reason": "unverified_account_superseded"})
+    user.email_verified_at = utcnow()
+    db.session.flush()
+    audit("auth.unverified_account_superseded", user_id=user.id)
+
+
 def create_firm(
-    *, firm_name: str, owner_name: str, email: str, password: str, slug: str | None = None
+    *, firm_name: str, owner_name: str, email: str, password: str | None = None,
+    password_hash: str | None = None, slug: str | None = None,
 ) -> tuple[Tenant, User, Membership]:
+    """A firm and its owner, whose address counts as proven (the operator's
+    CLI, or a sign-up confirmed from the mailbox). An unverified account with
+    the address is superseded; a verified one is refused."""
     email = email.strip().lower()
-    problems = password_problems(password, email=email)
-    if problems:
-        raise OnboardingError("password", " ".join(problems))
-    if db.session.scalar(select(User).where(User.email == email)) is not None:
+    firm_name = clean_name(firm_name, "firm_name")
+    owner_name = clean_name(owner_name, "name")
+    if password_hash is None:
+        problems = password_problems(password or "", email=email)
+        if problems:
+            raise OnboardingError("password", " ".join(problems))
+        password_hash = hash_password(password)
+    existing = find_user(email)
+    if existing is not None and existing.is_verified:
         raise OnboardingError("email", "An account with this email already exists. Log in instead.")
     if slug is not None:
         if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?", slug):
             raise OnboardingError("slug", "Use lowercase letters, digits and hyphens.")
         if db.session.scalar(select(Tenant).where(Tenant.slug == slug)) is not None:
             raise OnboardingError("slug", f"The slug '{slug}' is taken.")
-    tenant = Tenant(name=firm_name.strip(), slug=slug or unique_slug(firm_name), letterhead_name=firm_name.strip())
-    user = User(email=email, name=owner_name.strip(), password_hash=hash_password(password), password_changed_at=utcnow())
-    db.session.add_all([tenant, user])
+    tenant = Tenant(name=firm_name, slug=slug or unique_slug(firm_name), letterhead_name=firm_name)
+    db.session.add(tenant)
+    if existing is not None:
+        supersede_unverified(existing, name=owner_name, password_hash=password_hash)
+        user = existing
+    else:
+        user = User(email=email, name=owner_name, password_hash=password_hash, password_changed_at=utcnow(),
+                    email_verified_at=utcnow())
+        db.session.add(user)
     db.session.flush()
     set_current_tenant(tenant.id)
     set_db_user(user.id)
@@ -82,11 +150,111 @@ def create_firm(
     return tenant, user, membership
 
 
+# ---------------------------------------------------------------- sign-up by mail
+#
+# Sign-up creates nothing: it mails the address a link that carries the
+# sign-up (encrypted and timestamped with a key derived from SECRET_KEY). The
+# firm and its owner exist only once the link is opened and the password typed
+# again, so nobody can hold an account for an address they cannot read, and the
+# answer to the form is the same whether or not the address has an account.
+
+
+@dataclass(frozen=True)
+class Signup:
+    email: str
+    name: str
+    firm_name: str
+    password_hash: str
+    issued_at: int
+
+
+class SignupLinkError(ValueError):
+    """The link is not one of ours (`expired` False) or is too old (True)."""
+
+    def __init__(self, expired: bool):
+        super().__init__("expired" if expired else "invalid")
+        self.expired = expired
+
+
+def _signup_fernet() -> Fernet:
+    key = hashlib.sha256(b"advocate-signup:" + current_app.config["SECRET_KEY"].encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def signup_token(*, email: str, name: str, firm_name: str, password_hash: str) -> str:
+    payload = {"e": email, "n": name, "f": firm_name, "h": password_hash}
+    return _signup_fernet().encrypt(json.dumps(payload).encode()).decode()
+
+
+def read_signup_token(token: str) -> Signup:
+    f = _signup_fernet()
+    try:
+        data = json.loads(f.decrypt(token.encode()))
+        issued = f.extract_timestamp(token.encode())
+    except (InvalidToken, ValueError, TypeError) as err:
+        raise SignupLinkError(expired=False) from err
+    if time.time() - issued > current_app.config["EMAIL_VERIFY_MAX_AGE"]:
+        raise SignupLinkError(expired=True)
+    return Signup(email=data["e"], name=data["n"], firm_name=data["f"], password_hash=data["h"], issued_at=issued)
+
+
+def request_signup(*, firm_name: str, owner_name: str, email: str, password: str) -> None:
+    """Mail the address: a link to confirm the sign-up, or, when the address
+    already has an account, a note saying so. The caller answers the same."""
+    email = email.strip().lower()
+    firm_name = clean_name(firm_name, "firm_name")
+    owner_name = clean_name(owner_name, "name")
+    problems = password_problems(password, email=email)
+    if problems:
+        raise OnboardingError("password", " ".join(problems))
+    # Hashed whatever happens next, so both answers take the same time.
+    password_hash = hash_password(password)
+    existing = find_user(email)
+    if existing is not None and existing.is_verified:
+        send_mail(
+            email,
+            "You already have an Advocate account",
+            "Hello,\n\nSomeone (perhaps you) tried to sign up a firm on Advocate with this address, "
+            "which already has an account. Nothing was created.\n\n"
+            f"Log in: {external_url('auth.login')}\n"
+            f"Forgot your password? {external_url('auth.forgot_password')}\n\n"
+            "If this was not you, you can ignore this message.\n",
+            tenant_id=None,
+        )
+        audit("auth.signup_existing_account", user_id=existing.id)
+        return
+    link = external_url(
+        "onboarding.confirm_signup",
+        token=signup_token(email=email, name=owner_name, firm_name=firm_name, password_hash=password_hash),
+    )
+    hours = max(1, current_app.config["EMAIL_VERIFY_MAX_AGE"] // 3600)
+    send_mail(
+        email,
+        "Confirm your email to create your firm on Advocate",
+        f"Hello {owner_name},\n\nTo create {firm_name} on Advocate, open this link within {hours} hours "
+        f"and enter the password you chose:\n{link}\n\n"
+        "If you did not sign up, ignore this message: nothing is created without it.\n",
+        tenant_id=None,
+        private=[link],
+    )
+    audit("auth.signup_requested")
+
+
+def confirm_signup(signup: Signup, password: str) -> tuple[Tenant, User, Membership]:
+    """Create the firm of a sign-up link opened from the mailbox; flushes."""
+    if not verify_password(signup.password_hash, password):
+        raise OnboardingError("password", "That is not the password you chose when signing up.")
+    return create_firm(
+        firm_name=signup.firm_name, owner_name=signup.name, email=signup.email, password_hash=signup.password_hash
+    )
+
+
 def invite(
     *, tenant: Tenant, actor: User, actor_role: str, email: str, role: str, name: str | None = None,
     practice_id: int | None = None, actor_practice_id: int | None = None, practice_name: str | None = None,
 ) -> tuple[Invitation, str]:
     email = email.strip().lower()
+    name = clean_name(name, "name", required=False)
     if role not in ROLE_LABELS:
         raise OnboardingError("role", "Choose a role.")
     if role == OWNER and actor_role != OWNER:
@@ -122,7 +290,7 @@ def invite(
     raw = new_token()
     inv = Invitation(
         email=email,
-        name=(name or "").strip() or None,
+        name=name,
         role=role,
         practice_id=practice_id,
         token_hash=token_hash(raw),
@@ -131,7 +299,7 @@ def invite(
     )
     db.session.add(inv)
     db.session.flush()
-    link = url_for("onboarding.accept", token=raw, _external=True)
+    link = external_url("onboarding.accept", token=raw)
     send_mail(
         email,
         f"{actor.name} invited you to {tenant.name} on Advocate",
@@ -140,6 +308,7 @@ def invite(
         f"{(' of ' + practice_name) if practice_name else ''}.\n\nAccept within "
         f"{current_app.config['INVITATION_DAYS']} days:\n{link}\n",
         tenant_id=tenant.id,
+        private=[link],  # the firm's outbox page shows the message without it
     )
     audit("invitation.created", inv, details={"role": role})
     return inv, raw
@@ -156,32 +325,67 @@ def find_invitation(raw: str) -> Invitation | None:
     return inv
 
 
-def accept_invitation(inv: Invitation, *, name: str | None, password: str) -> tuple[User, Membership]:
-    """Create (or attach) the account and its membership; flushes."""
+def invitation_account(inv: Invitation) -> User | None:
+    """The verified account an invitation goes to, if the address has one."""
+    user = find_user(inv.email)
+    return user if user is not None and user.is_verified else None
+
+
+def _add_membership(inv: Invitation, user: User) -> Membership:
     if inv.status != "pending":
         raise OnboardingError(None, f"This invitation is {inv.status}.")
     set_current_tenant(inv.tenant_id)
-    user = db.session.scalar(select(User).where(User.email == inv.email))
-    if user is None:
-        problems = password_problems(password, email=inv.email)
-        if problems:
-            raise OnboardingError("password", " ".join(problems))
-        user = User(email=inv.email, name=(name or inv.name or inv.email).strip(), password_hash=hash_password(password),
-                    password_changed_at=utcnow())
-        db.session.add(user)
-        db.session.flush()
-    else:
-        from advocate.auth.passwords import verify_password
-
-        if not verify_password(user.password_hash, password):
-            raise OnboardingError("password", "That is not the password of your existing account.")
     set_db_user(user.id)
+    already = db.session.scalar(
+        select(Membership).where(Membership.tenant_id == inv.tenant_id, Membership.user_id == user.id)
+    )
+    if already is not None:
+        raise OnboardingError(None, "You already belong to this firm.")
     membership = Membership(tenant_id=inv.tenant_id, user_id=user.id, role=inv.role, practice_id=inv.practice_id)
     db.session.add(membership)
     inv.accepted_at = utcnow()
     db.session.flush()
     audit("invitation.accepted", inv, user_id=user.id)
-    return user, membership
+    return membership
+
+
+def accept_invitation(inv: Invitation, *, name: str | None, password: str) -> tuple[User, Membership]:
+    """A new account from an invitation (the link proves the mailbox); flushes.
+    An address with a verified account accepts while logged in instead
+    (`join_invitation`); an unverified account is superseded."""
+    if inv.status != "pending":
+        raise OnboardingError(None, f"This invitation is {inv.status}.")
+    if invitation_account(inv) is not None:
+        raise OnboardingError(None, "This address has an account: log in to accept the invitation.")
+    name = clean_name(name or inv.name or inv.email, "name")
+    problems = password_problems(password, email=inv.email)
+    if problems:
+        raise OnboardingError("password", " ".join(problems))
+    set_current_tenant(inv.tenant_id)
+    user = find_user(inv.email)
+    if user is not None:
+        supersede_unverified(user, name=name, password_hash=hash_password(password))
+        set_current_tenant(inv.tenant_id)
+    else:
+        user = User(email=inv.email, name=name, password_hash=hash_password(password),
+                    password_changed_at=utcnow(), email_verified_at=utcnow())
+        db.session.add(user)
+        db.session.flush()
+    return user, _add_membership(inv, user)
+
+
+def join_invitation(inv: Invitation, user: User) -> Membership:
+    """The logged-in owner of the invited address joins the firm; flushes.
+    Staff need a second factor: an account without one turns it on first
+    (from its own account page, never from here)."""
+    if user.email != inv.email or not user.is_verified:
+        raise OnboardingError(None, "This invitation is for another address.")
+    if inv.role in STAFF_ROLES and not user.is_totp_enabled:
+        raise OnboardingError(
+            None, "Staff accounts need two-factor authentication: turn it on in your account first, "
+            "then open this invitation again."
+        )
+    return _add_membership(inv, user)
 
 
 def _owner_count(tenant_id: int) -> int:

@@ -7,14 +7,23 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from advocate.audit.services import audit
+from advocate.auth import throttle
 from advocate.auth.access import MANAGERS, public, roles
-from advocate.auth.views import start_pending
+from advocate.auth.sessions import revoke_session
+from advocate.auth.views import complete_login, start_pending
 from advocate.db import utcnow
 from advocate.extensions import db, limiter
 from advocate.mail import OutboxMessage
 from tenants.models import STAFF_ROLES, Membership
 from tenants.onboarding import bp, services
-from tenants.onboarding.forms import AcceptForm, InviteForm, RoleForm, SignupForm
+from tenants.onboarding.forms import (
+    AcceptForm,
+    ConfirmSignupForm,
+    InviteForm,
+    JoinForm,
+    RoleForm,
+    SignupForm,
+)
 from tenants.onboarding.models import Invitation
 from tenants.onboarding.services import OnboardingError
 
@@ -27,17 +36,20 @@ def _field_error(form, err: OnboardingError) -> None:
         flash(err.message, "danger")
 
 
+SIGNUP_SENT = "signup_sent"
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 @public
 @limiter.limit("20 per hour", methods=["POST"])
 def signup():
-    """Sign a firm up with its owner."""
+    """Sign a firm up: mail the address a link that creates it."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            tenant, user, membership = services.create_firm(
+            services.request_signup(
                 firm_name=form.firm_name.data,
                 owner_name=form.name.data,
                 email=form.email.data,
@@ -48,9 +60,57 @@ def signup():
             _field_error(form, err)
         else:
             db.session.commit()
+            # The same answer whether or not the address has an account: the
+            # mailbox learns which, the person at the form does not.
+            return redirect(url_for("onboarding.signup_sent"))
+    return render_template("onboarding/signup.html", form=form), (422 if form.errors else 200)
+
+
+@bp.route("/signup/sent")
+@public
+def signup_sent():
+    """Tell the person to open the link we mailed."""
+    return render_template(
+        "onboarding/signup_sent.html", outbox_only=not current_app.config.get("SMTP_HOST")
+    )
+
+
+@bp.route("/signup/confirm/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit("30 per hour", methods=["POST"])
+def confirm_signup(token: str):
+    """Create the firm from a mailed sign-up link and the password chosen."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    try:
+        signup = services.read_signup_token(token)
+    except services.SignupLinkError as err:
+        if not err.expired:
+            abort(404)
+        return render_template("onboarding/signup_closed.html", expired=True), 410
+    existing = services.find_user(signup.email)
+    if existing is not None and existing.is_verified:
+        # Single use: the link's account exists (or the address got one since).
+        return render_template("onboarding/signup_closed.html", expired=False), 410
+    form = ConfirmSignupForm()
+    if form.validate_on_submit():
+        if throttle.account_locked(signup.email):
+            flash("Too many failed attempts for this address. Try again later.", "danger")
+            return render_template("onboarding/confirm_signup.html", form=form, signup=signup), 429
+        try:
+            tenant, user, membership = services.confirm_signup(signup, form.password.data)
+        except OnboardingError as err:
+            db.session.rollback()
+            if err.field == "password":
+                throttle.record_failure(signup.email)
+            _field_error(form, err)
+        else:
+            db.session.commit()
             flash(f"Welcome to Advocate. {tenant.name} is ready; secure your account next.", "success")
             return start_pending(user, membership)
-    return render_template("onboarding/signup.html", form=form), (422 if form.errors else 200)
+    return render_template("onboarding/confirm_signup.html", form=form, signup=signup), (
+        422 if form.errors else 200
+    )
 
 
 def _staff_query():
@@ -182,12 +242,18 @@ def revoke_invitation(invitation_id: int):
 @public
 @limiter.limit("30 per hour", methods=["POST"])
 def accept(token: str):
-    """Accept an invitation: set a name and password, then secure the account."""
+    """Accept an invitation: a new account sets a name and password; an
+    existing account logs in as usual (throttle, second factor) and joins."""
     inv = services.find_invitation(token)
     if inv is None:
         abort(404)
     if inv.status != "pending":
         return render_template("onboarding/invitation_closed.html", invitation=inv), 410
+    account = services.invitation_account(inv)
+    if account is not None:
+        return _join(inv, account)
+    if current_user.is_authenticated:
+        return render_template("onboarding/accept_existing.html", invitation=inv, form=None, wrong_account=True), 403
     form = AcceptForm()
     if request.method == "GET" and inv.name:
         form.name.data = inv.name
@@ -202,6 +268,33 @@ def accept(token: str):
             flash(f"Welcome to {inv.tenant.name}.", "success")
             return start_pending(user, membership)
     return render_template("onboarding/accept.html", form=form, invitation=inv), (422 if form.errors else 200)
+
+
+def _join(inv, account):
+    """The invited address has an account: it accepts while logged in as itself."""
+    if not current_user.is_authenticated:
+        return render_template(
+            "onboarding/accept_existing.html", invitation=inv, form=None, wrong_account=False,
+            login_url=url_for("auth.login", next=request.path),
+        )
+    if current_user.id != account.id:
+        return render_template("onboarding/accept_existing.html", invitation=inv, form=None, wrong_account=True), 403
+    form = JoinForm()
+    if form.validate_on_submit():
+        try:
+            membership = services.join_invitation(inv, current_user._get_current_object())
+        except OnboardingError as err:
+            db.session.rollback()
+            flash(err.message, "danger")
+        else:
+            # Work in the firm just joined: this session ends, a new one
+            # starts for the new membership (the person is already logged in).
+            revoke_session(current_user.get_id(), "switched_firm")
+            name = inv.tenant.name
+            response = complete_login(account, membership, then=url_for("main.index"))
+            flash(f"Welcome to {name}.", "success")
+            return response
+    return render_template("onboarding/accept_existing.html", invitation=inv, form=form, wrong_account=False)
 
 
 @bp.route("/outbox")

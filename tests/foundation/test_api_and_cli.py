@@ -119,7 +119,9 @@ def test_invite_role_change_and_last_owner_rules(db_app, make_browser):
     r = owner_b.post("/people/invite", {"email": "new@example.com", "name": "New", "role": "viewer"})
     assert r.status_code == 302
     outbox = owner_b.get("/outbox").get_data(as_text=True)
-    assert "/invitations/accept/" in outbox
+    # The firm sees that the invitation went out, never its link (issue 15 item 2).
+    assert "new@example.com" in outbox and "link sent only to the recipient" in outbox
+    assert "/invitations/accept/" not in outbox
     # An owner can't demote themselves away when they are the last owner.
     admin = make_user(firm.tenant, "admin")
     admin_b = make_browser("10.0.0.8")
