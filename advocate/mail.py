@@ -68,7 +68,9 @@ def build_message(mail_from: str, to: str, subject: str, body: str) -> EmailMess
     strings."""
     em = EmailMessage(policy=policy.SMTP)
     name, addr = parseaddr(mail_from)
-    em["From"] = Address(display_name=header_text(name), addr_spec=addr) if name else Address(addr_spec=addr)
+    em["From"] = (
+        Address(display_name=header_text(name), addr_spec=addr) if name else Address(addr_spec=addr)
+    )
     em["To"] = Address(addr_spec=header_text(to))
     em["Subject"] = header_text(subject)
     em.set_content(body)

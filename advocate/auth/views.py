@@ -30,6 +30,7 @@ from advocate.auth.forms import (
     ForgotForm,
     LoginForm,
     NewPasswordForm,
+    RecoveryCodesForm,
     TokenForm,
 )
 from advocate.auth.models import ApiToken, AuthSession, User, new_token, token_hash
@@ -252,17 +253,22 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-@bp.route("/account")
-@roles(ANY)
-def account():
-    """Show the person's own security settings."""
+def _account_page(form=None, recovery_form=None):
     return render_template(
         "auth/account.html",
-        form=ChangePasswordForm(),
+        form=form or ChangePasswordForm(formdata=None),
+        recovery_form=recovery_form or RecoveryCodesForm(formdata=None),
         sessions=active_sessions(current_user.id),
         current_session_id=current_user.auth_session.id,
         recovery_left=twofactor.remaining_recovery_codes(current_user),
     )
+
+
+@bp.route("/account")
+@roles(ANY)
+def account():
+    """Show the person's own security settings."""
+    return _account_page()
 
 
 @bp.route("/account/password", methods=["POST"])
@@ -287,16 +293,7 @@ def change_password():
                 db.session.commit()
                 flash(f"Password changed. {ended} other session(s) ended.", "success")
                 return redirect(url_for("auth.account"))
-    return (
-        render_template(
-            "auth/account.html",
-            form=form,
-            sessions=active_sessions(current_user.id),
-            current_session_id=current_user.auth_session.id,
-            recovery_left=twofactor.remaining_recovery_codes(current_user),
-        ),
-        422,
-    )
+    return _account_page(form=form), 422
 
 
 @bp.route("/account/sessions/<int:session_id>/revoke", methods=["POST"])
@@ -320,13 +317,27 @@ def revoke_other_session(session_id: int):
 @bp.route("/account/recovery-codes", methods=["POST"])
 @roles(ANY)
 def regenerate_recovery_codes():
-    """Replace the recovery codes (the old ones stop working)."""
+    """Replace the recovery codes (the old ones stop working), after the
+    password or a current code: a borrowed session alone cannot mint them."""
     if not current_user.is_totp_enabled:
         abort(400)
-    codes = twofactor.issue_recovery_codes(current_user)
-    audit("auth.recovery_codes_regenerated")
-    db.session.commit()
-    return render_template("auth/recovery_codes.html", codes=codes)
+    form = RecoveryCodesForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if throttle.account_locked(user.email):
+            form.proof.errors.append("Too many failed attempts for this account. Try again later.")
+            return _account_page(recovery_form=form), 429
+        proof = form.proof.data
+        if verify_password(user.password_hash, proof) or twofactor.verify_user_code(user, proof) == twofactor.CODE_OK:
+            codes = twofactor.issue_recovery_codes(user)
+            audit("auth.recovery_codes_regenerated")
+            db.session.commit()
+            return render_template("auth/recovery_codes.html", codes=codes)
+        throttle.record_failure(user.email)
+        audit("auth.recovery_codes_refused")
+        db.session.commit()
+        form.proof.errors.append("That is neither your password nor a current code from your app.")
+    return _account_page(recovery_form=form), 422
 
 
 def _reset_serializer() -> URLSafeTimedSerializer:

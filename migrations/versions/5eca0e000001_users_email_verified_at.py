@@ -10,6 +10,7 @@ Revises: a7d1e5000005
 Create Date: 2026-12-07 23:30:00
 
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -23,7 +24,9 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("email_verified_at", advocate.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("email_verified_at", advocate.db.UTCDateTime(), nullable=True)
+        )
     op.execute("UPDATE users SET email_verified_at = created_at WHERE email_verified_at IS NULL")
 
 

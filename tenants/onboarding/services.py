@@ -100,9 +100,9 @@ def supersede_unverified(user: User, *, name: str, password_hash: str) -> None:
         with tenant_scope(m.tenant_id):
             m.is_active = False
             m.deactivated_at = utcnow()
-            db.session.flush()
             audit("membership.deactivated", m, tenant_id=m.tenant_id, user_id=user.id,
                   details={"reason": "unverified_account_superseded"})
+            db.session.flush()  # written while RLS lets this firm's rows through
     user.email_verified_at = utcnow()
     db.session.flush()
     audit("auth.unverified_account_superseded", user_id=user.id)
@@ -131,8 +131,6 @@ def create_firm(
             raise OnboardingError("slug", "Use lowercase letters, digits and hyphens.")
         if db.session.scalar(select(Tenant).where(Tenant.slug == slug)) is not None:
             raise OnboardingError("slug", f"The slug '{slug}' is taken.")
-    tenant = Tenant(name=firm_name, slug=slug or unique_slug(firm_name), letterhead_name=firm_name)
-    db.session.add(tenant)
     if existing is not None:
         supersede_unverified(existing, name=owner_name, password_hash=password_hash)
         user = existing
@@ -140,6 +138,8 @@ def create_firm(
         user = User(email=email, name=owner_name, password_hash=password_hash, password_changed_at=utcnow(),
                     email_verified_at=utcnow())
         db.session.add(user)
+    tenant = Tenant(name=firm_name, slug=slug or unique_slug(firm_name), letterhead_name=firm_name)
+    db.session.add(tenant)
     db.session.flush()
     set_current_tenant(tenant.id)
     set_db_user(user.id)

@@ -251,7 +251,7 @@ def accept(token: str):
         return render_template("onboarding/invitation_closed.html", invitation=inv), 410
     account = services.invitation_account(inv)
     if account is not None:
-        return _join(inv, account)
+        return _join(inv, account, token)
     if current_user.is_authenticated:
         return render_template("onboarding/accept_existing.html", invitation=inv, form=None, wrong_account=True), 403
     form = AcceptForm()
@@ -262,6 +262,7 @@ def accept(token: str):
             user, membership = services.accept_invitation(inv, name=form.name.data, password=form.password.data)
         except OnboardingError as err:
             db.session.rollback()
+            inv = services.find_invitation(token)  # the rollback expired it; RLS shows it by its token
             _field_error(form, err)
         else:
             db.session.commit()
@@ -270,7 +271,7 @@ def accept(token: str):
     return render_template("onboarding/accept.html", form=form, invitation=inv), (422 if form.errors else 200)
 
 
-def _join(inv, account):
+def _join(inv, account, token: str):
     """The invited address has an account: it accepts while logged in as itself."""
     if not current_user.is_authenticated:
         return render_template(
@@ -285,6 +286,7 @@ def _join(inv, account):
             membership = services.join_invitation(inv, current_user._get_current_object())
         except OnboardingError as err:
             db.session.rollback()
+            inv = services.find_invitation(token)
             flash(err.message, "danger")
         else:
             # Work in the firm just joined: this session ends, a new one
