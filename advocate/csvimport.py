@@ -40,6 +40,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from advocate.db import IdType, TimestampMixin, utcnow
 from advocate.extensions import db
+from advocate.spreadsheets import csv_text
 from tenants import TenantScoped
 
 __all__ = [
@@ -200,9 +201,7 @@ class CsvSchema:
 
     def template_header(self) -> str:
         """A header line with every column, for a downloadable template."""
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerow([c.key for c in self.columns])
-        return out.getvalue()
+        return csv_text([[c.key for c in self.columns]], lineterminator="\n")
 
     # -- parsing ---------------------------------------------------------
 

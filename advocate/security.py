@@ -68,8 +68,11 @@ def _headers(response):
     if request.is_secure or _https():
         h.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
     if request.endpoint != "static":
-        # Pages carry PHI: never cache them anywhere.
-        h.setdefault("Cache-Control", "no-store")
+        # Pages and downloads carry PHI: never cache them anywhere. Set, not
+        # defaulted: send_file would leave "no-cache" (a stored copy) otherwise.
+        h["Cache-Control"] = "no-store"
+        h["Pragma"] = "no-cache"
+        h.pop("Expires", None)
     return response
 
 

@@ -7,7 +7,8 @@ Rules every caller relies on:
   user's file name (`new_key`, `tenant_key`).
 - S3 puts always ask for server-side encryption (AES256, or aws:kms with the
   configured key id); there is no setting that turns it off.
-- Downloads are short-lived URLs that force `Content-Disposition: attachment`:
+- Downloads are short-lived URLs that force `Content-Disposition: attachment`
+  and `Cache-Control: no-store`:
   an S3 presigned GET, or (local storage) a signed, expiring URL served by the
   app, whose view must re-check access before streaming the file.
 - `list()` yields objects in key order, so one tenant's objects are contiguous.
@@ -376,6 +377,7 @@ class S3Storage:
                 "Key": self._full(key),
                 "ResponseContentDisposition": content_disposition(filename),
                 "ResponseContentType": content_type,
+                "ResponseCacheControl": "no-store",
             },
             ExpiresIn=int(expires_in),
         )

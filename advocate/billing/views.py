@@ -3,8 +3,6 @@ reports, and the practice's fee statements in the portal."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 import stripe
@@ -37,6 +35,7 @@ from advocate.extensions import db
 from advocate.links import external_url
 from advocate.practices.models import Practice
 from advocate.practices.services import tenant_today
+from advocate.spreadsheets import CsvWriter
 
 
 def _today() -> date:
@@ -337,14 +336,13 @@ def report():
         audit("billing.report_exported", object_type="billing_report",
               details={"rows": len(rows), "format": "csv"})
         db.session.commit()
-        out = io.StringIO()
-        writer = csv.writer(out)
+        writer = CsvWriter()
         writer.writerow(["month", "practice_id", "practice", "earned", "invoiced", "collected",
                          "outstanding"])
         for r in rows:
             writer.writerow([r.month, r.practice_id, r.practice_name, r.earned, r.invoiced,
                              r.collected, r.outstanding])
-        return Response(out.getvalue(), mimetype="text/csv", headers={
+        return Response(writer.getvalue(), mimetype="text/csv", headers={
             "Content-Disposition": "attachment; filename=fees-by-month.csv"})
     page_no = max(1, request.args.get("page", 1, type=int) or 1)
     page = reports.ListPage(rows, page_no, _page_size())

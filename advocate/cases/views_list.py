@@ -3,8 +3,6 @@ saved filters, CSV export and bulk assignment."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -50,6 +48,7 @@ from advocate.cases.queries import (
     with_changes,
 )
 from advocate.extensions import db
+from advocate.spreadsheets import CsvWriter
 from tenants import tenant_scope
 from tenants.models import WORKER_ROLES, Membership
 
@@ -252,25 +251,14 @@ def _money(v) -> str:
 
 
 def _text(v) -> str:
-    if v is None:
-        return ""
-    s = str(v)
-    # A cell a spreadsheet would run as a formula is quoted as text.
-    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+    return "" if v is None else str(v)
 
 
 def csv_lines(rows: Iterable, *, tz: str = "UTC") -> Iterator[str]:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-
-    def flush() -> str:
-        out = buf.getvalue()
-        buf.seek(0)
-        buf.truncate()
-        return out
-
+    # The shared writer quotes any cell a spreadsheet would run as a formula.
+    w = CsvWriter()
     w.writerow(EXPORT_COLUMNS)
-    yield flush()
+    yield w.drain()
     for n, r in enumerate(rows, start=1):
         status = workflow.STATES.get(r.status, r.status)
         if r.status == workflow.APPEAL and r.appeal_level:
@@ -300,8 +288,8 @@ def csv_lines(rows: Iterable, *, tz: str = "UTC") -> Iterator[str]:
             ]
         )
         if n % 500 == 0:
-            yield flush()
-    yield flush()
+            yield w.drain()
+    yield w.drain()
 
 
 # --------------------------------------------------------------------------- my caseload

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 
+from advocate.spreadsheets import csv_text
+
 __all__ = [
     "COLUMNS",
     "MAX_ROWS",
@@ -50,9 +52,13 @@ MAX_ERRORS = 100
 MAX_AMOUNT = Decimal("9999999999.99")
 MIN_YEAR, MAX_YEAR = 1990, 2100
 
-TEMPLATE_CSV = (
-    ",".join(COLUMNS)
-    + "\n99213,,100,150.00,165.00,180.00,190.00,200.00,215.00,240.00,275.00,2025\n"
+TEMPLATE_CSV = csv_text(
+    [
+        COLUMNS,
+        ["99213", "", "100", "150.00", "165.00", "180.00", "190.00", "200.00", "215.00", "240.00"]
+        + ["275.00", "2025"],
+    ],
+    lineterminator="\n",
 )
 
 _ALIASES: dict[str, str] = {

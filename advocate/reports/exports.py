@@ -8,12 +8,11 @@ XLSX: an "About" sheet with the header block, then one sheet per table.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 from advocate.reports.builders import Report
 from advocate.reports.tables import Table, cell, raw
+from advocate.spreadsheets import CsvWriter, XlsxWriter
 
 
 def _about(rep: Report, filters: list[tuple[str, str]]) -> list[list[str]]:
@@ -27,34 +26,20 @@ def _about(rep: Report, filters: list[tuple[str, str]]) -> list[list[str]]:
     return rows
 
 
-def _safe(v: str) -> str:
-    # A spreadsheet runs a cell that starts with = + - @ as a formula: names are text.
-    if v and v[0] in "=+-@\t\r" and not re.fullmatch(r"-?\d+(\.\d+)?", v):
-        return "'" + v
-    return v
-
-
 def _values(t: Table, row: dict) -> list:
     return [(row.get(c.key), t.kind_of(row, c)) for c in t.columns]
 
 
 def to_csv(rep: Report, filters: list[tuple[str, str]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    for r in _about(rep, filters):
-        w.writerow([_safe(x) for x in r])
+    w = CsvWriter()
+    w.writerows(_about(rep, filters))
     for t in rep.all_tables:
         w.writerow([])
         w.writerow(["Table", t.title])
         w.writerow([c.label for c in t.columns])
         for row in t.rows:
-            w.writerow(
-                [
-                    _safe(raw(v, k)) if k in ("text", "month") else raw(v, k)
-                    for v, k in _values(t, row)
-                ]
-            )
-    return buf.getvalue()
+            w.writerow([raw(v, k) for v, k in _values(t, row)])
+    return w.getvalue()
 
 
 def _sheet_title(title: str, used: set[str]) -> str:
@@ -68,37 +53,29 @@ def _sheet_title(title: str, used: set[str]) -> str:
 
 
 def to_xlsx(rep: Report, filters: list[tuple[str, str]]) -> bytes:
-    from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    wb = Workbook()
-    about = wb.active
-    about.title = "About"
+    book = XlsxWriter()
+    about = book.sheet("About")
     for r in _about(rep, filters):
-        about.append([_safe(x) for x in r])
+        book.append(about, r)
     about.column_dimensions["A"].width = 20
     about.column_dimensions["B"].width = 60
     used = {"about"}
     bold = Font(bold=True)
     formats = {"money": "#,##0.00", "percent": "0.0", "days": "0.0", "int": "#,##0"}
     for t in rep.all_tables:
-        ws = wb.create_sheet(_sheet_title(t.title, used))
-        ws.append([c.label for c in t.columns])
-        for c in ws[1]:
+        ws = book.sheet(_sheet_title(t.title, used))
+        for c in book.append(ws, [c.label for c in t.columns]):
             c.font = bold
         for row in t.rows:
-            values = []
-            for v, k in _values(t, row):
-                x = cell(v, k)
-                values.append(_safe(x) if isinstance(x, str) else x)
-            ws.append(values)
-            for c, (_v, k) in zip(ws[ws.max_row], _values(t, row), strict=True):
+            values = _values(t, row)
+            cells = book.append(ws, [cell(v, k) for v, k in values])
+            for c, (_v, k) in zip(cells, values, strict=True):
                 if k in formats:
                     c.number_format = formats[k]
         for i, c in enumerate(t.columns):
             ws.column_dimensions[ws.cell(row=1, column=i + 1).column_letter].width = max(
                 12, len(c.label) + 4
             )
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return book.to_bytes()
