@@ -24,6 +24,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
+from advocate.imports.era_grammar import check_loops, segment_label
 from advocate.imports.x12 import Transaction, X12Error, gc_paused, parse_x12, printable
 
 __all__ = [
@@ -384,7 +385,9 @@ class _Ctx:
         self.component = component
 
     def err(self, pos: int, el: Row, element: str | None, message: str) -> None:
-        self.errors.append(EraError(self.ctrl, pos, el[0][:3], element, message, pos - self.base))
+        self.errors.append(
+            EraError(self.ctrl, pos, segment_label(el[0]), element, message, pos - self.base)
+        )
 
     def amount(self, el: Row, i: int, pos: int, required: bool = True) -> Decimal | None:
         s = el[i] if i < len(el) else ""
@@ -657,7 +660,10 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
     claim: _Claim | None = None
     line: _Line | None = None
 
+    bad = check_loops(body, st_pos + 1, lambda pos, el, message: err(pos, el, None, message))
     for pos, el in enumerate(body, st_pos + 1):
+        if bad and pos in bad:
+            continue  # the guide does not allow it here: reported once, by check_loops
         sid = el[0]
         n = len(el)
         if sid == "DTM":
@@ -894,7 +900,7 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
             plbs.append(ProviderAdjustment(provider, fiscal, tuple(items), pos))
         elif sid in _HEADER_IDS:
             if in_detail:
-                err(pos, el, None, f"{sid} segment after the claim detail")
+                continue  # PER*CX in a claim: allowed by the guide, kept in the raw file
             elif sid == "N1":
                 entity = el[1] if n > 1 else ""
                 n1 = entity

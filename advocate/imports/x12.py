@@ -44,6 +44,7 @@ __all__ = [
     "printable",
     "parse_x12",
     "read_delimiters",
+    "segment_label",
     "serialize",
     "tokenize",
 ]
@@ -418,6 +419,15 @@ def printable(value: str | None) -> str:
     return value if value.isprintable() else ascii(value)
 
 
+def segment_label(sid: str) -> str:
+    """A segment id for a message: never blank, never cut, never raw control bytes."""
+    if not sid.strip():
+        return "(blank segment id)"
+    if sid.isprintable() and len(sid) <= 24:
+        return sid
+    return ascii(sid[:24]) + ("..." if len(sid) > 24 else "")
+
+
 def _is_digits(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
@@ -483,7 +493,9 @@ class _Envelope:
         tx: str | None = None,
         tx_pos: int | None = None,
     ) -> None:
-        self.errors.append(X12Error(tx, i + 1, self.rows[i][0][:3], element, message, tx_pos))
+        self.errors.append(
+            X12Error(tx, i + 1, segment_label(self.rows[i][0]), element, message, tx_pos)
+        )
 
     # -- transactions
     def close_transaction(self, end: int, has_trailer: bool) -> None:
@@ -603,7 +615,7 @@ class _Envelope:
             if sid not in envelope_ids:
                 if self.st_index is None and i != skip_last:
                     where = "a transaction (no ST)" if self.isa_open else "an interchange (no ISA)"
-                    self.error(i, None, f"{sid[:3]!r} segment outside {where}")
+                    self.error(i, None, f"{segment_label(sid)!r} segment outside {where}")
                 continue
             n = len(row)
             if sid == "ST":

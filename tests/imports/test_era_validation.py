@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from advocate.imports.era import EraError, error_report, parse_835
-from advocate.imports.x12 import X12SyntaxError, tokenize
+from advocate.imports.x12 import X12SyntaxError, segment_label, tokenize
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BASIC = (FIXTURES / "basic_star.835").read_text(encoding="ascii")
@@ -403,7 +403,8 @@ def test_corrupted_files_give_located_errors_not_exceptions(data: st.DataObject)
         return
     for e in result.errors:
         assert 1 <= e.segment_no <= len(segments)
-        assert e.segment_id == segments[e.segment_no - 1].id[:3]
+        # the whole id (never cut), or a description when blank or unprintable
+        assert e.segment_id == segment_label(segments[e.segment_no - 1].id)
         if e.transaction_segment_no is not None:
             st_segment = segments[e.segment_no - e.transaction_segment_no]
             assert st_segment.id == "ST"
