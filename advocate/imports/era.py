@@ -12,7 +12,9 @@ Balancing rules checked (X221A1 section 1.10.2):
 
 * claim:  CLP03 - CLP04 == sum(claim CAS) + sum(line CAS)
 * line:   SVC02 - SVC03 == sum(line CAS)
-* payment: BPR02 == sum(CLP04) - sum(PLB amounts)
+* payment: BPR02 == sum(CLP04) - sum(PLB amounts): a warning, not an error
+  (``ParseResult.warnings``): payers do send files that do not reconcile,
+  and their claims are still what was paid.
 """
 
 from __future__ import annotations
@@ -342,6 +344,11 @@ class Remittance:
 class ParseResult:
     remittances: tuple[Remittance, ...]
     errors: tuple[EraError, ...]
+    # Problems that do not stop the import: a transaction whose BPR02 is not
+    # sum(CLP04) - sum(PLB) (payers send them; the remittance page shows it).
+    warnings: tuple[EraError, ...] = ()
+    encoding: str = "ascii"  # ascii, utf-8 or latin-1 (see x12.decode_with)
+    wrapped_width: int | None = None  # the line width when the file was fixed-width wrapped
 
     @property
     def valid(self) -> bool:
@@ -366,7 +373,7 @@ Row = tuple[str, ...]
 class _Ctx:
     """Per-transaction state shared by the segment handlers."""
 
-    __slots__ = ("ctrl", "base", "errors", "amounts", "dates", "component")
+    __slots__ = ("ctrl", "base", "errors", "amounts", "dates", "component", "warnings")
 
     def __init__(
         self,
@@ -383,6 +390,12 @@ class _Ctx:
         self.amounts = amounts  # cache: text -> Decimal, shared by the whole file
         self.dates = dates  # cache: text -> date
         self.component = component
+        self.warnings: list[EraError] = []
+
+    def warn(self, pos: int, el: Row, element: str | None, message: str) -> None:
+        self.warnings.append(
+            EraError(self.ctrl, pos, segment_label(el[0]), element, message, pos - self.base)
+        )
 
     def err(self, pos: int, el: Row, element: str | None, message: str) -> None:
         self.errors.append(
@@ -968,7 +981,7 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
             plb_total = sum((p.total for p in plbs), _ZERO)
             expected = paid_total - plb_total
             if payment_amount != expected:
-                err(
+                ctx.warn(
                     bpr_pos,
                     bpr,
                     "BPR02",
@@ -1027,6 +1040,7 @@ def parse_835(data: bytes | bytearray | memoryview | str) -> ParseResult:
         amounts: dict[str, Decimal] = {}
         dates: dict[str, date] = {}
         remittances: list[Remittance] = []
+        warnings: list[EraError] = []
         for tx in doc.transactions:
             ctx = _Ctx(
                 tx.control_number, tx.position - 1, errors, amounts, dates, tx.delimiters.component
@@ -1037,8 +1051,11 @@ def parse_835(data: bytes | bytearray | memoryview | str) -> ParseResult:
                 )
                 continue
             remittances.append(_parse_transaction(tx, ctx))
+            warnings += ctx.warnings
         errors.sort(key=lambda e: e.segment_no)
-        return ParseResult(tuple(remittances), tuple(errors))
+        return ParseResult(
+            tuple(remittances), tuple(errors), tuple(warnings), doc.encoding, doc.wrapped_width
+        )
 
 
 def _format_error(e: X12Error) -> str:
