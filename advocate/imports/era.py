@@ -222,7 +222,7 @@ class ServiceLine:
     charge: Decimal  # SVC02
     paid: Decimal  # SVC03
     revenue_code: str  # SVC04
-    units: Decimal  # SVC05 (1 when absent)
+    units: Decimal  # SVC05, units paid (1 when absent; may be 0)
     original_procedure: ProcedureCode | None  # SVC06 (submitted code when it was changed)
     original_units: Decimal | None  # SVC07
     service_date: date | None  # DTM*472
@@ -239,6 +239,19 @@ class ServiceLine:
     @property
     def adjustment_total(self) -> Decimal:
         return sum((a.amount for a in self.adjustments), _ZERO)
+
+    @property
+    def billed_units(self) -> Decimal:
+        """The units billed: SVC07 when present (SVC05 is the units *paid*, which a
+        denial or a partial payment sets to 0), else SVC05 when above 0, else 1."""
+        if self.original_units is not None and self.original_units > 0:
+            return self.original_units
+        return self.units if self.units > 0 else _ONE
+
+    @property
+    def is_institutional(self) -> bool:
+        """A revenue code line (SVC01 NU, or SVC04 present)."""
+        return self.procedure.qualifier == "NU" or bool(self.revenue_code)
 
     @property
     def start_date(self) -> date | None:
@@ -272,6 +285,22 @@ class Claim:
     remark_codes: tuple[str, ...]  # MOA03-07, MIA05, MIA20-23
     lines: tuple[ServiceLine, ...]
     segment_no: int
+    drg_code: str = ""  # CLP11
+    drg_weight: Decimal | None = None  # CLP12
+    has_mia: bool = False  # inpatient adjudication (MIA)
+    provider_npi: str | None = None  # TS301 of the claim's 2000 loop (institutional)
+
+    @property
+    def is_institutional(self) -> bool:
+        """An institutional claim: CLP08 is then the facility type code (first two
+        digits of the type of bill, CLP09 its frequency), not a place of service.
+        Told by a DRG (CLP11), inpatient adjudication (MIA) or revenue code lines."""
+        return bool(self.drg_code) or self.has_mia or any(ln.is_institutional for ln in self.lines)
+
+    @property
+    def is_claim_level(self) -> bool:
+        """Paid at claim level (DRG, per diem): no service lines."""
+        return not self.lines
 
     @property
     def is_reversal(self) -> bool:
@@ -496,6 +525,8 @@ class _Claim:
         "remark_codes",
         "lines",
         "ok",
+        "has_mia",
+        "provider_npi",
     )
 
     def build(self) -> Claim:
@@ -525,7 +556,16 @@ class _Claim:
             tuple(self.remark_codes),
             tuple([ln.build() for ln in self.lines]),
             self.pos,
+            el[11] if n > 11 else "",
+            _weight(el[12]) if n > 12 and el[12] else None,
+            self.has_mia,
+            self.provider_npi,
         )
+
+
+def _weight(value: str) -> Decimal | None:
+    """CLP12 (DRG weight), checked as an amount by the CLP handler."""
+    return Decimal(value) if _AMOUNT_RE.fullmatch(value) else None
 
 
 _CLAIM_PEOPLE = frozenset(("QC", "IL", "74", "82", "TT", "PR", "GB"))
@@ -672,6 +712,7 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
     paid_total = _ZERO
     claim: _Claim | None = None
     line: _Line | None = None
+    ts3_npi: str | None = None  # TS301: the facility of the current 2000 loop
 
     bad = check_loops(body, st_pos + 1, lambda pos, el, message: err(pos, el, None, message))
     for pos, el in enumerate(body, st_pos + 1):
@@ -829,6 +870,10 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
             claim.amounts = []
             claim.remark_codes = []
             claim.lines = []
+            claim.has_mia = False
+            claim.provider_npi = ts3_npi
+            if n > 12 and el[12]:
+                amount(el, 12, pos, False)
         elif sid == "NM1":
             if claim is None or line is not None:
                 err(pos, el, None, "NM1 segment outside the claim header")
@@ -856,6 +901,8 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
             if claim is None or line is not None:
                 err(pos, el, None, f"{sid} segment outside the claim header")
                 continue
+            if sid == "MIA":
+                claim.has_mia = True
             remarks = _MOA_REMARKS if sid == "MOA" else _MIA_REMARKS
             for i in range(1, n):
                 if not el[i]:
@@ -871,8 +918,8 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
                 amount(el, 2, pos)
         elif sid == "LX" or sid == "PLB" or sid == "TS3" or sid == "TS2":
             if sid[0] == "T":
-                if claim is not None:
-                    err(pos, el, None, f"{sid} segment inside a claim")
+                if sid == "TS3":
+                    ts3_npi = el[1] if n > 1 and el[1] else None
                 continue
             if claim is not None:
                 _check_claim(ctx, claim)
@@ -886,6 +933,7 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
             in_detail = True
             n1 = None
             if sid == "LX":
+                ts3_npi = None
                 continue
             provider = el[1] if n > 1 else ""
             if not provider:
