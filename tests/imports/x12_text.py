@@ -22,7 +22,7 @@ def interchange(*transactions: Sequence[str], icn: int = 1, newline: str = "\n")
     segments = [ISA.format(icn=icn)[:-1], "GS*HP*87726*ADVOCATE*20240614*0930*1*X*005010X221A1"]
     for tx in transactions:
         segments += list(tx)
-    segments += ["GE*%d*1" % len(transactions), f"IEA*1*{icn:09d}"]
+    segments += [f"GE*{len(transactions)}*1", f"IEA*1*{icn:09d}"]
     return "".join(s + "~" + newline for s in segments)
 
 
