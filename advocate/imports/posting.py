@@ -57,6 +57,7 @@ from advocate.imports.bulk import (
 from advocate.imports.models import (
     ZERO,
     Remittance,
+    RemittanceAdjustment,
     RemittanceClaim,
     RemittanceTransaction,
     UnmatchedClaim,
@@ -357,6 +358,29 @@ class ClaimPlan:
         return self.payment
 
 
+# PLB reasons that take back an earlier overpayment of one claim (its reference).
+RECOUPMENT_REASONS = frozenset(("WO",))
+
+
+@dataclass
+class AdjustmentPlan:
+    """One PLB reason/reference/amount, and the case a recoupment posts on."""
+
+    tx: TxPlan
+    plb: era.ProviderAdjustment
+    item: era.ProviderAdjustmentItem
+    case_id: int | None = None
+    payment: PaymentDraft | None = None
+    nsa: bool = False  # the _post_matched protocol
+
+    @property
+    def claim_reference(self) -> str:
+        """The claim a WO names: PLB03-02, the payer's claim number (some payers add
+        the patient account after a space or a colon-less suffix; the first word)."""
+        ref = self.item.reference.strip()
+        return ref.split()[0] if ref else ""
+
+
 @dataclass
 class Plan:
     sha256: str
@@ -369,6 +393,15 @@ class Plan:
     total_paid: Decimal
     payment_total: Decimal
     duplicate_of: Remittance | None = None
+    adjustments: list[AdjustmentPlan] = field(default_factory=list)
+
+    @property
+    def plb_total(self) -> Decimal:
+        return sum((a.item.amount for a in self.adjustments), ZERO)
+
+    @property
+    def recoupments(self) -> list[AdjustmentPlan]:
+        return [a for a in self.adjustments if a.case_id is not None and a.payment is not None]
 
     @property
     def skipped_transactions(self) -> int:
@@ -581,6 +614,7 @@ def plan_835(result: era.ParseResult, sha256: str, *, today: date | None = None)
 
     to_post = [t for t in plan.transactions if not t.duplicate]
     by_number, by_pcn = _candidate_cases([c for t in to_post for c in t.remittance.claims])
+    _plan_adjustments(plan, to_post)
     pending_number: dict[str, NewCase] = {}
     pending_pcn: dict[str, NewCase] = {}
     directory: _Directory | None = None
@@ -623,6 +657,52 @@ def plan_835(result: era.ParseResult, sha256: str, *, today: date | None = None)
                 pending_number.setdefault(number, new)
             pending_pcn.setdefault(pcn, new)
     return plan
+
+
+def _plan_adjustments(plan: Plan, to_post: list[TxPlan]) -> None:
+    """Every PLB item of the transactions to post; a WO whose reference is a case's
+    payer claim number (else patient control number) recoups on that case."""
+    for t in to_post:
+        for plb in t.remittance.provider_adjustments:
+            for item in plb.items:
+                plan.adjustments.append(AdjustmentPlan(t, plb, item))
+    wanted = [
+        a for a in plan.adjustments if a.item.reason in RECOUPMENT_REASONS and a.claim_reference
+    ]
+    if not wanted:
+        return
+    refs = sorted({a.claim_reference[:60] for a in wanted})
+    by_number: dict[str, int] = {}
+    by_pcn: dict[str, int] = {}
+    for chunk in chunks(refs, IN_CHUNK // 2):
+        rows = db.session.execute(
+            select(Case.id, Case.payer_claim_number, Case.patient_control_number)
+            .where(
+                or_(
+                    in_values(Case.payer_claim_number, chunk),
+                    in_values(Case.patient_control_number, chunk),
+                )
+            )
+            .order_by(Case.id)
+        )
+        for case_id, number, pcn in rows:
+            if number:
+                by_number.setdefault(number, case_id)
+            if pcn:
+                by_pcn.setdefault(pcn, case_id)
+    for a in wanted:
+        ref = a.claim_reference[:60]
+        case_id = by_number.get(ref) or by_pcn.get(ref)
+        if case_id is None or a.item.amount == 0:
+            continue
+        a.case_id = case_id
+        # A positive WO is money the payer takes back: a negative payment on the case.
+        a.payment = PaymentDraft(
+            -a.item.amount,
+            a.tx.paid_on,
+            a.tx.key[1] or None,
+            f"835 provider adjustment {a.item.reason} (overpayment recovery)",
+        )
 
 
 def _directory_for(result: era.ParseResult) -> _Directory:
@@ -768,6 +848,10 @@ def post_plan(
         status="posted",
         source=source,
         created_by_id=actor_id,
+        encoding=plan.result.encoding[:10],
+        wrapped_width=plan.result.wrapped_width,
+        plb_total=plan.plb_total,
+        warnings=error_details(plan.result.warnings),
     )
     db.session.add(remittance)
     db.session.flush()  # the unique sha256 makes a concurrent import of the same file wait here
@@ -802,6 +886,25 @@ def post_plan(
 
     insert_cases(w, [nc.draft for nc in plan.new_cases])
     _post_matched(plan, w)
+    insert_rows(
+        RemittanceAdjustment,
+        [
+            {
+                "tenant_id": tenant_id,
+                "remittance_id": remittance.id,
+                "transaction_id": a.tx.id,
+                "segment_no": a.plb.segment_no,
+                "provider_identifier": a.plb.provider_id[:80],
+                "fiscal_period_date": a.plb.fiscal_period_date,
+                "reason": a.item.reason[:4],
+                "reference": a.item.reference[:80] or None,
+                "amount": a.item.amount,
+                "case_id": a.case_id,
+                "payment_id": a.payment.payment_id if a.payment else None,
+            }
+            for a in plan.adjustments
+        ],
+    )
     _accrue_fees(plan, tenant_id, actor_id)
     _benchmark_new_cases(plan, tenant_id)
 
@@ -925,13 +1028,15 @@ def _accrue_fees(plan: Plan, tenant_id: int, actor_id: int | None) -> None:
     from advocate.billing.ledger import accrue_cases
 
     case_ids = {cp.case_id for cp in plan.claims if cp.outcome == "matched"}
+    case_ids.update(a.case_id for a in plan.recoupments)
     case_ids.update(nc.case_id for nc in plan.new_cases)
     accrue_cases(tenant_id, case_ids, actor_id=actor_id)
 
 
 def _post_matched(plan: Plan, w: Writer) -> None:
     """Payments on existing cases, their totals recomputed from the ledger, NSA flags."""
-    matched = [cp for cp in plan.claims if cp.outcome == "matched" and cp.case_id is not None]
+    matched: list = [cp for cp in plan.claims if cp.outcome == "matched" and cp.case_id is not None]
+    matched += plan.recoupments  # a WO recouping an earlier overpayment on a case
     if not matched:
         return
     case_ids = sorted({cp.case_id for cp in matched})

@@ -9,11 +9,11 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from advocate.cases.models import Case, ServiceLine
+from advocate.cases.models import Case, Payment, ServiceLine
 from advocate.extensions import db
 from advocate.imports import posting
 from advocate.imports.era import parse_835
-from advocate.imports.models import UnmatchedClaim
+from advocate.imports.models import Remittance, RemittanceAdjustment, UnmatchedClaim
 from advocate.rates.models import LineBenchmark
 from tenants import tenant_scope
 from tests.factories import make_practice
@@ -174,3 +174,70 @@ def test_cases_opened_from_a_remittance_are_benchmarked(setup: Setup):
             select(func.count()).select_from(ServiceLine).where(ServiceLine.case_id == case.id)
         )
     assert n == lines == 1
+
+
+def _plb_file(bpr: str) -> str:
+    body = (
+        header(bpr)
+        + PROFESSIONAL
+        + [
+            # WO recovers 150.00 overpaid on claim CN-OLD; L6 interest 12.50 added; FB 40.00 kept.
+            "PLB*1234567893*20241231*WO:CN-OLD*150*L6:CN-77*-12.5*FB:B2024*40"
+        ]
+    )
+    return interchange(transaction("0001", body))
+
+
+def _segments(text: str) -> list[list[str]]:
+    return [s.strip().split("*") for s in text.split("~") if s.strip()]
+
+
+def test_plb_items_are_stored_reconciled_and_a_wo_recoups_on_its_case(setup: Setup):
+    old_case = setup.case("CN-OLD", "PCN-OLD")
+    # What the file says, read from its own segments: BPR02 = sum(CLP04) - sum(PLB amounts).
+    clp_paid = sum(D(s[4]) for s in _segments(_plb_file("0")) if s[0] == "CLP")
+    plb = [s for s in _segments(_plb_file("0")) if s[0] == "PLB"][0]
+    plb_amounts = [D(plb[i]) for i in range(4, len(plb), 2)]
+    bpr = clp_paid - sum(plb_amounts)
+    text = _plb_file(str(bpr))
+    assert parse_835(text).warnings == ()
+    with tenant_scope(setup.tenant_id):
+        before = db.session.get(Case, old_case).total_paid
+    run(setup, text)
+    (remittance,) = setup.rows(Remittance)
+    assert remittance.plb_total == sum(plb_amounts) and remittance.warnings == []
+    rows = setup.rows(RemittanceAdjustment)
+    assert [(a.reason, a.reference, a.amount) for a in rows] == [
+        ("WO", "CN-OLD", D("150.00")),
+        ("L6", "CN-77", D("-12.50")),
+        ("FB", "B2024", D("40.00")),
+    ]
+    wo = rows[0]
+    assert wo.case_id == old_case and wo.payment_id is not None
+    assert [a.case_id for a in rows[1:]] == [None, None]  # CN-77 is opened by this very file
+    (recoup,) = setup.rows(Payment, Payment.id == wo.payment_id)
+    assert (recoup.case_id, recoup.amount) == (old_case, D("-150.00"))
+    with tenant_scope(setup.tenant_id):
+        db.session.expire_all()
+        assert db.session.get(Case, old_case).total_paid == before - D("150.00")
+
+
+def test_a_file_that_does_not_reconcile_posts_with_a_warning(setup: Setup):
+    text = _plb_file("100.00")
+    result = parse_835(text)
+    assert result.errors == () and [w.element for w in result.warnings] == ["BPR02"]
+    summary = run(setup, text)
+    assert summary.created == 1
+    (remittance,) = setup.rows(Remittance)
+    assert [w["element"] for w in remittance.warnings] == ["BPR02"]
+    assert "does not equal claim payments" in remittance.warnings[0]["message"]
+
+
+def test_reimporting_a_plb_file_posts_nothing_twice(setup: Setup):
+    setup.case("CN-OLD", "PCN-OLD")
+    text = _plb_file("22.50")
+    run(setup, text)
+    again = run(setup, text)
+    assert again.duplicate
+    assert setup.count(RemittanceAdjustment) == 3
+    assert setup.count(Payment, Payment.amount == D("-150.00")) == 1
