@@ -217,7 +217,9 @@ def validate_case_input(data: dict, *, today: date | None = None) -> tuple[dict,
             e.add(p, "must be an object")
             continue
         code = (str(raw.get("code") or "")).strip().upper()
-        msg = cpt_hcpcs_error(code)
+        # A claim paid at claim level (an institutional DRG or per diem claim from an
+        # 835) has no procedure code: its one line carries the claim's amounts.
+        msg = None if raw.get("claim_level") and not code else cpt_hcpcs_error(code)
         if msg:
             e.add(f"{p}.code", msg)
         mods = raw.get("modifiers") or []

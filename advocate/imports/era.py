@@ -12,7 +12,9 @@ Balancing rules checked (X221A1 section 1.10.2):
 
 * claim:  CLP03 - CLP04 == sum(claim CAS) + sum(line CAS)
 * line:   SVC02 - SVC03 == sum(line CAS)
-* payment: BPR02 == sum(CLP04) - sum(PLB amounts)
+* payment: BPR02 == sum(CLP04) - sum(PLB amounts): a warning, not an error
+  (``ParseResult.warnings``): payers do send files that do not reconcile,
+  and their claims are still what was paid.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
+from advocate.imports.era_grammar import check_loops, segment_label
 from advocate.imports.x12 import Transaction, X12Error, gc_paused, parse_x12, printable
 
 __all__ = [
@@ -219,7 +222,7 @@ class ServiceLine:
     charge: Decimal  # SVC02
     paid: Decimal  # SVC03
     revenue_code: str  # SVC04
-    units: Decimal  # SVC05 (1 when absent)
+    units: Decimal  # SVC05, units paid (1 when absent; may be 0)
     original_procedure: ProcedureCode | None  # SVC06 (submitted code when it was changed)
     original_units: Decimal | None  # SVC07
     service_date: date | None  # DTM*472
@@ -236,6 +239,19 @@ class ServiceLine:
     @property
     def adjustment_total(self) -> Decimal:
         return sum((a.amount for a in self.adjustments), _ZERO)
+
+    @property
+    def billed_units(self) -> Decimal:
+        """The units billed: SVC07 when present (SVC05 is the units *paid*, which a
+        denial or a partial payment sets to 0), else SVC05 when above 0, else 1."""
+        if self.original_units is not None and self.original_units > 0:
+            return self.original_units
+        return self.units if self.units > 0 else _ONE
+
+    @property
+    def is_institutional(self) -> bool:
+        """A revenue code line (SVC01 NU, or SVC04 present)."""
+        return self.procedure.qualifier == "NU" or bool(self.revenue_code)
 
     @property
     def start_date(self) -> date | None:
@@ -269,6 +285,22 @@ class Claim:
     remark_codes: tuple[str, ...]  # MOA03-07, MIA05, MIA20-23
     lines: tuple[ServiceLine, ...]
     segment_no: int
+    drg_code: str = ""  # CLP11
+    drg_weight: Decimal | None = None  # CLP12
+    has_mia: bool = False  # inpatient adjudication (MIA)
+    provider_npi: str | None = None  # TS301 of the claim's 2000 loop (institutional)
+
+    @property
+    def is_institutional(self) -> bool:
+        """An institutional claim: CLP08 is then the facility type code (first two
+        digits of the type of bill, CLP09 its frequency), not a place of service.
+        Told by a DRG (CLP11), inpatient adjudication (MIA) or revenue code lines."""
+        return bool(self.drg_code) or self.has_mia or any(ln.is_institutional for ln in self.lines)
+
+    @property
+    def is_claim_level(self) -> bool:
+        """Paid at claim level (DRG, per diem): no service lines."""
+        return not self.lines
 
     @property
     def is_reversal(self) -> bool:
@@ -341,6 +373,11 @@ class Remittance:
 class ParseResult:
     remittances: tuple[Remittance, ...]
     errors: tuple[EraError, ...]
+    # Problems that do not stop the import: a transaction whose BPR02 is not
+    # sum(CLP04) - sum(PLB) (payers send them; the remittance page shows it).
+    warnings: tuple[EraError, ...] = ()
+    encoding: str = "ascii"  # ascii, utf-8 or latin-1 (see x12.decode_with)
+    wrapped_width: int | None = None  # the line width when the file was fixed-width wrapped
 
     @property
     def valid(self) -> bool:
@@ -365,7 +402,7 @@ Row = tuple[str, ...]
 class _Ctx:
     """Per-transaction state shared by the segment handlers."""
 
-    __slots__ = ("ctrl", "base", "errors", "amounts", "dates", "component")
+    __slots__ = ("ctrl", "base", "errors", "amounts", "dates", "component", "warnings")
 
     def __init__(
         self,
@@ -382,9 +419,17 @@ class _Ctx:
         self.amounts = amounts  # cache: text -> Decimal, shared by the whole file
         self.dates = dates  # cache: text -> date
         self.component = component
+        self.warnings: list[EraError] = []
+
+    def warn(self, pos: int, el: Row, element: str | None, message: str) -> None:
+        self.warnings.append(
+            EraError(self.ctrl, pos, segment_label(el[0]), element, message, pos - self.base)
+        )
 
     def err(self, pos: int, el: Row, element: str | None, message: str) -> None:
-        self.errors.append(EraError(self.ctrl, pos, el[0][:3], element, message, pos - self.base))
+        self.errors.append(
+            EraError(self.ctrl, pos, segment_label(el[0]), element, message, pos - self.base)
+        )
 
     def amount(self, el: Row, i: int, pos: int, required: bool = True) -> Decimal | None:
         s = el[i] if i < len(el) else ""
@@ -480,6 +525,8 @@ class _Claim:
         "remark_codes",
         "lines",
         "ok",
+        "has_mia",
+        "provider_npi",
     )
 
     def build(self) -> Claim:
@@ -509,7 +556,16 @@ class _Claim:
             tuple(self.remark_codes),
             tuple([ln.build() for ln in self.lines]),
             self.pos,
+            el[11] if n > 11 else "",
+            _weight(el[12]) if n > 12 and el[12] else None,
+            self.has_mia,
+            self.provider_npi,
         )
+
+
+def _weight(value: str) -> Decimal | None:
+    """CLP12 (DRG weight), checked as an amount by the CLP handler."""
+    return Decimal(value) if _AMOUNT_RE.fullmatch(value) else None
 
 
 _CLAIM_PEOPLE = frozenset(("QC", "IL", "74", "82", "TT", "PR", "GB"))
@@ -656,8 +712,12 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
     paid_total = _ZERO
     claim: _Claim | None = None
     line: _Line | None = None
+    ts3_npi: str | None = None  # TS301: the facility of the current 2000 loop
 
+    bad = check_loops(body, st_pos + 1, lambda pos, el, message: err(pos, el, None, message))
     for pos, el in enumerate(body, st_pos + 1):
+        if bad and pos in bad:
+            continue  # the guide does not allow it here: reported once, by check_loops
         sid = el[0]
         n = len(el)
         if sid == "DTM":
@@ -810,6 +870,10 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
             claim.amounts = []
             claim.remark_codes = []
             claim.lines = []
+            claim.has_mia = False
+            claim.provider_npi = ts3_npi
+            if n > 12 and el[12]:
+                amount(el, 12, pos, False)
         elif sid == "NM1":
             if claim is None or line is not None:
                 err(pos, el, None, "NM1 segment outside the claim header")
@@ -837,6 +901,8 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
             if claim is None or line is not None:
                 err(pos, el, None, f"{sid} segment outside the claim header")
                 continue
+            if sid == "MIA":
+                claim.has_mia = True
             remarks = _MOA_REMARKS if sid == "MOA" else _MIA_REMARKS
             for i in range(1, n):
                 if not el[i]:
@@ -852,8 +918,8 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
                 amount(el, 2, pos)
         elif sid == "LX" or sid == "PLB" or sid == "TS3" or sid == "TS2":
             if sid[0] == "T":
-                if claim is not None:
-                    err(pos, el, None, f"{sid} segment inside a claim")
+                if sid == "TS3":
+                    ts3_npi = el[1] if n > 1 and el[1] else None
                 continue
             if claim is not None:
                 _check_claim(ctx, claim)
@@ -867,6 +933,7 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
             in_detail = True
             n1 = None
             if sid == "LX":
+                ts3_npi = None
                 continue
             provider = el[1] if n > 1 else ""
             if not provider:
@@ -894,7 +961,7 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
             plbs.append(ProviderAdjustment(provider, fiscal, tuple(items), pos))
         elif sid in _HEADER_IDS:
             if in_detail:
-                err(pos, el, None, f"{sid} segment after the claim detail")
+                continue  # PER*CX in a claim: allowed by the guide, kept in the raw file
             elif sid == "N1":
                 entity = el[1] if n > 1 else ""
                 n1 = entity
@@ -962,7 +1029,7 @@ def _parse_transaction(tx: Transaction, ctx: _Ctx) -> Remittance:
             plb_total = sum((p.total for p in plbs), _ZERO)
             expected = paid_total - plb_total
             if payment_amount != expected:
-                err(
+                ctx.warn(
                     bpr_pos,
                     bpr,
                     "BPR02",
@@ -1021,6 +1088,7 @@ def parse_835(data: bytes | bytearray | memoryview | str) -> ParseResult:
         amounts: dict[str, Decimal] = {}
         dates: dict[str, date] = {}
         remittances: list[Remittance] = []
+        warnings: list[EraError] = []
         for tx in doc.transactions:
             ctx = _Ctx(
                 tx.control_number, tx.position - 1, errors, amounts, dates, tx.delimiters.component
@@ -1031,8 +1099,11 @@ def parse_835(data: bytes | bytearray | memoryview | str) -> ParseResult:
                 )
                 continue
             remittances.append(_parse_transaction(tx, ctx))
+            warnings += ctx.warnings
         errors.sort(key=lambda e: e.segment_no)
-        return ParseResult(tuple(remittances), tuple(errors))
+        return ParseResult(
+            tuple(remittances), tuple(errors), tuple(warnings), doc.encoding, doc.wrapped_width
+        )
 
 
 def _format_error(e: X12Error) -> str:

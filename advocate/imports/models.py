@@ -81,6 +81,14 @@ class Remittance(TenantScoped, TimestampMixin, db.Model):
     payment_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # sum of BPR02
     status: Mapped[str] = mapped_column(String(12), default="posted")
     source: Mapped[str] = mapped_column(String(10), default="upload")
+    # How the bytes were read (ascii, utf-8, latin-1) and, for a fixed-width wrapped
+    # file, its line width: the file's own shape, shown on its page.
+    encoding: Mapped[str | None] = mapped_column(String(10))
+    wrapped_width: Mapped[int | None] = mapped_column(Integer)
+    plb_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # sum of PLB amounts
+    # Problems that did not stop the post, e.g. a BPR02 that is not sum(CLP04) - sum(PLB):
+    # [{"transaction", "segment", "element", "message"}] (amounts and positions, no PHI).
+    warnings: Mapped[list | None] = mapped_column(JSON, default=list)
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("users.id", ondelete="SET NULL")
@@ -120,6 +128,64 @@ class RemittanceTransaction(TenantScoped, db.Model):
     payment_method: Mapped[str | None] = mapped_column(String(10))
     payment_date: Mapped[date | None] = mapped_column(Date)
     claim_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RemittanceAdjustment(TenantScoped, db.Model):
+    """One provider-level adjustment (a PLB reason/reference/amount) of a posted file.
+
+    A positive amount is money the payer keeps (WO overpayment recovery, FB
+    forwarding balance), a negative one money it adds (L6 interest): BPR02 =
+    sum(CLP04) - sum(PLB amounts).  A WO naming a claim a case of the firm
+    carries posts on that case as a recoupment (``case_id``, ``payment_id``)."""
+
+    __tablename__ = "remittance_adjustments"
+    __table_args__ = (
+        Index("ix_remittance_adjustments_tenant_remittance", "tenant_id", "remittance_id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    remittance_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("remittances.id", ondelete="CASCADE")
+    )
+    transaction_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("remittance_transactions.id", ondelete="CASCADE"), index=True
+    )
+    segment_no: Mapped[int] = mapped_column(Integer)
+    provider_identifier: Mapped[str] = mapped_column(String(80))  # PLB01
+    fiscal_period_date: Mapped[date | None] = mapped_column(Date)  # PLB02
+    reason: Mapped[str] = mapped_column(String(4))  # PLB03-01: WO, L6, FB, 72, CS, ...
+    reference: Mapped[str | None] = mapped_column(String(80))  # PLB03-02
+    amount: Mapped[Decimal] = mapped_column(Money)  # PLB04, as written
+    case_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
+    payment_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("payments.id", ondelete="SET NULL")
+    )
+
+    @property
+    def reason_label(self) -> str:
+        return PLB_REASONS.get(self.reason, self.reason)
+
+
+PLB_REASONS = {
+    "WO": "overpayment recovery",
+    "L6": "interest owed",
+    "FB": "forwarding balance",
+    "72": "authorized return",
+    "CS": "adjustment",
+    "J1": "nonreimbursable",
+    "WU": "unspecified recovery",
+    "B2": "rebate",
+    "AP": "acceleration of benefits",
+    "BD": "bad debt adjustment",
+    "CV": "capital passthru",
+    "IR": "internal revenue service withholding",
+    "LE": "levy",
+    "L3": "penalty",
+    "50": "late charge",
+    "51": "interest penalty charge",
+}
 
 
 class RemittanceClaim(TenantScoped, db.Model):

@@ -57,6 +57,7 @@ from advocate.imports.bulk import (
 from advocate.imports.models import (
     ZERO,
     Remittance,
+    RemittanceAdjustment,
     RemittanceClaim,
     RemittanceTransaction,
     UnmatchedClaim,
@@ -191,7 +192,7 @@ def case_input(claim: era.Claim, rem: era.Remittance, paid_on: date) -> dict:
             {
                 "code": ln.procedure.code,
                 "modifiers": list(ln.procedure.modifiers),
-                "units": str(ln.units),
+                "units": str(ln.billed_units),
                 "billed": _money(ln.charge),
                 "allowed": _money(ln.allowed) if ln.allowed is not None else None,
                 "paid": _money(ln.paid),
@@ -217,7 +218,16 @@ def case_input(claim: era.Claim, rem: era.Remittance, paid_on: date) -> dict:
         and not npi_error(provider.identifier)
     ):
         rendering = provider.identifier
-    pos = claim.facility_type if claim.facility_type in PLACES_OF_SERVICE else None
+    if claim.is_claim_level:
+        lines.append(claim_level_line(claim))
+    # CLP08 is a place of service on a professional claim only; on an institutional
+    # claim it is the facility type code (and the practice's default applies).
+    institutional = claim.is_institutional
+    pos = (
+        claim.facility_type
+        if not institutional and claim.facility_type in PLACES_OF_SERVICE
+        else None
+    )
     return {
         "plan_type": PLAN_TYPE_BY_FILING.get(claim.filing_indicator, "other"),
         "member_id": claim.member_id,
@@ -229,7 +239,49 @@ def case_input(claim: era.Claim, rem: era.Remittance, paid_on: date) -> dict:
         "place_of_service": pos,
         "initial_payment_received_on": paid_on.isoformat(),
         "claim_remark_codes": list(claim.remark_codes),
+        "institutional": institutional,
+        "facility_type": (claim.facility_type or None) if institutional else None,
+        "frequency_code": claim.frequency_code or None,
+        "drg": claim.drg_code or None,
+        "drg_weight": str(claim.drg_weight) if claim.drg_weight is not None else None,
         "lines": lines,
+    }
+
+
+def claim_level_line(claim: era.Claim) -> dict:
+    """The one line of a claim paid at claim level (DRG, per diem: no SVC): billed,
+    allowed (paid + patient responsibility), paid and the claim-level CAS."""
+    resp = sum((a.amount for a in claim.adjustments if a.group == "PR"), ZERO)
+    allowed = claim.paid + resp
+    day = claim.statement_from or claim.statement_to
+    return {
+        "claim_level": True,
+        "code": "",
+        "modifiers": [],
+        "units": "1",
+        "billed": _money(claim.charge),
+        "allowed": _money(allowed) if ZERO <= allowed <= claim.charge else None,
+        "paid": _money(claim.paid),
+        "patient_resp": _money(resp),
+        "service_date": day.isoformat() if day else None,
+        "adjustments": [
+            {"group": a.group, "reason": a.reason, "amount": _money(a.amount)}
+            for a in claim.adjustments
+        ],
+        "remark_codes": list(claim.remark_codes),
+    }
+
+
+def corrected_names(claim: era.Claim) -> dict | None:
+    """NM1*74 (corrected patient or insured name), kept alongside the submitted one."""
+    p = claim.corrected_patient
+    if p is None:
+        return None
+    return {
+        "last_name": p.last_name.strip()[:100],
+        "first_name": p.first_name.strip()[:100],
+        "middle_name": p.middle_name.strip()[:100],
+        "identifier": p.identifier.strip()[:60],
     }
 
 
@@ -306,6 +358,29 @@ class ClaimPlan:
         return self.payment
 
 
+# PLB reasons that take back an earlier overpayment of one claim (its reference).
+RECOUPMENT_REASONS = frozenset(("WO",))
+
+
+@dataclass
+class AdjustmentPlan:
+    """One PLB reason/reference/amount, and the case a recoupment posts on."""
+
+    tx: TxPlan
+    plb: era.ProviderAdjustment
+    item: era.ProviderAdjustmentItem
+    case_id: int | None = None
+    payment: PaymentDraft | None = None
+    nsa: bool = False  # the _post_matched protocol
+
+    @property
+    def claim_reference(self) -> str:
+        """The claim a WO names: PLB03-02, the payer's claim number (some payers add
+        the patient account after a space or a colon-less suffix; the first word)."""
+        ref = self.item.reference.strip()
+        return ref.split()[0] if ref else ""
+
+
 @dataclass
 class Plan:
     sha256: str
@@ -318,6 +393,15 @@ class Plan:
     total_paid: Decimal
     payment_total: Decimal
     duplicate_of: Remittance | None = None
+    adjustments: list[AdjustmentPlan] = field(default_factory=list)
+
+    @property
+    def plb_total(self) -> Decimal:
+        return sum((a.item.amount for a in self.adjustments), ZERO)
+
+    @property
+    def recoupments(self) -> list[AdjustmentPlan]:
+        return [a for a in self.adjustments if a.case_id is not None and a.payment is not None]
 
     @property
     def skipped_transactions(self) -> int:
@@ -436,7 +520,7 @@ def _candidate_cases(claims: list[era.Claim]) -> tuple[dict[str, int], dict[str,
 class _Directory:
     """The firm's payers (all: one query) and the practices the file's payees name."""
 
-    def __init__(self, npis: set[str]):
+    def __init__(self, npis: set[str], tins: set[str] = frozenset()):
         self.payer_by_id: dict[str, Payer] = {}
         self.payer_by_name: dict[str, Payer] = {}
         for p in db.session.scalars(select(Payer).order_by(Payer.id)):
@@ -444,9 +528,18 @@ class _Directory:
                 self.payer_by_id.setdefault(p.edi_payer_id.strip().upper(), p)
             self.payer_by_name.setdefault(p.name_key, p)
         self.practice_by_npi: dict[str, Practice] = {}
+        self.practice_by_tin: dict[str, Practice] = {}
+        conditions = []
         if npis:
-            for pr in db.session.scalars(select(Practice).where(Practice.npi.in_(sorted(npis)))):
-                self.practice_by_npi[pr.npi] = pr
+            conditions.append(Practice.npi.in_(sorted(npis)))
+        if tins:
+            conditions.append(Practice.tin.in_(sorted(tins)))
+        if conditions:
+            for pr in db.session.scalars(
+                select(Practice).where(or_(*conditions)).order_by(Practice.id)
+            ):
+                self.practice_by_npi.setdefault(pr.npi, pr)
+                self.practice_by_tin.setdefault(pr.tin, pr)
 
     def payer(self, rem: era.Remittance) -> Payer | None:
         if rem.payer is None:
@@ -456,9 +549,31 @@ class _Directory:
             found = self.payer_by_id.get(rem.payer.identifier.strip().upper())
         return found or self.payer_by_name.get(name_key(rem.payer.name))
 
-    def practice(self, rem: era.Remittance) -> Practice | None:
-        npi = rem.payee.npi if rem.payee else None
-        return self.practice_by_npi.get(npi) if npi else None
+    def practice(self, rem: era.Remittance, claim: era.Claim | None = None) -> Practice | None:
+        """By NPI (the claim's TS3 provider, then the payee's N1*PE XX), then by TIN
+        (N1*PE FI or REF*TJ)."""
+        for npi in payee_npis(rem, claim):
+            found = self.practice_by_npi.get(npi)
+            if found is not None:
+                return found
+        tin = payee_tin(rem)
+        return self.practice_by_tin.get(tin) if tin else None
+
+
+def payee_npis(rem: era.Remittance, claim: era.Claim | None = None) -> list[str]:
+    out = []
+    if claim is not None and claim.provider_npi:
+        out.append(claim.provider_npi.strip())
+    if rem.payee is not None and rem.payee.npi:
+        out.append(rem.payee.npi.strip())
+    return list(dict.fromkeys(n for n in out if n))
+
+
+def payee_tin(rem: era.Remittance) -> str | None:
+    """The payee's tax id as the 9 digits a practice stores (EIN or SSN), or None."""
+    raw = rem.payee.tax_id if rem.payee is not None else None
+    digits = "".join(ch for ch in (raw or "") if ch.isdigit())
+    return digits if len(digits) == 9 else None
 
 
 def _paid_on(rem: era.Remittance) -> date:
@@ -499,6 +614,7 @@ def plan_835(result: era.ParseResult, sha256: str, *, today: date | None = None)
 
     to_post = [t for t in plan.transactions if not t.duplicate]
     by_number, by_pcn = _candidate_cases([c for t in to_post for c in t.remittance.claims])
+    _plan_adjustments(plan, to_post)
     pending_number: dict[str, NewCase] = {}
     pending_pcn: dict[str, NewCase] = {}
     directory: _Directory | None = None
@@ -531,8 +647,7 @@ def plan_835(result: era.ParseResult, sha256: str, *, today: date | None = None)
                 cp.reason = f"no case: CO-45 {cp.co45:,.2f} is not above the {plan.threshold:,.2f} threshold"
                 continue
             if directory is None:
-                npis = {r.payee.npi for r in result.remittances if r.payee and r.payee.npi}
-                directory = _Directory(npis)
+                directory = _directory_for(result)
             new = _new_case(cp, directory, today)
             if new is None:
                 continue
@@ -544,6 +659,83 @@ def plan_835(result: era.ParseResult, sha256: str, *, today: date | None = None)
     return plan
 
 
+def _plan_adjustments(plan: Plan, to_post: list[TxPlan]) -> None:
+    """Every PLB item of the transactions to post; a WO whose reference is a case's
+    payer claim number (else patient control number) recoups on that case."""
+    for t in to_post:
+        for plb in t.remittance.provider_adjustments:
+            for item in plb.items:
+                plan.adjustments.append(AdjustmentPlan(t, plb, item))
+    wanted = [
+        a for a in plan.adjustments if a.item.reason in RECOUPMENT_REASONS and a.claim_reference
+    ]
+    if not wanted:
+        return
+    refs = sorted({a.claim_reference[:60] for a in wanted})
+    by_number: dict[str, int] = {}
+    by_pcn: dict[str, int] = {}
+    for chunk in chunks(refs, IN_CHUNK // 2):
+        rows = db.session.execute(
+            select(Case.id, Case.payer_claim_number, Case.patient_control_number)
+            .where(
+                or_(
+                    in_values(Case.payer_claim_number, chunk),
+                    in_values(Case.patient_control_number, chunk),
+                )
+            )
+            .order_by(Case.id)
+        )
+        for case_id, number, pcn in rows:
+            if number:
+                by_number.setdefault(number, case_id)
+            if pcn:
+                by_pcn.setdefault(pcn, case_id)
+    for a in wanted:
+        ref = a.claim_reference[:60]
+        case_id = by_number.get(ref) or by_pcn.get(ref)
+        if case_id is None or a.item.amount == 0:
+            continue
+        a.case_id = case_id
+        # A positive WO is money the payer takes back: a negative payment on the case.
+        a.payment = PaymentDraft(
+            -a.item.amount,
+            a.tx.paid_on,
+            a.tx.key[1] or None,
+            f"835 provider adjustment {a.item.reason} (overpayment recovery)",
+        )
+
+
+def _directory_for(result: era.ParseResult) -> _Directory:
+    npis: set[str] = set()
+    tins: set[str] = set()
+    for r in result.remittances:
+        npis.update(payee_npis(r))
+        npis.update(c.provider_npi for c in r.claims if c.provider_npi)
+        tin = payee_tin(r)
+        if tin:
+            tins.add(tin)
+    return _Directory(npis, tins)
+
+
+def _unknown_practice_reason(rem: era.Remittance, claim: era.Claim) -> str:
+    npis = payee_npis(rem, claim)
+    tin = payee_tin(rem)
+    known = []
+    if npis:
+        known.append("NPI " + " or ".join(npis))
+    if tin:
+        known.append(f"TIN ending {tin[-4:]}")
+    if known:
+        return f"unknown practice: no practice with the payee's {' or '.join(known)}"
+    payee = rem.payee
+    if payee is not None and payee.identifier:
+        return (
+            f"unknown practice: the payee has no NPI or TIN, only the payer-assigned id "
+            f"{payee.id_qualifier} {payee.identifier}"
+        )
+    return "unknown practice: the payee has no NPI (N1*PE XX) or TIN (N1*PE FI, REF*TJ)"
+
+
 def _new_case(cp: ClaimPlan, directory: _Directory, today: date) -> NewCase | None:
     """A case for an unmatched claim, or None with cp.reason saying why not."""
     rem = cp.tx.remittance
@@ -553,14 +745,9 @@ def _new_case(cp: ClaimPlan, directory: _Directory, today: date) -> NewCase | No
         ident = rem.payer.identifier if rem.payer else ""
         cp.reason = f"unknown payer: no payer named '{name}' or with payer ID '{ident or '-'}'"
         return None
-    practice = directory.practice(rem)
+    practice = directory.practice(rem, cp.claim)
     if practice is None:
-        npi = rem.payee.npi if rem.payee else None
-        cp.reason = (
-            f"unknown practice: no practice with the payee's NPI {npi}"
-            if npi
-            else "unknown practice: the payee has no NPI (N1*PE XX)"
-        )
+        cp.reason = _unknown_practice_reason(rem, cp.claim)
         return None
     first, last = patient_names(cp.claim)
     data = dict(
@@ -661,6 +848,10 @@ def post_plan(
         status="posted",
         source=source,
         created_by_id=actor_id,
+        encoding=plan.result.encoding[:10],
+        wrapped_width=plan.result.wrapped_width,
+        plb_total=plan.plb_total,
+        warnings=error_details(plan.result.warnings),
     )
     db.session.add(remittance)
     db.session.flush()  # the unique sha256 makes a concurrent import of the same file wait here
@@ -695,7 +886,27 @@ def post_plan(
 
     insert_cases(w, [nc.draft for nc in plan.new_cases])
     _post_matched(plan, w)
+    insert_rows(
+        RemittanceAdjustment,
+        [
+            {
+                "tenant_id": tenant_id,
+                "remittance_id": remittance.id,
+                "transaction_id": a.tx.id,
+                "segment_no": a.plb.segment_no,
+                "provider_identifier": a.plb.provider_id[:80],
+                "fiscal_period_date": a.plb.fiscal_period_date,
+                "reason": a.item.reason[:4],
+                "reference": a.item.reference[:80] or None,
+                "amount": a.item.amount,
+                "case_id": a.case_id,
+                "payment_id": a.payment.payment_id if a.payment else None,
+            }
+            for a in plan.adjustments
+        ],
+    )
     _accrue_fees(plan, tenant_id, actor_id)
+    _benchmark_new_cases(plan, tenant_id)
 
     # The file's claims, then the review list.
     rc_ids: list[int] = []
@@ -737,6 +948,9 @@ def post_plan(
         rem = cp.tx.remittance
         first, last = patient_names(cp.claim)
         data = cp.data or {}
+        corrected = corrected_names(cp.claim)
+        if corrected is not None:
+            data = dict(data, corrected_patient=corrected)
         unmatched.append(
             {
                 "tenant_id": tenant_id,
@@ -794,18 +1008,35 @@ def post_plan(
     return remittance
 
 
+def _benchmark_new_cases(plan: Plan, tenant_id: int) -> None:
+    """Cases opened from the file are benchmarked like any other (set-based, one run)."""
+    from advocate.rates.benchmark import benchmark_firm  # rates build on cases
+    from tenants import current_tenant_id, tenant_scope
+
+    case_ids = sorted(nc.case_id for nc in plan.new_cases if nc.case_id is not None)
+    if not case_ids:
+        return
+    if current_tenant_id() == tenant_id:
+        benchmark_firm(tenant_id, case_ids)
+    else:
+        with tenant_scope(tenant_id):
+            benchmark_firm(tenant_id, case_ids)
+
+
 def _accrue_fees(plan: Plan, tenant_id: int, actor_id: int | None) -> None:
     """The fee each posted payment earned, on the billing ledger (set-based)."""
     from advocate.billing.ledger import accrue_cases
 
     case_ids = {cp.case_id for cp in plan.claims if cp.outcome == "matched"}
+    case_ids.update(a.case_id for a in plan.recoupments)
     case_ids.update(nc.case_id for nc in plan.new_cases)
     accrue_cases(tenant_id, case_ids, actor_id=actor_id)
 
 
 def _post_matched(plan: Plan, w: Writer) -> None:
     """Payments on existing cases, their totals recomputed from the ledger, NSA flags."""
-    matched = [cp for cp in plan.claims if cp.outcome == "matched" and cp.case_id is not None]
+    matched: list = [cp for cp in plan.claims if cp.outcome == "matched" and cp.case_id is not None]
+    matched += plan.recoupments  # a WO recouping an earlier overpayment on a case
     if not matched:
         return
     case_ids = sorted({cp.case_id for cp in matched})

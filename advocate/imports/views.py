@@ -49,6 +49,7 @@ from advocate.imports.models import (
     ClaimImport,
     HeaderAlias,
     Remittance,
+    RemittanceAdjustment,
     RemittanceClaim,
     RemittanceTransaction,
     UnmatchedClaim,
@@ -281,9 +282,26 @@ def remittance_detail(remittance_id: int):
         .order_by(RemittanceTransaction.id)
         .limit(100)
     ).all()
+    adjustments = db.session.scalars(
+        select(RemittanceAdjustment)
+        .where(RemittanceAdjustment.remittance_id == remittance.id)
+        .order_by(RemittanceAdjustment.id)
+        .limit(200)
+    ).all()
+    adjustment_cases = {a.case_id for a in adjustments if a.case_id} - set(refs)
+    if adjustment_cases:
+        refs.update(
+            {
+                cid: f"C-{number:06d}"
+                for cid, number in db.session.execute(
+                    select(Case.id, Case.number).where(Case.id.in_(adjustment_cases))
+                )
+            }
+        )
     return render_template(
         "imports/remittance_detail.html",
         remittance=remittance,
+        adjustments=adjustments,
         page=page,
         outcome=outcome,
         outcomes=OUTCOMES,

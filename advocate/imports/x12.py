@@ -40,12 +40,16 @@ __all__ = [
     "X12Error",
     "X12SyntaxError",
     "decode",
+    "decode_with",
     "gc_paused",
     "printable",
     "parse_x12",
     "read_delimiters",
+    "segment_label",
     "serialize",
+    "sniff",
     "tokenize",
+    "unwrap",
 ]
 
 ISA_LENGTH = 106
@@ -217,6 +221,8 @@ class X12Document:
     interchanges: tuple[Interchange, ...]
     errors: tuple[X12Error, ...]
     segment_count: int
+    encoding: str = "ascii"  # how the bytes were read: ascii, utf-8 or latin-1 ("text": a str)
+    wrapped_width: int | None = None  # the line width of a fixed-width wrapped file
 
     @property
     def transactions(self) -> Iterator[Transaction]:
@@ -247,12 +253,97 @@ def gc_paused() -> Iterator[None]:
 # Tokenizer
 
 
-def decode(data: bytes | bytearray | memoryview | str) -> str:
-    """Bytes -> str without ever failing (latin-1 maps every byte); drops a BOM."""
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "this is a ZIP archive, not an X12 file: unzip it and upload the 835 inside"),
+    (b"PK\x05\x06", "this is an empty ZIP archive, not an X12 file"),
+    (b"\x1f\x8b", "this is a gzip archive, not an X12 file: decompress it first"),
+    (b"%PDF", "this is a PDF document, not an X12 file: upload the 835 (ERA) file itself"),
+    (b"\xd0\xcf\x11\xe0", "this is a Microsoft Office document, not an X12 file"),
+    (b"{\\rtf", "this is an RTF document, not an X12 file: save it as plain text"),
+    (b"\xff\xfe", "this file is UTF-16 text: save it as ASCII or UTF-8"),
+    (b"\xfe\xff", "this file is UTF-16 text: save it as ASCII or UTF-8"),
+)
+
+
+def sniff(data: bytes | bytearray | memoryview | str) -> str | None:
+    """A human sentence saying what ``data`` is when it is plainly not X12 text, else None."""
     if isinstance(data, str):
-        return data[1:] if data.startswith("\ufeff") else data
-    text = bytes(data).decode("latin-1")
-    return text[3:] if text.startswith(_UTF8_BOM_AS_LATIN1) else text
+        return None if data.strip(_BLANK + "\ufeff") else "the file is empty"
+    head = bytes(data[:64])
+    if not head.strip(_BLANK.encode("latin-1")):
+        return "the file is empty"
+    for magic, message in _MAGIC:
+        if head.startswith(magic):
+            return message
+    if head.startswith(b"\x00I\x00S") or head.startswith(b"I\x00S\x00"):
+        return "this file is UTF-16 text: save it as ASCII or UTF-8"
+    if head.lstrip().startswith(b"<"):
+        return "this is an XML or HTML document, not an X12 file"
+    return None
+
+
+def decode_with(data: bytes | bytearray | memoryview | str) -> tuple[str, str]:
+    """Bytes -> (str, encoding): UTF-8 when the bytes are valid UTF-8, else Latin-1
+    (which maps every byte, so this never fails).  Drops a byte order mark."""
+    if isinstance(data, str):
+        text = data[1:] if data.startswith("\ufeff") else data
+        return text, "ascii" if text.isascii() else "text"
+    raw = bytes(data)
+    try:
+        text = raw.decode("utf-8")
+        encoding = "utf-8" if not raw.isascii() else "ascii"
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+        encoding = "latin-1"
+        if text.startswith(_UTF8_BOM_AS_LATIN1):
+            text = text[3:]
+    return (text[1:] if text.startswith("\ufeff") else text), encoding
+
+
+def decode(data: bytes | bytearray | memoryview | str) -> str:
+    """Bytes -> str without ever failing (see :func:`decode_with`)."""
+    return decode_with(data)[0]
+
+
+def unwrap(text: str) -> tuple[str, int | None]:
+    """Undo fixed-width wrapping: (text, width) when every line but the last has the
+    same length and some break falls inside a segment, else (text, None).
+
+    Mainframe and some clearinghouse files break the stream every 80 (or so)
+    characters, inside segments and even inside the ISA.  A normal file has
+    its breaks right after terminators and lines of many lengths.
+    """
+    first = text.find("\n")
+    if first == -1:
+        return text, None
+    crlf = first > 0 and text[first - 1] == "\r"
+    width = first - 1 if crlf else first
+    if width < 2:
+        return text, None
+    # Cheap rejection first: the second line must have the same length.
+    second = text.find("\n", first + 1)
+    if second != -1:
+        length = second - first - 1 - (1 if crlf and text[second - 1] == "\r" else 0)
+        if length != width:
+            return text, None
+    lines = text.split("\r\n" if crlf else "\n")
+    while lines and not lines[-1].strip(_BLANK):
+        lines.pop()
+    if len(lines) < 2 or any(len(line) != width for line in lines[:-1]):
+        return text, None
+    if len(lines[-1]) > width:
+        return text, None
+    head = lines[0]
+    if not head.startswith("ISA") or len(head) < 4:
+        return text, None
+    joined = "".join(lines)
+    try:
+        term = read_delimiters(joined, 0).segment
+    except X12SyntaxError:
+        return text, None
+    if term in "\r\n" or all(line.endswith(term) for line in lines[:-1]):
+        return text, None  # one segment per line that happens to be fixed length
+    return joined, width
 
 
 def read_delimiters(text: str, offset: int = 0) -> Delimiters:
@@ -341,6 +432,28 @@ def _split_rows(
 ) -> tuple[list[tuple[str, ...]], str]:
     """Rows of ``chunk`` and the text after its last terminator."""
     e = d.element
+    term = d.segment
+    if (
+        term + " " in chunk
+        or term + "\t" in chunk
+        or "\n " in chunk
+        or "\n\t" in chunk
+        or "\r " in chunk
+    ):
+        # Indented segments: blanks before a segment id are layout, not data.
+        layout = " \t" + strip
+        pieces = [p.lstrip(layout) for p in chunk.split(term)]
+        tail = pieces.pop()
+        rows: list[tuple[str, ...]] = []
+        for p in pieces:
+            if not p:
+                continue
+            if strip and any(c in p for c in strip):
+                broken.append(first_row + len(rows))
+                for c in strip:
+                    p = p.replace(c, "")
+            rows.append(tuple(p.split(e)))
+        return rows, tail
     if strip and any(c in chunk for c in strip):
         if _breaks_only_after_terminators(chunk, d.segment, strip):
             for c in strip:  # the usual layout: drop them in one C pass each
@@ -348,7 +461,7 @@ def _split_rows(
         else:
             pieces = [p.lstrip(strip) for p in chunk.split(d.segment)]
             tail = pieces.pop()
-            rows: list[tuple[str, ...]] = []
+            rows = []
             for p in pieces:
                 if not p:
                     continue
@@ -367,7 +480,15 @@ def _scan(text: str) -> _Scan:
     pos = _skip_blank(text, 0)
     if not text.startswith("ISA", pos):
         found = text[pos : pos + 3]
-        raise X12SyntaxError(f"data does not start with an ISA segment (found {found!r})", pos)
+        if found.isprintable() and found.strip():
+            raise X12SyntaxError(
+                f"this is not an X12 file: it does not start with an ISA segment "
+                f"(it starts with {found!r})",
+                pos,
+            )
+        raise X12SyntaxError(
+            "this is not an X12 file: it starts with binary data, not an ISA segment", pos
+        )
     delims = read_delimiters(text, pos)
     rows: list[tuple[str, ...]] = []
     runs: list[tuple[int, Delimiters]] = []
@@ -396,7 +517,7 @@ def tokenize(data: bytes | bytearray | memoryview | str) -> list[Segment]:
     segment.  Unterminated data at the end becomes a last segment (use
     :func:`parse_x12` to have it reported).
     """
-    scan = _scan(decode(data))
+    scan = _scan(unwrap(decode(data))[0])
     out: list[Segment] = []
     bounds = [start for start, _ in scan.runs[1:]] + [len(scan.rows)]
     for (start, delims), stop in zip(scan.runs, bounds, strict=True):
@@ -416,6 +537,15 @@ def printable(value: str | None) -> str:
     if value is None:
         return "None"
     return value if value.isprintable() else ascii(value)
+
+
+def segment_label(sid: str) -> str:
+    """A segment id for a message: never blank, never cut, never raw control bytes."""
+    if not sid.strip():
+        return "(blank segment id)"
+    if sid.isprintable() and len(sid) <= 24:
+        return sid
+    return ascii(sid[:24]) + ("..." if len(sid) > 24 else "")
 
 
 def _is_digits(value: str) -> bool:
@@ -483,7 +613,9 @@ class _Envelope:
         tx: str | None = None,
         tx_pos: int | None = None,
     ) -> None:
-        self.errors.append(X12Error(tx, i + 1, self.rows[i][0][:3], element, message, tx_pos))
+        self.errors.append(
+            X12Error(tx, i + 1, segment_label(self.rows[i][0]), element, message, tx_pos)
+        )
 
     # -- transactions
     def close_transaction(self, end: int, has_trailer: bool) -> None:
@@ -603,7 +735,7 @@ class _Envelope:
             if sid not in envelope_ids:
                 if self.st_index is None and i != skip_last:
                     where = "a transaction (no ST)" if self.isa_open else "an interchange (no ISA)"
-                    self.error(i, None, f"{sid[:3]!r} segment outside {where}")
+                    self.error(i, None, f"{segment_label(sid)!r} segment outside {where}")
                 continue
             n = len(row)
             if sid == "ST":
@@ -745,13 +877,18 @@ def parse_x12(data: bytes | bytearray | memoryview | str) -> X12Document:
     control numbers, unterminated data.  Unreadable data (no ISA) gives a
     document with no interchanges and one error.
     """
+    what = sniff(data)
+    if what is not None:
+        return X12Document((), (X12Error(None, 1, "ISA", None, what),), 0)
+    text, encoding = decode_with(data)
+    text, width = unwrap(text)
     try:
-        scan = _scan(decode(data))
+        scan = _scan(text)
     except X12SyntaxError as exc:
-        return X12Document((), (X12Error(None, 1, "ISA", None, str(exc)),), 0)
+        return X12Document((), (X12Error(None, 1, "ISA", None, str(exc)),), 0, encoding, width)
     env = _Envelope(scan)
     env.run(scan.unterminated, scan.broken)
-    return X12Document(tuple(env.interchanges), tuple(env.errors), len(scan.rows))
+    return X12Document(tuple(env.interchanges), tuple(env.errors), len(scan.rows), encoding, width)
 
 
 # --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from advocate.imports.models import (
     HeaderAlias,
     ImportSettings,
     Remittance,
+    RemittanceAdjustment,
     RemittanceClaim,
     RemittanceTransaction,
     UnmatchedClaim,
@@ -105,7 +106,17 @@ def _imports(s: Seeded) -> None:
             kind="claims", header=f"{marker} Column", header_key=f"{marker.lower()}column", column="billed"
         )
         settings = ImportSettings(co45_threshold=Decimal("25.00"))
-        db.session.add_all([item, claims, alias, settings])
+        plb = RemittanceAdjustment(
+            remittance_id=rem.id,
+            transaction_id=tx.id,
+            segment_no=30,
+            provider_identifier="1234567893",
+            fiscal_period_date=date(2024, 12, 31),
+            reason="WO",
+            reference=f"{marker}-CLAIM",
+            amount=Decimal("5.00"),
+        )
+        db.session.add_all([item, claims, alias, settings, plb])
         db.session.flush()
         s.add("remittance_id", rem.id)
         s.add("unmatched_id", item.id)
