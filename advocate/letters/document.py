@@ -394,9 +394,7 @@ def claim_table(
         if later != 0:
             # Payments after the remittance (settlements, awards, recoupments) are
             # not by line: their own row, so the column adds up to its Total.
-            rows.append(
-                ["", "Later payments", "", "", "", "", money(later), ""]
-            )
+            rows.append(["", "Later payments", "", "", "", "", money(later), ""])
         totals = [
             "",
             "Total",
@@ -417,7 +415,9 @@ def claim_table(
                 "note": "",
             }
         totals.append(
-            money(sum(b for b in bench if b is not None)) if all(b is not None for b in bench) else "—"
+            money(sum(b for b in bench if b is not None))
+            if all(b is not None for b in bench)
+            else "—"
         )
         label = ctx["case"].get("fee_schedule") or ""
         return {
@@ -585,8 +585,10 @@ def letter_warnings(case, ltype: LetterType, ctx: dict, table: dict | None, text
             )
     elif missing:
         out.append(
-            "No Medicare benchmark for line" + ("s " if len(missing) > 1 else " ")
-            + ", ".join(missing) + ": the benchmark column has no total."
+            "No Medicare benchmark for line"
+            + ("s " if len(missing) > 1 else " ")
+            + ", ".join(missing)
+            + ": the benchmark column has no total."
         )
     label = ctx["case"].get("fee_schedule") or ""
     if has_column and "not loaded" in label:
