@@ -64,6 +64,10 @@ def case_detail(case: Case) -> dict:
             "status_history": [ser.transition_event(e) for e in history],
         }
     )
+    from advocate.cases.figures import case_figures
+
+    # The same figures the case page shows (advocate.cases.figures).
+    out["figures"] = case_figures(case).as_json(staff=g.membership.is_staff)
     out["deadlines"] = {
         "next_deadline_on": ser.d(case.next_deadline_on),
         "next_follow_up_on": ser.d(case.next_follow_up_on),

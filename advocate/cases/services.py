@@ -13,6 +13,8 @@ from sqlalchemy import func, select, update
 
 from advocate.audit.services import audit
 from advocate.cases import workflow
+from advocate.cases.figures import amount_at_stake
+from advocate.cases.figures import suggest_counter as suggest
 from advocate.cases.models import (
     APPEAL_METHODS,
     COMM_DIRECTIONS,
@@ -318,8 +320,10 @@ def recompute_totals(case: Case) -> None:
     payments = case.payments
     case.total_paid = sum((p.amount for p in payments), ZERO)
     case.initial_paid = sum((p.amount for p in payments if p.is_initial), ZERO)
-    basis = case.expected_payment if case.expected_payment is not None else case.billed_total
-    case.amount_at_stake = max(ZERO, basis - case.total_paid - case.patient_resp_total)
+    case.amount_at_stake = amount_at_stake(
+        billed=case.billed_total, expected=case.expected_payment, agreed=case.agreed_amount,
+        paid=case.total_paid, resp=case.patient_resp_total,
+    )
 
 
 def event(case: Case, kind: str, summary: str, *, actor_id: int | None = None, body: str | None = None,
@@ -347,6 +351,7 @@ def transition(case: Case, to: str, *, actor_id: int | None, note: str | None = 
         case.appeal_level = appeal_level
     if to == workflow.SETTLED and agreed_amount is not None:
         case.agreed_amount = agreed_amount
+        recompute_totals(case)  # at stake is now measured against the agreed amount
     if to in workflow.CLOSED:
         case.closed_at = utcnow()
     elif old in workflow.CLOSED:
@@ -359,6 +364,14 @@ def transition(case: Case, to: str, *, actor_id: int | None, note: str | None = 
     refresh_deadlines(case)
 
 
+def denied_at_intake(case: Case) -> bool:
+    """The payer's first answer is on record and paid nothing (a denial): the
+    contingency fee's baseline is zero, and any later payment is recovery."""
+    return (case.initial_payment_received_on is not None
+            and not any(p.is_initial for p in case.payments)
+            and not any((ln.paid or ZERO) > 0 for ln in case.lines))
+
+
 def add_payment(case: Case, *, amount: Decimal, paid_on: date, source: str, reference: str | None,
                 actor_id: int | None, is_initial: bool | None = None, note: str | None = None,
                 remittance_id: int | None = None, refresh: bool = True) -> Payment:
@@ -367,8 +380,9 @@ def add_payment(case: Case, *, amount: Decimal, paid_on: date, source: str, refe
     if amount == 0:
         raise CaseValidationError([("amount", "cannot be zero")])
     if is_initial is None:
-        # The payer's first payment is the baseline a contingency fee counts from.
-        is_initial = not any(p.is_initial for p in case.payments) and amount > 0
+        # The payer's first payment is the baseline a contingency fee counts from
+        # (none when the claim was denied at intake: the baseline is zero).
+        is_initial = not any(p.is_initial for p in case.payments) and amount > 0 and not denied_at_intake(case)
     pay = Payment(tenant_id=case.tenant_id, case_id=case.id, paid_on=paid_on, amount=amount, source=source,
                   reference=reference, is_initial=is_initial, note=note, created_by_id=actor_id,
                   remittance_id=remittance_id)
@@ -476,18 +490,17 @@ def accept_offer(case: Case, offer: Offer, *, actor_id: int | None) -> None:
     )
 
 
-def suggest_counter(case: Case, *, last_payer_offer: Decimal | None, benchmark: Decimal | None = None) -> tuple[Decimal | None, str]:
-    """A counteroffer with its reasoning: the midpoint between the payer's last
-    offer and our target (or the benchmark), never below our floor."""
-    target = case.target_amount or benchmark or case.billed_total
-    if last_payer_offer is None or target is None:
-        return None, "No payer offer yet: open with the target."
-    mid = ((last_payer_offer + target) / 2).quantize(CENT, rounding=ROUND_HALF_UP)
-    reason = f"Midpoint of the payer's {last_payer_offer:,.2f} and our target {target:,.2f}"
-    if case.floor_amount is not None and mid < case.floor_amount:
-        mid = case.floor_amount
-        reason += f", raised to our floor {case.floor_amount:,.2f}"
-    return mid, reason + "."
+def suggest_counter(case: Case, *, last_payer_offer: Decimal | None, bm=None):
+    """The case's counteroffer with its reasoning (advocate.cases.figures.suggest_counter):
+    the firm's target and floor, defaulting to the benchmark's ask and floor."""
+    if bm is None:
+        from advocate.rates import benchmark  # rates build on cases
+
+        bm = benchmark.for_case(case)
+    return suggest(
+        target=case.target_amount, floor=case.floor_amount, ask=bm.ask, bench_floor=bm.floor,
+        billed=case.billed_total, last_payer_offer=last_payer_offer,
+    )
 
 
 def file_appeal(case: Case, *, actor_id: int | None, data: dict) -> Appeal:
@@ -993,22 +1006,31 @@ class ScaCheck:
 def medicare_amount(line: ServiceLine, case: Case, *, cache: dict | None = None) -> tuple[Decimal | None, str]:
     """Medicare's fee for one unit of the line at the practice's locality in
     the year of service, or (None, why not) when the fee schedule is not loaded."""
-    try:
-        from advocate.rates.services import RateLookupError, medicare_price
-    except ImportError:
-        return None, "Medicare rates are not available yet"
+    from advocate.rates.services import RateLookupError, loaded_years, medicare_price
+    from advocate.rates.years import fee_year_for
+
     when = line.service_date or case.service_from
     mods = line.modifiers or []
     pos = line.place_of_service or case.place_of_service
     key = (when.year, line.code, mods[0] if mods else None, pos, case.practice.zip)
     if cache is not None and key in cache:
         return cache[key]
-    try:
-        quote = medicare_price(when.year, line.code, key[2], pos=pos, zip_code=case.practice.zip)
-        result = (quote.amount, quote.reason or f"{when.year} Medicare fee, {quote.locality.label}") \
-            if quote.amount is not None else (None, quote.reason or f"{line.code} has no Medicare fee")
-    except RateLookupError as err:
-        result = (None, err.message)
+    if cache is not None and "__years__" in cache:
+        years = cache["__years__"]
+    else:
+        years = loaded_years()
+        if cache is not None:
+            cache["__years__"] = years
+    fy = fee_year_for(when.year, years)  # the one fee schedule year rule (labelled fallback)
+    if fy.year_used is None:
+        result = (None, fy.label)
+    else:
+        try:
+            quote = medicare_price(fy.year_used, line.code, key[2], pos=pos, zip_code=case.practice.zip)
+            result = (quote.amount, quote.reason or f"{fy.label}, {quote.locality.label}") \
+                if quote.amount is not None else (None, quote.reason or f"{line.code} has no Medicare fee")
+        except RateLookupError as err:
+            result = (None, err.message)
     if cache is not None:
         cache[key] = result
     return result
@@ -1101,7 +1123,7 @@ def record_payment(case: Case, *, actor_id: int | None, data: dict, today: date 
     # even on a claim first denied outright.
     early = case.status in (workflow.INTAKE, workflow.GATHERING, workflow.READY)
     is_initial = (early and amount > 0 and source in ("remittance", "check", "eft")
-                  and not any(p.is_initial for p in case.payments))
+                  and not any(p.is_initial for p in case.payments) and not denied_at_intake(case))
     return add_payment(case, amount=amount, paid_on=paid_on, source=source, reference=reference,
                        actor_id=actor_id, note=note, is_initial=is_initial)
 

@@ -253,7 +253,10 @@ def _render_case(case: Case, *, status: int = 200, forms: dict | None = None, ac
     if staff:
         last = services.last_payer_offer(offers)
         ctx["last_payer_offer"] = last
-        ctx["suggestion"] = services.suggest_counter(case, last_payer_offer=last.amount if last else None)
+        from advocate.rates.benchmark_views import request_benchmark
+
+        ctx["suggestion"] = services.suggest_counter(case, last_payer_offer=last.amount if last else None,
+                                                     bm=request_benchmark(case))
     if can_work:
         forms = forms or {}
         ctx["next_steps"] = _next_steps(case)

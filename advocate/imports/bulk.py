@@ -164,11 +164,16 @@ def update_by_id(model, tenant_id: int, rows: list[dict]) -> None:
 
 
 def amount_at_stake(
-    billed: Decimal, expected: Decimal | None, paid: Decimal, resp: Decimal
+    billed: Decimal,
+    expected: Decimal | None,
+    paid: Decimal,
+    resp: Decimal,
+    agreed: Decimal | None = None,
 ) -> Decimal:
-    """cases.services.recompute_totals' amount at stake."""
-    basis = expected if expected is not None else billed
-    return max(ZERO, basis - paid - resp)
+    """advocate.cases.figures.amount_at_stake (the one rule)."""
+    from advocate.cases.figures import amount_at_stake as rule
+
+    return rule(billed=billed, expected=expected, agreed=agreed, paid=paid, resp=resp)
 
 
 class Writer:

@@ -1048,6 +1048,7 @@ def _post_matched(plan: Plan, w: Writer) -> None:
                 Case.id,
                 Case.billed_total,
                 Case.expected_payment,
+                Case.agreed_amount,
                 Case.patient_resp_total,
                 Case.nsa_flagged,
                 Case.initial_payment_received_on,
@@ -1058,6 +1059,7 @@ def _post_matched(plan: Plan, w: Writer) -> None:
             state[row.id] = {
                 "billed": row.billed_total,
                 "expected": row.expected_payment,
+                "agreed": row.agreed_amount,
                 "resp": row.patient_resp_total,
                 "nsa": row.nsa_flagged,
                 "received_on": row.initial_payment_received_on,
@@ -1091,8 +1093,10 @@ def _post_matched(plan: Plan, w: Writer) -> None:
         p = cp.payment
         if p is None or p.amount == 0:
             continue
-        # add_payment's rule: the first positive payment is the initial payment.
-        p.is_initial = not s["has_initial"] and p.amount > 0
+        # add_payment's rule: the first positive payment is the initial payment,
+        # unless the payer's first answer was already recorded without one (a
+        # claim denied at intake): then the baseline is zero and this is recovery.
+        p.is_initial = not s["has_initial"] and p.amount > 0 and s["received_was"] is None
         if p.is_initial:
             s["has_initial"] = True
             s["initial"] += p.amount
@@ -1113,7 +1117,7 @@ def _post_matched(plan: Plan, w: Writer) -> None:
                 "total_paid": s["total"],
                 "initial_paid": s["initial"],
                 "amount_at_stake": amount_at_stake(
-                    s["billed"], s["expected"], s["total"], s["resp"]
+                    s["billed"], s["expected"], s["total"], s["resp"], s["agreed"]
                 ),
                 "initial_payment_received_on": s["received_on"],
                 "nsa_flagged": s["nsa"],

@@ -78,6 +78,9 @@ class CaseData:
     authorized: dict[tuple[int, int], bool] = field(default_factory=dict)
     agreements: dict[int, list] = field(default_factory=dict)
     medicare_cache: dict = field(default_factory=dict)
+    # case id -> advocate.rates.benchmark.CaseBenchmark: the stored line
+    # benchmarks, the very figures the case page and the API show.
+    benchmarks: dict[int, Any] = field(default_factory=dict)
 
 
 def load_cases(
@@ -98,6 +101,17 @@ def load_cases(
     data = CaseData(
         cases=cases, medicare_cache=medicare_cache if medicare_cache is not None else {}
     )
+    if ltype.table == TABLE_CLAIM and cases:
+        from advocate.rates.benchmark import summarize
+        from advocate.rates.models import LineBenchmark
+
+        rows: dict[int, list] = {}
+        for b in db.session.scalars(
+            select(LineBenchmark).where(LineBenchmark.case_id.in_(list(cases)))
+        ):
+            rows.setdefault(b.case_id, []).append(b)
+        for cid, c in cases.items():
+            data.benchmarks[cid] = summarize(c, rows.get(cid, []))
     if ltype.is_nsa and cases:
         from advocate.deadlines.case_models import NsaDispute
 
@@ -165,10 +179,16 @@ def _firm_fields(tenant) -> dict:
 
 
 def _line_benchmark(line, case, data: CaseData) -> Decimal | None:
-    from advocate.cases.services import medicare_amount
-
-    fee, _why = medicare_amount(line, case, cache=data.medicare_cache)
-    return None if fee is None else (fee * line.units).quantize(Decimal("0.01"))
+    """The line's Medicare benchmark as stored (all units, Medicare's surgical
+    rules applied, the fee schedule year rule of advocate.rates.years): the
+    figure the case page and the API show for the same line."""
+    bm = data.benchmarks.get(case.id)
+    if bm is None:
+        return None
+    for ln, b in bm.lines:
+        if ln.id == line.id:
+            return None if b is None else b.medicare
+    return None
 
 
 def _fee_summary(case, data: CaseData) -> tuple[dict, list]:
@@ -299,10 +319,15 @@ def merge_context(
         "claim_table": CLAIM_TABLE_MARK,
     }
     if not ltype.is_nsa:
+        bm = data.benchmarks.get(case.id)
+        benches = [_amount(ln["benchmark"]) for ln in lines]
+        shown = [b for b in benches if b is not None]
         ctx["case"].update(
             billed_total=money(case.billed_total),
             amount_at_stake=money(case.amount_at_stake),
             expected_payment=money(case.expected_payment),
+            benchmark_total=money(sum(shown)) if shown and len(shown) == len(lines) else "—",
+            fee_schedule=(bm.fee_label if bm is not None and shown else ""),
         )
     return ctx
 
@@ -364,24 +389,52 @@ def claim_table(
             for ln in lines
         ]
         bench = [_amount(ln["benchmark"]) for ln in lines]
-        bench_total = money(sum(bench)) if lines and all(b is not None for b in bench) else "—"
+        line_paid = sum((ln.paid or Decimal("0.00") for ln in case.lines), Decimal("0.00"))
+        later = (case.total_paid or Decimal("0.00")) - line_paid
+        if later != 0:
+            # Payments after the remittance (settlements, awards, recoupments) are
+            # not by line: their own row, so the column adds up to its Total.
+            rows.append(["", "Later payments", "", "", "", "", money(later), ""])
+        totals = [
+            "",
+            "Total",
+            "",
+            "",
+            "",
+            money(sum((ln.billed for ln in case.lines), Decimal("0.00"))),
+            money(line_paid + later),
+        ]
+        if not any(b is not None for b in bench):
+            # No benchmark at all: the table does not pretend to show one.
+            return {
+                "columns": ["Line", "Code", "Mod", "Units", "Date", "Billed", "Paid"],
+                "widths": ["auto"] * 5 + ["1fr"] * 2,
+                "numeric": [False] * 3 + [True, False, True, True],
+                "rows": [r[:7] for r in rows],
+                "totals": totals,
+                "note": "",
+            }
+        totals.append(
+            money(sum(b for b in bench if b is not None))
+            if all(b is not None for b in bench)
+            else "—"
+        )
+        label = ctx["case"].get("fee_schedule") or ""
         return {
             "columns": ["Line", "Code", "Mod", "Units", "Date", "Billed", "Paid", "Benchmark"],
             "widths": ["auto"] * 5 + ["1fr"] * 3,
             "numeric": [False] * 3 + [True, False, True, True, True],
             "rows": rows,
-            "totals": [
-                "",
-                "Total",
-                "",
-                "",
-                "",
-                money(case.billed_total),
-                money(case.total_paid),
-                bench_total,
-            ],
-            "note": "Benchmark: the Medicare physician fee schedule amount for the practice's locality "
-            "in the year of service, times units.",
+            "totals": totals,
+            "note": "Benchmark: the Medicare physician fee schedule amount for the practice's locality, "
+            "for the line's units, after Medicare's multiple-procedure rules"
+            + (f" ({label})" if label else "")
+            + "."
+            + (
+                ""
+                if all(b is not None for b in bench)
+                else " A line shown — has no Medicare amount, so the benchmark column has no total."
+            ),
         }
     if ltype.table == TABLE_NSA:
         nsa = data.nsa.get(case.id)
@@ -506,6 +559,41 @@ class BuiltLetter:
     document: dict  # what the Typst layout prints
     text: str  # subject and body as rendered (checked by the NSA guard)
     title: str
+    warnings: list[str] = field(default_factory=list)  # shown to whoever generates it
+
+
+_BENCHMARK_WORDS = re.compile(r"\bbenchmark", re.IGNORECASE)
+
+
+def letter_warnings(case, ltype: LetterType, ctx: dict, table: dict | None, text: str) -> list[str]:
+    """What the person generating the letter must know about its figures."""
+    if ltype.table != TABLE_CLAIM:
+        return []
+    out = []
+    lines = ctx["lines"]
+    missing = [ln["line_no"] for ln in lines if _amount(ln["benchmark"]) is None]
+    has_column = table is not None and "Benchmark" in table["columns"]
+    if lines and len(missing) == len(lines):
+        out.append(
+            "No Medicare benchmark for this case (see its Benchmarks panel): the letter shows "
+            "no benchmark column."
+        )
+        if _BENCHMARK_WORDS.search(text):
+            out.append(
+                "The template's text mentions a benchmark the letter does not show: edit the "
+                "text (the system templates change the paragraph by themselves)."
+            )
+    elif missing:
+        out.append(
+            "No Medicare benchmark for line"
+            + ("s " if len(missing) > 1 else " ")
+            + ", ".join(missing)
+            + ": the benchmark column has no total."
+        )
+    label = ctx["case"].get("fee_schedule") or ""
+    if has_column and "not loaded" in label:
+        out.append(f"Benchmark figures use an earlier fee schedule: {label} (said in the letter).")
+    return out
 
 
 def build_letter(
@@ -555,7 +643,12 @@ def build_letter(
             x for x in (sender.name, ctx["firm"]["name"], f"for {case.practice.name}") if x
         ],
     }
-    return BuiltLetter(document=document, text=subject + "\n" + body, title=document["title"])
+    return BuiltLetter(
+        document=document,
+        text=subject + "\n" + body,
+        title=document["title"],
+        warnings=letter_warnings(case, ltype, ctx, table, subject + "\n" + body),
+    )
 
 
 _PERCENTILE = re.compile(r"\bpercentile", re.IGNORECASE)

@@ -59,6 +59,18 @@ FIELDS: tuple[Field, ...] = (
     Field("case.billed_total", "Total billed charges", "$12,000.00", charge=True),
     Field("case.amount_at_stake", "Expected payment less what was paid", "$4,100.00", charge=True),
     Field("case.expected_payment", "The firm's expected payment", "$6,500.00", charge=True),
+    Field(
+        "case.benchmark_total",
+        "Medicare benchmark of the whole claim, or — when a line has none",
+        "$3,120.44",
+        charge=True,
+    ),
+    Field(
+        "case.fee_schedule",
+        "The Medicare fee schedule year used (empty without a benchmark)",
+        "CY2025 rates; CY2026 not loaded",
+        charge=True,
+    ),
     Field("patient.first_name", "Patient first name", "Jane"),
     Field("patient.last_name", "Patient last name", "Doe"),
     Field("patient.full_name", "Patient first and last name", "Jane Doe"),

@@ -443,6 +443,7 @@ def generate_letter(
 
         discard_object(key, storage)
         raise
+    letter.warnings = built.warnings  # not stored: for the person generating it
     return letter
 
 

@@ -40,7 +40,7 @@ Dear Claims Review Department,
 
 {{ firm.name }} represents {{ practice.name }} (NPI {{ practice.npi }}) as its authorized representative for the claim referenced above. We ask you to reconsider the payment of this claim, which was processed as out of network and paid well below a reasonable value for the services provided.
 
-The claim was billed at {{ case.billed_total }} and paid {{ case.paid_total }}. The line-by-line detail, with the benchmark value of each service, is shown below.
+The claim was billed at {{ case.billed_total }} and paid {{ case.paid_total }}. {% if case.fee_schedule %}The line-by-line detail, with the Medicare benchmark of each service ({{ case.fee_schedule }}), is shown below.{% else %}The line-by-line detail is shown below.{% endif %}
 
 {{ claim_table }}
 
@@ -54,7 +54,7 @@ Dear Appeals Department,
 
 On behalf of {{ practice.name }} (NPI {{ practice.npi }}), and as its authorized representative, {{ firm.name }} submits this level {{ appeal.level }} appeal of your adverse benefit determination on the claim referenced above for {{ patient.full_name }}.
 
-The services were billed at {{ case.billed_total }}; the plan paid {{ case.paid_total }}. The payment does not reflect a reasonable value for the services rendered in the provider's geographic area, as the benchmark figures below show.
+The services were billed at {{ case.billed_total }}; the plan paid {{ case.paid_total }}. The payment does not reflect a reasonable value for the services rendered in the provider's geographic area{% if case.fee_schedule %}, as the Medicare benchmark figures below show ({{ case.fee_schedule }}){% endif %}.
 
 {{ claim_table }}
 

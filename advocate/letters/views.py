@@ -383,6 +383,8 @@ def generate(case_id: int):
         f"{letter_type(letter.letter_type).label} generated and filed in the case's documents.",
         "success",
     )
+    for warning in getattr(letter, "warnings", []):
+        flash(warning, "warning")
     return redirect(back)
 
 

@@ -29,6 +29,7 @@ from advocate.auth.access import READERS, STAFF, roles
 from advocate.extensions import db
 from advocate.rates import services
 from advocate.rates.services import MedicareQuote
+from advocate.rates.years import FeeYear
 
 _ALLOWED = {
     "medicare": {"year", "code", "modifier", "zip", "locality", "pos"},
@@ -182,6 +183,14 @@ def rates_percentiles():
 # ---------------------------------------------------------------------------
 
 
+def _fee_year_json(ln, b) -> dict:
+    """year_used and fallback (advocate.rates.years) for a line's Medicare amount."""
+    if b.fee_year is None:
+        return {"year_used": None, "fallback": False}
+    fy = FeeYear((ln.service_date or ln.case.service_from).year, b.fee_year)
+    return {"year_used": fy.year_used, "fallback": fy.fallback, "fee_schedule": fy.label}
+
+
 def _line_benchmark_json(ln, b) -> dict:
     out = {
         "line_no": ln.line_no,
@@ -201,6 +210,7 @@ def _line_benchmark_json(ln, b) -> dict:
             "amount": _money(b.medicare),
             "reason": b.medicare_reason,
             "fee_year": b.fee_year,
+            **_fee_year_json(ln, b),
             "locality": b.locality,
             "adjustments": [
                 {"label": s["label"], "factor": s["factor"], "explanation": s["text"]}
@@ -265,6 +275,9 @@ def cases_benchmark(case_id: int):
         "medicare_multiples": {str(k): _money(v) for k, v in bm.multiples.items()} or None,
         "percentile_totals": {str(k): _money(v) for k, v in bm.percentile_totals.items()} or None,
         "percentile_lines": bm.percentile_lines,
+        "fee_schedule": bm.fee_schedule,
+        "year_used": (bm.fee_schedule or {}).get("year_used"),
+        "fallback": bm.fee_fallback,
         "notes": bm.notes,
     }
     if m.is_staff:

@@ -100,6 +100,7 @@ from advocate.rates.models import (
     PfsZipLocality,
 )
 from advocate.rates.services import PAYMENT_MODIFIERS, ROW_MODIFIERS
+from advocate.rates.years import FeeYear, combined_label, fee_year_for
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -179,6 +180,7 @@ class CaseIn:
     total_paid: Decimal
     patient_resp_total: Decimal
     lines: list[LineIn] = field(default_factory=list)
+    agreed_amount: Decimal | None = None
 
     @property
     def received(self) -> Decimal:
@@ -472,11 +474,8 @@ class _Surgical:
 
 
 def _fee_year(refs: Refs, year: int) -> int | None:
-    best = None
-    for y in refs.years:
-        if y <= year and (best is None or y > best):
-            best = y
-    return best
+    """advocate.rates.years.fee_year_for: the one fee schedule year rule."""
+    return fee_year_for(year, refs.years).year_used
 
 
 def _row_for(
@@ -646,11 +645,11 @@ def _policy(case: CaseIn, refs: Refs, res: LineResult) -> None:
 
 
 def _sca_medicare_fee(case: CaseIn, refs: Refs, ln: LineIn) -> tuple[Decimal | None, str]:
-    """cases.services.medicare_amount: one unit, the first modifier, the exact
-    service year, no case-level rules."""
-    year = ln.service_date.year
-    if year not in refs.years:
-        return None, f"the {year} Medicare fee schedule is not loaded"
+    """cases.services.medicare_amount: one unit, the first modifier, the fee
+    schedule year of the service (advocate.rates.years), no case-level rules."""
+    year = _fee_year(refs, ln.service_date.year)
+    if year is None:
+        return None, FeeYear(ln.service_date.year, None).label
     rows = refs.rvus.get((year, ln.code))
     if not rows:
         return None, f"{ln.code} is not in the {year} Medicare fee schedule"
@@ -770,10 +769,17 @@ def case_expected(lines: Iterable[Any]) -> Decimal | None:
     return total if any_expected else None
 
 
-def at_stake(billed: Decimal, expected: Decimal | None, paid: Decimal, resp: Decimal) -> Decimal:
-    """cases.services.recompute_totals' amount at stake (= the underpayment)."""
-    basis = expected if expected is not None else billed
-    return max(ZERO, basis - paid - resp)
+def at_stake(
+    billed: Decimal,
+    expected: Decimal | None,
+    paid: Decimal,
+    resp: Decimal,
+    agreed: Decimal | None = None,
+) -> Decimal:
+    """advocate.cases.figures.amount_at_stake (= the underpayment)."""
+    from advocate.cases.figures import amount_at_stake
+
+    return amount_at_stake(billed=billed, expected=expected, agreed=agreed, paid=paid, resp=resp)
 
 
 # ---------------------------------------------------------------------------
@@ -873,6 +879,7 @@ def _load_cases(tenant_id: int, case_ids: Sequence[int] | None) -> list[CaseIn]:
             L.billed, L.allowed, L.paid, L.patient_resp,
             C.payer_id, C.plan_type, C.service_from, C.place_of_service.label("case_pos"), C.sca_id,
             C.is_nsa_eligible, C.billed_total, C.total_paid, C.patient_resp_total, Practice.zip,
+            C.agreed_amount,
         )
         .join(C, (C.id == L.case_id) & (C.tenant_id == L.tenant_id))
         .join(Practice, (Practice.id == C.practice_id) & (Practice.tenant_id == C.tenant_id))
@@ -887,7 +894,7 @@ def _load_cases(tenant_id: int, case_ids: Sequence[int] | None) -> list[CaseIn]:
         if current is None or current.id != r.case_id:
             current = CaseIn(
                 r.case_id, r.payer_id, r.plan_type, r.service_from, r.zip, r.sca_id, r.is_nsa_eligible,
-                r.billed_total, r.total_paid, r.patient_resp_total,
+                r.billed_total, r.total_paid, r.patient_resp_total, agreed_amount=r.agreed_amount,
             )  # fmt: skip
             cases.append(current)
         mods = r.modifiers or ()
@@ -951,7 +958,7 @@ def benchmark_firm(
                 "id": c.id,
                 "expected_payment": expected,
                 "amount_at_stake": at_stake(
-                    c.billed_total, expected, c.total_paid, c.patient_resp_total
+                    c.billed_total, expected, c.total_paid, c.patient_resp_total, c.agreed_amount
                 ),
             }
         )
@@ -1543,7 +1550,7 @@ def _pg_write_changed(tenant_id: int) -> tuple[int, int]:
     # The case's expected payment (case_expected) and amount at stake (at_stake).
     conn.exec_driver_sql(
         "UPDATE cases AS c SET expected_payment = a.expected, amount_at_stake = a.at_stake "
-        "FROM (SELECT e.case_id, e.expected, GREATEST(0, COALESCE(e.expected, k.billed_total, 0) "
+        "FROM (SELECT e.case_id, e.expected, GREATEST(0, COALESCE(k.agreed_amount, e.expected, k.billed_total, 0) "
         "       - COALESCE(k.total_paid, 0) - COALESCE(k.patient_resp_total, 0)) AS at_stake "
         "      FROM (SELECT n.case_id, CASE WHEN count(n.expected) > 0 THEN sum(COALESCE(n.expected, "
         "              COALESCE(l.paid, 0) + COALESCE(l.patient_resp, 0))) END AS expected "
@@ -1636,6 +1643,30 @@ class CaseBenchmark:
     notes: list[str]
     computed_at: Any
     bars: list[Bar]
+    fee_years: list[FeeYear] = field(default_factory=list)
+
+    @property
+    def fee_fallback(self) -> bool:
+        """Some line is priced with an earlier year's fee schedule."""
+        return any(f.fallback for f in self.fee_years)
+
+    @property
+    def fee_label(self) -> str:
+        """"CY2025 rates; CY2026 not loaded" (advocate.rates.years), or ""."""
+        return combined_label(self.fee_years)
+
+    @property
+    def fee_schedule(self) -> dict | None:
+        """The fee schedule year(s) used, for the API and letters."""
+        used = [f for f in self.fee_years if f.year_used is not None]
+        if not self.fee_years:
+            return None
+        return {
+            "year_used": max((f.year_used for f in used), default=None),
+            "service_years": sorted({f.service_year for f in self.fee_years}),
+            "fallback": self.fee_fallback,
+            "label": self.fee_label,
+        }
 
     @property
     def is_benchmarked(self) -> bool:
@@ -1796,12 +1827,27 @@ def summarize(case, rows: Sequence[LineBenchmark]) -> CaseBenchmark:
         label = f"{_ordinal(p)} percentile" + ("" if pct_lines == n else f" ({pct_lines} of {n})")
         bars.append(Bar(label, total, "series-5", "percentile"))
     computed = max((b.computed_at for b in benches), default=None)
+    fee_years = sorted(
+        {
+            FeeYear((ln.service_date or case.service_from).year, b.fee_year)
+            for ln, b in lines
+            if b is not None
+            and (
+                b.fee_year is not None
+                or (b.medicare_reason or "").startswith("No Medicare fee schedule for")
+            )
+        },
+        key=lambda f: (f.service_year, f.year_used or 0),
+    )
+    if medicare_total is not None:
+        # Lines without a year (no Medicare row) say why on their own; the label is about years used.
+        fee_years = [f for f in fee_years if f.year_used is not None] or fee_years
     return CaseBenchmark(
         case=case, lines=lines, billed=billed, allowed=case.allowed_total or ZERO, paid=case.total_paid or ZERO,
         patient_resp=case.patient_resp_total or ZERO, received=received, expected=expected, underpayment=under,
         medicare_total=medicare_total, medicare_priced=priced, percentile_totals=pct_totals,
         percentile_lines=pct_lines, ask=ask, ask_reason=ask_reason, floor=floor, floor_reason=floor_reason,
-        notes=notes, computed_at=computed, bars=bars,
+        notes=notes, computed_at=computed, bars=bars, fee_years=fee_years,
     )  # fmt: skip
 
 

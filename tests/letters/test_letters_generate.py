@@ -54,7 +54,10 @@ def test_a_letter_is_stored_as_a_case_document_and_on_the_timeline(setup, browse
             "Initial reconsideration / underpayment dispute generated"
         ]
         text = pdf_text(_stored_pdf(doc.storage_key))
-    # Letterhead, recipient, references, body and the claim table with a benchmark column.
+    # Letterhead, recipient, references, body and the claim table. No fee schedule is
+    # loaded here, so there is no benchmark: the letter shows no benchmark column and
+    # does not claim one (issue 17; tests/letters/test_letter_figures.py has the rest).
+    assert "Benchmark" not in text and "benchmark" not in text
     for expected in (
         "Harbor Claims Advocacy",
         "12 Harbor Street",
@@ -67,7 +70,6 @@ def test_a_letter_is_stored_as_a_case_document_and_on_the_timeline(setup, browse
         "20610",
         "$250.00",
         "$650.00",
-        "Benchmark",
         "Arlo Advocate",
         "Request for reconsideration: claim CLM-0001",
     ):

@@ -1,0 +1,91 @@
+"""Which Medicare fee schedule year prices a service: the one rule every
+surface uses (case page, API, letters, the SCA check, the caseload job).
+
+The rule: the fee schedule of the calendar year of the date of service. When
+that year is not loaded, the latest loaded year before it is used, and the
+figure is *labelled* as a fallback ("CY2025 rates; CY2026 not loaded") on the
+case page, in the API (``year_used``, ``fallback: true``) and in letters, so
+no one mistakes last year's rate for this year's. With no loaded year at or
+before the service year there is no Medicare figure at all (the reason says
+so). The PostgreSQL caseload job computes the same year in SQL
+(``advocate.rates.benchmark._SQL_LINES``, ``fya``).
+
+Pure functions: no database, no Flask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class FeeYear:
+    """The fee schedule year used for a service year."""
+
+    service_year: int
+    year_used: int | None
+
+    @property
+    def fallback(self) -> bool:
+        return self.year_used is not None and self.year_used != self.service_year
+
+    @property
+    def label(self) -> str:
+        if self.year_used is None:
+            return f"No Medicare fee schedule for CY{self.service_year} or earlier is loaded"
+        if self.fallback:
+            return f"CY{self.year_used} rates; CY{self.service_year} not loaded"
+        return f"CY{self.year_used} rates"
+
+    def as_json(self) -> dict:
+        return {
+            "service_year": self.service_year,
+            "year_used": self.year_used,
+            "fallback": self.fallback,
+            "label": self.label,
+        }
+
+
+def fee_year_for(service_year: int, loaded: Iterable[int]) -> FeeYear:
+    """The fee schedule year for a service year, given the loaded years."""
+    best = None
+    for y in loaded:
+        if y <= service_year and (best is None or y > best):
+            best = y
+    return FeeYear(service_year, best)
+
+
+def combined_label(years: Iterable[FeeYear]) -> str:
+    """One label for a case whose lines may span years: each distinct
+    (used, service) pair once, in order ("CY2025 rates; CY2026 not loaded")."""
+    seen: list[str] = []
+    for fy in sorted(set(years), key=lambda f: (f.service_year, f.year_used or 0)):
+        if fy.label not in seen:
+            seen.append(fy.label)
+    return " · ".join(seen)
+
+
+def missing_current_year(today: date, loaded: Iterable[int]) -> str | None:
+    """The banner text when the current calendar year's fee schedule is not
+    loaded (None when it is)."""
+    loaded = sorted(set(loaded))
+    if today.year in loaded:
+        return None
+    if not loaded:
+        return (
+            f"No Medicare fee schedule is loaded: CY{today.year} services have no Medicare "
+            "benchmark. An operator loads the CMS files with flask rates import-pfs."
+        )
+    fy = fee_year_for(today.year, loaded)
+    if fy.year_used is None:
+        return (
+            f"The CY{today.year} Medicare fee schedule is not loaded, nor any earlier year: "
+            f"CY{today.year} services have no Medicare benchmark (flask rates import-pfs)."
+        )
+    return (
+        f"The CY{today.year} Medicare fee schedule is not loaded: CY{today.year} services are "
+        f"priced at CY{fy.year_used} rates, labelled as such on cases, in the API and in "
+        f"letters. Load the CY{today.year} files with flask rates import-pfs."
+    )
