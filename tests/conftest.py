@@ -48,6 +48,8 @@ def app(tmp_path_factory):
         "SECRET_KEY": "test-secret-key-not-for-production",
         "SERVER_NAME": "advocate.test",
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Every API response in the tests is checked against its OpenAPI schema.
+        "API_CHECK_RESPONSES": True,
         "OUTBOX_DIR": str(instance / "outbox"),
         "STORAGE_LOCAL_ROOT": str(instance / "documents"),
     }

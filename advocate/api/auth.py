@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, g, jsonify, request
+from flask import abort, current_app, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from advocate.api import bp
+from advocate.api import bp, openapi
 from advocate.auth.access import PUBLIC, access_of
 from advocate.auth.models import ApiToken, User, token_hash
 from advocate.db import utcnow
@@ -77,6 +77,7 @@ def _before():
     g.actor, g.membership, g.tenant, g.api_token = user, membership, membership.tenant, tok
     if membership.role not in rule:
         api_error(403, "your role does not allow this")
+    openapi.before_view(current_app.view_functions[request.endpoint])
     now = utcnow()
     if tok.last_used_at is None or (now - tok.last_used_at).total_seconds() > 60:
         tok.last_used_at = now
@@ -89,4 +90,6 @@ def _after(response):
     # Views commit their own work; this saves only the token's last-used time.
     if g.pop("api_token_touched", False) and response.status_code < 400:
         db.session.commit()
+    if current_app.config.get("API_CHECK_RESPONSES"):
+        openapi.check_response(response)
     return response
