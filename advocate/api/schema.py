@@ -30,12 +30,12 @@ def _money_text(value: Any) -> Any:
 
 Money = Annotated[
     str,
-    BeforeValidator(_money_text),
     Field(
         pattern=MONEY_PATTERN,
         description="An amount in US dollars as a string with up to two decimals, e.g. \"120.50\".",
         examples=["120.50"],
     ),
+    BeforeValidator(_money_text),
 ]
 MoneyOut = Annotated[
     str,
