@@ -27,6 +27,7 @@ _COMMON_ERRORS = {
     400: "The body is not what this operation takes (e.g. not JSON).",
     401: "No valid bearer token.",
     403: "The token's role may not do this.",
+    409: "Conflicts with the record's state, or the first request with this Idempotency-Key is still running.",
     429: "Too many requests for this token; wait `Retry-After` seconds.",
 }
 
@@ -274,6 +275,8 @@ def build_spec(app) -> dict:
             errors.add(422)
         if op.body is not None:
             errors.add(400)
+        if method == "post" and access != PUBLIC:
+            errors |= {409, 422}  # Idempotency-Key: still running / used with another body
         for status in sorted(errors):
             responses[str(status)] = {
                 "description": _COMMON_ERRORS.get(status, "An error; `details` names the fields."),
