@@ -1,5 +1,6 @@
 """Imports every model so the metadata (and Alembic) sees the whole schema."""
 
+from advocate.api.models import IdempotencyKey  # noqa: F401
 from advocate.associations.models import Association  # noqa: F401
 from advocate.audit.models import AuditEvent  # noqa: F401
 from advocate.auth.models import ApiToken, AuthSession, RecoveryCode, User  # noqa: F401

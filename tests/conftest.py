@@ -51,6 +51,8 @@ def app(tmp_path_factory):
         "APP_BASE_URL": "http://localhost",
         "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Every API response in the tests is checked against its OpenAPI schema.
+        "API_CHECK_RESPONSES": True,
         "OUTBOX_DIR": str(instance / "outbox"),
         "STORAGE_LOCAL_ROOT": str(instance / "documents"),
     }

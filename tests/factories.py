@@ -185,3 +185,16 @@ def make_case(tenant: Tenant, practice_id: int, payer_id: int, actor_id: int | N
         cid = case.id
         db.session.commit()
     return cid
+
+
+def api_headers(person: Person, name: str = "test token") -> dict:
+    """A new API token for `person`, as the Authorization header."""
+    from advocate.auth.models import ApiToken, new_token, token_hash
+
+    raw = new_token("adv_")
+    with tenant_scope(person.tenant_id):
+        db.session.add(
+            ApiToken(membership_id=person.membership_id, name=name, token_prefix=raw[:8], token_hash=token_hash(raw))
+        )
+        db.session.commit()
+    return {"Authorization": f"Bearer {raw}"}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, g, jsonify, request
+from flask import abort, current_app, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from advocate.api import bp
+from advocate.api import bp, idempotency, openapi
 from advocate.auth.access import PUBLIC, access_of
 from advocate.auth.models import ApiToken, User, token_hash
 from advocate.db import utcnow
@@ -81,7 +81,8 @@ def _before():
     if tok.last_used_at is None or (now - tok.last_used_at).total_seconds() > 60:
         tok.last_used_at = now
         g.api_token_touched = True
-    return None
+    openapi.before_view(current_app.view_functions[request.endpoint])
+    return idempotency.begin()
 
 
 @bp.after_request
@@ -89,4 +90,11 @@ def _after(response):
     # Views commit their own work; this saves only the token's last-used time.
     if g.pop("api_token_touched", False) and response.status_code < 400:
         db.session.commit()
+    elif response.status_code >= 400:
+        # What an error left unsaved is dropped now, as the end of the request
+        # would (a test client reusing this app context must not flush it later).
+        db.session.rollback()
+    idempotency.finish(response)
+    if current_app.config.get("API_CHECK_RESPONSES"):
+        openapi.check_response(response)
     return response

@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from advocate.api import bp
 from advocate.api.auth import api_error
+from advocate.api.openapi import Param, describe
+from advocate.api.schema import MoneyOut, Out, Page
 from advocate.auth.access import READERS, roles
 from advocate.billing import ledger
 from advocate.billing.models import INVOICE_STATUSES, FeeLedgerEntry, Invoice
@@ -18,6 +20,58 @@ from advocate.extensions import db
 from advocate.practices.models import Practice
 
 MAX_PER_PAGE = 100
+
+
+class LedgerEntryOut(Out):
+    """A fee ledger entry."""
+
+    id: int
+    case_id: int | None
+    payment_id: int | None
+    kind: str
+    amount: MoneyOut | None
+    effective_on: str
+    recovery: MoneyOut | None
+    fee_base: MoneyOut | None
+    cumulative_fee: MoneyOut | None
+    percent: MoneyOut | None
+    basis: str | None
+    agreement_id: int | None
+    explanation: str | None
+    reason: str | None
+    created_at: str | None
+
+
+class LedgerPage(Page[LedgerEntryOut]):
+    """A practice's fee ledger, newest first."""
+
+    practice_id: int
+    net_fees: MoneyOut | None
+
+
+class InvoiceOut(Out):
+    """An invoice."""
+
+    id: int
+    practice_id: int
+    kind: str
+    status: str
+    number: str | None
+    period_start: str | None
+    period_end: str | None
+    case_id: int | None
+    issued_on: str
+    due_on: str | None
+    total: MoneyOut | None
+    amount_paid: MoneyOut | None
+    amount_remaining: MoneyOut | None
+    currency: str | None
+    hosted_invoice_url: str | None
+    invoice_pdf: str | None
+    stripe_invoice_id: str | None
+
+
+PAGE_PARAMS = [Param("page", "Page number.", "integer"), Param("per_page", "Items per page.", "integer")]
 
 
 def _int_arg(name: str, default: int, *, maximum: int) -> int:
@@ -94,6 +148,7 @@ def _own_practice_filter(practice_id: int | None = None) -> int | None:
 
 @bp.route("/practices/<int:practice_id>/ledger", methods=["GET"])
 @roles(READERS)
+@describe(query=PAGE_PARAMS, responses={200: LedgerPage})
 def practice_ledger(practice_id: int):
     """A practice's fee ledger, newest first, paginated (page, per_page)."""
     _own_practice_filter(practice_id)
@@ -113,6 +168,11 @@ def practice_ledger(practice_id: int):
 
 @bp.route("/invoices", methods=["GET"])
 @roles(READERS)
+@describe(
+    query=[*PAGE_PARAMS, Param("status", "Invoice status.", enum=list(INVOICE_STATUSES)),
+           Param("practice_id", "Only this practice's invoices.", "integer")],
+    responses={200: Page[InvoiceOut]},
+)
 def invoices_list():
     """The firm's invoices, newest first (status=, practice_id=; page, per_page)."""
     status = request.args.get("status") or None

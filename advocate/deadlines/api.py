@@ -6,14 +6,30 @@ from flask import g, jsonify, request
 
 from advocate.api import bp
 from advocate.api.auth import api_error
+from advocate.api.openapi import Param, describe
+from advocate.api.schema import OpenOut
 from advocate.auth.access import STAFF, roles
 from advocate.deadlines import services
 from advocate.deadlines.services import TIMELINE_INPUTS, DeadlineError
 from advocate.extensions import db
 
 
+class TimelineOut(OpenOut):
+    """The federal IDR deadlines (dates or null), with the rules, closures and warnings."""
+
+    rules: dict
+    warnings: list
+    closures: list[dict]
+
+
 @bp.route("/nsa/timeline")
 @roles(STAFF)
+@describe(
+    query=[Param(n, f"The date the {label} (YYYY-MM-DD).", required=n == "received", format="date")
+           for n, label in TIMELINE_INPUTS]
+    + [Param("closures", "Comma-separated extra closure dates.")],
+    responses={200: TimelineOut},
+)
 def nsa_timeline():
     """Compute the federal IDR deadlines from the dates known so far.
 

@@ -13,6 +13,8 @@ from flask import jsonify, request
 
 from advocate.api import bp
 from advocate.api.auth import api_error
+from advocate.api.openapi import Param, describe
+from advocate.api.schema import OpenOut, Out
 from advocate.audit.services import audit
 from advocate.auth.access import STAFF, roles
 from advocate.cases.models import Case
@@ -39,8 +41,35 @@ def _plain(value):
     return value
 
 
+class DeadlineOut(Out):
+    id: int
+    kind: str
+    label: str
+    due_on: str
+    rule: str | None
+    state: str
+    is_manual: bool
+    is_done: bool
+    source: dict | None
+
+
+class CaseDeadlinesOut(Out):
+    """A case's deadlines, open first by date."""
+
+    case_id: int
+    reference: str
+    next_deadline_on: str | None
+    deadlines: list[DeadlineOut]
+    notes: list[str]
+
+
+class NoticeOut(OpenOut):
+    """The open negotiation notice's data."""
+
+
 @bp.route("/cases/<int:case_id>/deadlines")
 @roles(STAFF)
+@describe(responses={200: CaseDeadlinesOut})
 def case_deadlines(case_id: int):
     """The case's deadlines (recomputed from its facts first), open first by date.
 
@@ -76,6 +105,8 @@ def case_deadlines(case_id: int):
 
 @bp.route("/cases/<int:case_id>/nsa/notice")
 @roles(STAFF)
+@describe(query=[Param("sent_on", "Preview another sending date (YYYY-MM-DD).", format="date")],
+          responses={200: NoticeOut})
 def case_notice(case_id: int):
     """The open negotiation notice's data: QPA, offer, claim details, the
     30-business-day period. ``sent_on`` (YYYY-MM-DD) previews another sending date."""

@@ -29,6 +29,8 @@ from flask import g, jsonify, request
 
 from advocate.api import bp
 from advocate.api.auth import api_error
+from advocate.api.openapi import describe
+from advocate.api.schema import OpenOut
 from advocate.auth.access import WORKERS, roles
 from advocate.csvimport import normalise_header
 from advocate.imports import claims_csv, edge, posting, services
@@ -45,8 +47,22 @@ def _upload() -> tuple[bytes, str | None]:
     return data, upload.filename
 
 
+class RemittanceSummary(OpenOut):
+    """What posting the 835 did."""
+
+    duplicate: bool
+
+
+class ClaimsImportSummary(OpenOut):
+    """What importing the claims CSV did."""
+
+    duplicate: bool
+
+
 @bp.route("/remittances", methods=["POST"])
 @roles(WORKERS)
+@describe(multipart={"file": "An 835 remittance file."},
+          responses={201: RemittanceSummary, 200: RemittanceSummary}, errors=(400,))
 def remittances_create():
     """Post an 835 file; returns the import summary."""
     data, filename = _upload()
@@ -100,6 +116,8 @@ def _mapping_field() -> dict[str, str]:
 
 @bp.route("/imports/claims", methods=["POST"])
 @roles(WORKERS)
+@describe(multipart={"file": "A claims CSV.", "mapping": "JSON object: column in your file -> import column."},
+          responses={201: ClaimsImportSummary, 200: ClaimsImportSummary}, errors=(400,))
 def claims_import():
     """Import a claims CSV (every claim or none); returns the import summary."""
     data, filename = _upload()

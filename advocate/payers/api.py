@@ -9,6 +9,8 @@ from flask import current_app, g, jsonify, request, url_for
 
 from advocate.api import bp
 from advocate.api.auth import api_error
+from advocate.api.openapi import Param, body, describe
+from advocate.api.schema import Body, Out, Page
 from advocate.auth.access import MANAGERS, STAFF, roles
 from advocate.extensions import db
 from advocate.payers import services
@@ -17,6 +19,71 @@ from advocate.payers.models import Payer
 from advocate.payers.validation import FieldErrors
 
 MAX_PER_PAGE = 100
+
+
+class PayerIn(Body):
+    """A new payer. Plan types are codes (or their usual names, e.g. "MA")."""
+
+    name: str
+    edi_payer_id: str | None = None
+    plan_types: list[str] | None = None
+    provider_phone: str | None = None
+    portal_url: str | None = None
+    claims_address: str | None = None
+    claims_fax: str | None = None
+    appeals_address: str | None = None
+    appeals_fax: str | None = None
+    appeals_phone: str | None = None
+    notes: str | None = None
+
+
+class ContactOut(Out):
+    id: int
+    name: str | None
+    role: str | None
+    direct_line: str | None
+    email: str | None
+    notes: str | None
+
+
+class PayerOut(Out):
+    """A payer."""
+
+    id: int
+    name: str
+    edi_payer_id: str | None
+    plan_types: list[str]
+    provider_phone: str | None
+    portal_url: str | None
+    claims_address: str | None
+    claims_fax: str | None
+    appeals_address: str | None
+    appeals_fax: str | None
+    appeals_phone: str | None
+    notes: str | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class PayerDetail(PayerOut):
+    """A payer with its contacts."""
+
+    contacts: list[ContactOut]
+
+
+class PayerPolicyOut(Out):
+    """The payer's policy for a plan type in effect on a date (``policy`` null when none)."""
+
+    payer_id: int
+    plan_type: str
+    on: str
+    policy: dict | None
+
+
+PAGE_PARAMS = [
+    Param("page", "Page number, from 1.", "integer"),
+    Param("per_page", f"Items per page, 1 to {MAX_PER_PAGE}.", "integer"),
+]
 
 
 def _int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:
@@ -54,6 +121,11 @@ def _firm_today() -> date:
 
 @bp.route("/payers", methods=["GET"])
 @roles(STAFF)
+@describe(
+    query=[*PAGE_PARAMS, Param("q", "Search in name and EDI payer id."),
+           Param("plan_type", "Only payers with this plan type.", enum=list(PLAN_TYPES))],
+    responses={200: Page[PayerOut]},
+)
 def payers_list():
     """List the firm's payers, paginated (page, per_page; q, plan_type)."""
     page_no = _int_arg("page", 1, minimum=1, maximum=10**6)
@@ -83,26 +155,12 @@ def payers_list():
 
 @bp.route("/payers", methods=["POST"])
 @roles(MANAGERS)
+@describe(body=PayerIn, responses={201: PayerDetail})
 def payers_create():
     """Add a payer from JSON; 422 with field-level details when invalid."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        api_error(
-            422,
-            "send a JSON object",
-            [{"field": "body", "message": "The body must be a JSON object."}],
-        )
-    allowed = set(services.PAYER_PARSERS)
-    unknown = [
-        {"field": k, "message": f"Unknown field; the fields are: {', '.join(sorted(allowed))}."}
-        for k in body
-        if k not in allowed
-    ]
-    if unknown:
-        api_error(422, "validation failed", unknown)
     try:
         payer = services.create_payer(
-            tenant_id=g.membership.tenant_id, actor_id=g.actor.id, data=body
+            tenant_id=g.membership.tenant_id, actor_id=g.actor.id, data=body().data()
         )
     except FieldErrors as err:
         db.session.rollback()
@@ -116,6 +174,7 @@ def payers_create():
 
 @bp.route("/payers/<int:payer_id>", methods=["GET"])
 @roles(STAFF)
+@describe(responses={200: PayerDetail})
 def payers_get(payer_id: int):
     """One payer with its contacts."""
     payer = _payer_or_404(payer_id)
@@ -126,6 +185,11 @@ def payers_get(payer_id: int):
 
 @bp.route("/payers/<int:payer_id>/policy", methods=["GET"])
 @roles(STAFF)
+@describe(
+    query=[Param("plan_type", "The plan type.", required=True, enum=list(PLAN_TYPES)),
+           Param("on", "The day (YYYY-MM-DD); default: today at the firm.", format="date")],
+    responses={200: PayerPolicyOut},
+)
 def payers_policy(payer_id: int):
     """The payer's policy for plan_type in effect on `on` (YYYY-MM-DD; default: today at the firm).
     `policy` is null when the firm has no policy for that day."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 
 from advocate.api import bp
 from advocate.api.auth import api_error
+from advocate.api.openapi import Param, body, describe
+from advocate.api.schema import Body, Out, Page
 from advocate.auth.access import MANAGERS, STAFF, roles
 from advocate.extensions import db
 from advocate.practices import services
@@ -14,6 +18,64 @@ from advocate.practices.models import PRACTICE_STATUSES, Practice
 from advocate.practices.validators import SPECIALTIES
 
 MAX_PER_PAGE = 100
+
+
+class PracticeIn(Body):
+    """A new client practice."""
+
+    name: str
+    npi: str
+    tin: str
+    specialty: str | None = None
+    address_line1: str
+    address_line2: str | None = None
+    city: str
+    state: str
+    zip: str
+    default_pos: str | None = None
+    phone: str | None = None
+    fax: str | None = None
+    status: Literal["active", "paused", "offboarded"] | None = None
+    notes: str | None = None
+
+
+class FeeAgreementSummary(Out):
+    effective_date: str
+    percent: str
+    basis: str
+    minimum: str | None
+    cap: str | None
+    idr_fee_bearer: str
+    billing_cadence: str
+
+
+class PracticeOut(Out):
+    """A practice (the TIN masked)."""
+
+    id: int
+    name: str
+    npi: str
+    tin: str | None
+    specialty: str | None
+    address_line1: str | None
+    address_line2: str | None
+    city: str | None
+    state: str | None
+    zip: str | None
+    default_pos: str | None
+    phone: str | None
+    fax: str | None
+    status: str
+    created_at: str | None
+    updated_at: str | None
+    authorization_status: str | None = None
+    fee_agreement: FeeAgreementSummary | None = None
+
+
+PAGE_PARAMS = [
+    Param("page", "Page number, from 1.", "integer"),
+    Param("per_page", f"Items per page, 1 to {MAX_PER_PAGE}.", "integer"),
+]
 
 
 def practice_json(p: Practice, *, auth_status: str | None = None, agreement=None) -> dict:
@@ -70,6 +132,12 @@ def _int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:
 
 @bp.route("/practices", methods=["GET"])
 @roles(STAFF)
+@describe(
+    query=[*PAGE_PARAMS, Param("q", "Search in name, NPI, city."),
+           Param("status", "active, paused or offboarded.", enum=list(PRACTICE_STATUSES)),
+           Param("specialty", "A specialty code."), Param("state", "Two-letter state.")],
+    responses={200: Page[PracticeOut]},
+)
 def practices_list():
     """List the firm's practices, paginated (page, per_page; q, status, specialty, state)."""
     page_no = _int_arg("page", 1, minimum=1, maximum=10**6)
@@ -115,16 +183,10 @@ def practices_list():
 
 @bp.route("/practices", methods=["POST"])
 @roles(MANAGERS)
+@describe(body=PracticeIn, responses={201: PracticeOut})
 def practices_create():
     """Add a practice from JSON; 422 with field-level details when invalid."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        api_error(
-            422,
-            "send a JSON object",
-            [{"field": "body", "message": "The body must be a JSON object."}],
-        )
-    data = {k: body.get(k) for k in services.PRACTICE_FIELDS if k in body}
+    data = body().data()
     try:
         practice = services.create_practice(
             tenant_id=g.membership.tenant_id, actor=g.actor, data=data
@@ -141,6 +203,7 @@ def practices_create():
 
 @bp.route("/practices/<int:practice_id>", methods=["GET"])
 @roles(STAFF)
+@describe(responses={200: PracticeOut})
 def practices_get(practice_id: int):
     """One practice, with its authorization status and the agreement in force today."""
     practice = db.session.scalar(select(Practice).where(Practice.id == practice_id))

@@ -25,6 +25,8 @@ from flask import g, jsonify, request
 
 from advocate.api import bp
 from advocate.api.auth import api_error
+from advocate.api.openapi import Param, describe
+from advocate.api.schema import MoneyOut, OpenOut, Out
 from advocate.auth.access import READERS, STAFF, roles
 from advocate.extensions import db
 from advocate.rates import services
@@ -122,8 +124,45 @@ def _lookup_error(err: services.RateLookupError):
     api_error(err.status, err.message, details)
 
 
+class MedicareQuoteOut(OpenOut):
+    """A Medicare fee schedule price (amount null with a reason when not priced this way)."""
+
+    year: int
+    code: str
+    amount: MoneyOut | None
+    reason: str | None
+
+
+class PercentilesOut(Out):
+    """The firm's commercial percentiles for a code in a ZIP area."""
+
+    year: int
+    code: str
+    modifier: str | None
+    zip3: str
+    percentiles: dict[str, MoneyOut | None]
+
+
+class BenchmarkOut(OpenOut):
+    """What a case's lines are worth."""
+
+    case_id: int
+    reference: str
+    benchmarked: bool
+    case: dict
+    lines: list[dict]
+
+
 @bp.route("/rates/medicare")
 @roles(STAFF)
+@describe(
+    query=[Param("year", "Fee schedule year (default: latest).", "integer"),
+           Param("code", "CPT/HCPCS code.", required=True), Param("modifier", "Modifier."),
+           Param("zip", "ZIP code."), Param("locality", "Carrier-locality, e.g. 13202-01."),
+           Param("pos", "Place of service.")],
+    responses={200: MedicareQuoteOut},
+    errors=(404,),
+)
 def rates_medicare():
     """Price a code under the Medicare Physician Fee Schedule."""
     _unknown_params("medicare")
@@ -147,6 +186,12 @@ def rates_medicare():
 
 @bp.route("/rates/percentiles")
 @roles(STAFF)
+@describe(
+    query=[Param("year", "Year.", "integer", required=True), Param("code", "Code.", required=True),
+           Param("modifier", "Modifier."), Param("zip3", "Three-digit ZIP area."), Param("zip", "ZIP code.")],
+    responses={200: PercentilesOut},
+    errors=(404,),
+)
 def rates_percentiles():
     """The firm's licensed commercial percentiles for a code in a ZIP area."""
     _unknown_params("percentiles")
@@ -238,6 +283,7 @@ def _line_benchmark_json(ln, b) -> dict:
 
 @bp.route("/cases/<int:case_id>/benchmark")
 @roles(READERS)
+@describe(responses={200: BenchmarkOut})
 def cases_benchmark(case_id: int):
     """What the case's service lines are worth: per line (Medicare, percentiles,
     payer policy, SCA, expected) and for the case (expected payment,

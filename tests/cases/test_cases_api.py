@@ -135,7 +135,7 @@ def test_communications_and_offers(db_app, make_browser):
     assert r.status_code == 422
     assert {"kind", "direction", "summary"} <= {d["field"] for d in r.get_json()["details"]}
     r = client.post(f"/api/v1/cases/{cid}/offers", headers=auth,
-                    json={"party": "payer", "amount": 300.5, "basis": "120% of Medicare", "offered_on": "2026-03-11"})
+                    json={"party": "payer", "amount": "300.50", "basis": "120% of Medicare", "offered_on": "2026-03-11"})
     assert r.status_code == 201 and r.get_json()["amount"] == "300.50"
     r = client.post(f"/api/v1/cases/{cid}/offers", headers=auth, json={"party": "payer", "amount": "-5"})
     assert r.status_code == 422
