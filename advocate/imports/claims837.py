@@ -1145,7 +1145,7 @@ class _Walker:
             self.err(c.pos, c.el, None, "the claim has no statement dates (DTP*434)")
         if total_ok and c.lines and total != c.charge:
             self.err(c.pos, c.el, "CLM02",
-                     f"total charge {c.charge} does not equal the sum of the line charges {total}")  # fmt: skip
+                     f"total charge {c.charge:.2f} does not equal the sum of the line charges {total:.2f}")  # fmt: skip
         if not any(d.role == "principal" for d in c.diagnoses):
             self.err(c.pos, c.el, None, "the claim has no principal diagnosis (HI*ABK)")
         self.claims.append(
