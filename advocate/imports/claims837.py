@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from advocate.imports.x12 import Transaction, X12Error, gc_paused, parse_x12, printable
@@ -439,7 +439,9 @@ class Claim:
 
     @property
     def member_id(self) -> str | None:
-        return self.subscriber.identifier if self.subscriber and self.subscriber.identifier else None
+        return (
+            self.subscriber.identifier if self.subscriber and self.subscriber.identifier else None
+        )
 
     @property
     def line_total(self) -> Decimal:
@@ -670,7 +672,12 @@ class _Walker:
         elif fmt == "RD8":
             a, sep, b = value.partition("-")
             if not sep:
-                self.err(pos, el, "DTP03", f"{printable(value)!r} is not a date range (CCYYMMDD-CCYYMMDD)")
+                self.err(
+                    pos,
+                    el,
+                    "DTP03",
+                    f"{printable(value)!r} is not a date range (CCYYMMDD-CCYYMMDD)",
+                )
                 return None
             start = self.day(a, el, "DTP03", pos)
             end = self.day(b, el, "DTP03", pos)
@@ -818,9 +825,19 @@ class _Walker:
                 self.err(inst.pos, ("HL",), None,
                          "subscriber loop 2000B has neither a claim (2300) nor a patient (2000C)")  # fmt: skip
             if inst.hl_children == "0" and inst.child_counts.get("2000C"):
-                self.err(inst.pos, ("HL",), "HL04", "HL04 says 0 (no child), but a patient loop 2000C follows")
+                self.err(
+                    inst.pos,
+                    ("HL",),
+                    "HL04",
+                    "HL04 says 0 (no child), but a patient loop 2000C follows",
+                )
             if inst.hl_children == "1" and not inst.child_counts.get("2000C"):
-                self.err(inst.pos, ("HL",), "HL04", "HL04 says 1 (has children), but no patient loop 2000C follows")
+                self.err(
+                    inst.pos,
+                    ("HL",),
+                    "HL04",
+                    "HL04 says 1 (has children), but no patient loop 2000C follows",
+                )
         elif lid == "2000C":
             if not inst.child_counts.get("2300"):
                 self.err(inst.pos, ("HL",), None, "patient loop 2000C has no claim (2300)")
@@ -940,7 +957,9 @@ class _Walker:
             self.filing = el[9] if n > 9 else ""
             payer_seq = el[1] if n > 1 else ""
             if payer_seq not in _OTHER_PAYER_CODES.split(","):
-                self.err(pos, el, "SBR01", f"{printable(payer_seq)!r} is not a payer responsibility code")
+                self.err(
+                    pos, el, "SBR01", f"{printable(payer_seq)!r} is not a payer responsibility code"
+                )
         elif sid == "PAT" and lid == "2000C":
             self.relationship = el[1] if n > 1 else ""
         elif sid == "DMG" and lid in ("2010BA", "2010CA"):
@@ -987,7 +1006,12 @@ class _Walker:
                              f"{'M25562' if icd10 else '7242'})")  # fmt: skip
                     continue
             elif qualifier not in OTHER_HI_QUALIFIERS:
-                self.err(pos, el, f"{ref}-01", f"{printable(qualifier)!r} is not a code list qualifier of HI")
+                self.err(
+                    pos,
+                    el,
+                    f"{ref}-01",
+                    f"{printable(qualifier)!r} is not a code list qualifier of HI",
+                )
                 continue
             claim.diagnoses.append(Diagnosis(qualifier, code))
 
@@ -996,7 +1020,12 @@ class _Walker:
         comp = self.component
         prof = sid == "SV1"
         if prof != (self.kind == "P"):
-            self.err(pos, el, None, f"{sid} belongs in a {'professional' if prof else 'institutional'} claim")
+            self.err(
+                pos,
+                el,
+                None,
+                f"{sid} belongs in a {'professional' if prof else 'institutional'} claim",
+            )
         line.pos = pos
         if prof:
             composite = el[1] if n > 1 else ""
@@ -1005,7 +1034,9 @@ class _Walker:
             units_i, ref = 4, "SV1"
             line.pos_code = (el[5] if n > 5 else "") or None
             if line.pos_code and line.pos_code not in PLACES_OF_SERVICE:
-                self.err(pos, el, "SV105", f"{printable(line.pos_code)!r} is not a place-of-service code")
+                self.err(
+                    pos, el, "SV105", f"{printable(line.pos_code)!r} is not a place-of-service code"
+                )
             line.pointers = tuple(p for p in (el[7].split(comp) if n > 7 else ()) if p)
             proc_ref = "SV101"
         else:
@@ -1014,7 +1045,9 @@ class _Walker:
             if not revenue:
                 self.err(pos, el, "SV201", "revenue code is missing")
             elif not _REVENUE_RE.fullmatch(revenue):
-                self.err(pos, el, "SV201", f"{printable(revenue)!r} is not a revenue code (4 digits)")
+                self.err(
+                    pos, el, "SV201", f"{printable(revenue)!r} is not a revenue code (4 digits)"
+                )
             composite = el[2] if n > 2 else ""
             line.charge = self.amount(el, 3, pos)
             line.unit_basis = el[4] if n > 4 else ""
@@ -1026,7 +1059,12 @@ class _Walker:
             line.code = parts[1] if len(parts) > 1 else ""
             line.modifiers = tuple(m for m in parts[2:6] if m)
             if line.qualifier not in ("HC", "ER", "IV", "WK"):
-                self.err(pos, el, f"{proc_ref}-01", f"{printable(line.qualifier)!r} is not a procedure code qualifier (HC, ER, IV, WK)")
+                self.err(
+                    pos,
+                    el,
+                    f"{proc_ref}-01",
+                    f"{printable(line.qualifier)!r} is not a procedure code qualifier (HC, ER, IV, WK)",
+                )
             if line.qualifier == "HC":
                 msg = cpt_hcpcs_error(line.code)
                 if msg:
@@ -1039,7 +1077,12 @@ class _Walker:
             self.err(pos, el, "SV101", "the procedure code is missing")
         basis = line.unit_basis
         if basis not in ("UN", "MJ", "DA", "F2"):
-            self.err(pos, el, f"{ref}{units_i - 1:02d}", f"{printable(basis)!r} is not a unit basis (UN, MJ, DA)")
+            self.err(
+                pos,
+                el,
+                f"{ref}{units_i - 1:02d}",
+                f"{printable(basis)!r} is not a unit basis (UN, MJ, DA)",
+            )
         units = self.amount(el, units_i, pos)
         if units is not None and units <= 0:
             self.err(pos, el, f"{ref}{units_i:02d}", "units must be more than zero")
@@ -1069,16 +1112,35 @@ class _Walker:
         c.frequency = parts[2] if len(parts) > 2 else ""
         if self.kind == "P":
             if c.facility not in PLACES_OF_SERVICE:
-                self.err(pos, el, "CLM05-01", f"{printable(c.facility)!r} is not a place-of-service code")
+                self.err(
+                    pos, el, "CLM05-01", f"{printable(c.facility)!r} is not a place-of-service code"
+                )
             if c.facility_q != "B":
-                self.err(pos, el, "CLM05-02", f"facility code qualifier must be B (place of service), not {printable(c.facility_q)!r}")
+                self.err(
+                    pos,
+                    el,
+                    "CLM05-02",
+                    f"facility code qualifier must be B (place of service), not {printable(c.facility_q)!r}",
+                )
         else:
             if not _FACILITY_TYPE_RE.fullmatch(c.facility):
-                self.err(pos, el, "CLM05-01", f"{printable(c.facility)!r} is not a facility type code (2 digits)")
+                self.err(
+                    pos,
+                    el,
+                    "CLM05-01",
+                    f"{printable(c.facility)!r} is not a facility type code (2 digits)",
+                )
             if c.facility_q != "A":
-                self.err(pos, el, "CLM05-02", f"facility code qualifier must be A (uniform billing), not {printable(c.facility_q)!r}")
+                self.err(
+                    pos,
+                    el,
+                    "CLM05-02",
+                    f"facility code qualifier must be A (uniform billing), not {printable(c.facility_q)!r}",
+                )
         if c.frequency not in FREQUENCY_CODES[self.kind]:
-            self.err(pos, el, "CLM05-03", f"{printable(c.frequency)!r} is not a claim frequency code")
+            self.err(
+                pos, el, "CLM05-03", f"{printable(c.frequency)!r} is not a claim frequency code"
+            )
         c.dates = []
         c.diagnoses = []
         c.lines = []
@@ -1090,7 +1152,12 @@ class _Walker:
         c.relationship = self.relationship
         c.billing = self.billing
         if c.patient is None:
-            self.err(pos, el, None, "the claim has no patient: no 2010CA, and the subscriber is not the patient (SBR02 18)")
+            self.err(
+                pos,
+                el,
+                None,
+                "the claim has no patient: no 2010CA, and the subscriber is not the patient (SBR02 18)",
+            )
 
     def start_line(self, el: Row, pos: int) -> None:
         ln = _LineB()
@@ -1128,7 +1195,12 @@ class _Walker:
             if start is None and statement is not None:
                 start, end = statement.start, statement.end
             if start is None and self.kind == "P":
-                self.err(ln.pos, ("SV1",), None, f"service line {ln.number} has no date of service (DTP*472)")
+                self.err(
+                    ln.pos,
+                    ("SV1",),
+                    None,
+                    f"service line {ln.number} has no date of service (DTP*472)",
+                )
             if ln.charge is None:
                 total_ok = False
             else:
@@ -1182,9 +1254,11 @@ def _kind(tx: Transaction, gs_version: str) -> tuple[str | None, str]:
     return None, version
 
 
-def parse_837(data: bytes | bytearray | memoryview | str, *, today: date | None = None) -> ParseResult:
+def parse_837(
+    data: bytes | bytearray | memoryview | str, *, today: date | None = None
+) -> ParseResult:
     """Parse and validate an 837P/837I file (bytes or text).  Never raises for bad data."""
-    today = today or date.today()
+    today = today or datetime.now(UTC).date()
     with gc_paused():
         doc = parse_x12(data)
         errors = _Errors()
@@ -1212,7 +1286,11 @@ def parse_837(data: bytes | bytearray | memoryview | str, *, today: date | None 
                                           "health care claims (HC)"))  # fmt: skip
                 for tx in g.transactions:
                     if tx.set_id != "837":
-                        what = "an 835 remittance advice" if tx.set_id == "835" else f"transaction set {printable(tx.set_id)!r}"
+                        what = (
+                            "an 835 remittance advice"
+                            if tx.set_id == "835"
+                            else f"transaction set {printable(tx.set_id)!r}"
+                        )
                         errors.add(ClaimError(tx.control_number, tx.position, "ST", "ST01",
                                               f"{what}, not an 837 claim", 1))  # fmt: skip
                         continue

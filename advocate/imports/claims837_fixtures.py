@@ -144,12 +144,16 @@ def transaction_segments(batches: Sequence[BatchSpec], kind: str, comp: str) -> 
 def _claim(c: ClaimSpec, kind: str, comp: str) -> list[str]:
     total = c.charge if c.charge is not None else sum(Decimal(str(ln.charge)) for ln in c.lines)
     q = "B" if kind == "P" else "A"
-    out = [f"CLM*{c.patient_control_number}*{_money(total)}***{c.facility_code}{comp}{q}{comp}{c.frequency_code}*Y*A*Y*Y"]
+    out = [
+        f"CLM*{c.patient_control_number}*{_money(total)}***{c.facility_code}{comp}{q}{comp}{c.frequency_code}*Y*A*Y*Y"
+    ]
     if kind == "P" and c.onset:
         out.append(f"DTP*431*D8*{_d(c.onset)}")
     if kind == "I":
         start = c.statement_from or min(ln.service_date for ln in c.lines if ln.service_date)
-        end = c.statement_to or max((ln.service_to or ln.service_date) for ln in c.lines if ln.service_date)
+        end = c.statement_to or max(
+            (ln.service_to or ln.service_date) for ln in c.lines if ln.service_date
+        )
         out.append(f"DTP*434*RD8*{_d(start)}-{_d(end)}")
         out.append("CL1*1*7*01")
     if c.payer_claim_number:
@@ -197,7 +201,12 @@ def build_837(
     newline: bool = True,
 ) -> str:
     """A whole file: ISA, GS, one ST..SE transaction of the batches, GE, IEA."""
-    e, c, r, t = delimiters.element, delimiters.component, delimiters.repetition or "^", delimiters.segment
+    e, c, r, t = (
+        delimiters.element,
+        delimiters.component,
+        delimiters.repetition or "^",
+        delimiters.segment,
+    )
     body = transaction_segments(batches, kind, c)
     body[-1] = body[-1].replace("{count}", str(len(body)))
     body = [s.replace("{tx}", transaction) for s in body]
@@ -236,8 +245,13 @@ def generate_837p(
             for j in range(rng.randint(1, 4)):
                 code, charge = rng.choice(codes)
                 lines.append(
-                    LineSpec(code, charge, modifiers=("RT",) if j == 0 and code == "29881" else (),
-                             service_date=day, control_number=f"L{i + k}-{j + 1}")  # fmt: skip
+                    LineSpec(
+                        code,
+                        charge,
+                        modifiers=("RT",) if j == 0 and code == "29881" else (),
+                        service_date=day,
+                        control_number=f"L{i + k}-{j + 1}",
+                    )  # fmt: skip
                 )
             claims.append(ClaimSpec(f"PCN{i + k:07d}", lines))
         batches.append(

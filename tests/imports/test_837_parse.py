@@ -58,7 +58,12 @@ def test_professional_claim_values_as_sent():
     assert (claim.patient.last_name, claim.patient.first_name) == ("DOE", "JANE")
     assert claim.patient.birth_date == date(1980, 4, 2)
     first, second = claim.lines
-    assert (first.code, first.modifiers, first.charge, first.units) == ("99213", (), Decimal("150.00"), 1)
+    assert (first.code, first.modifiers, first.charge, first.units) == (
+        "99213",
+        (),
+        Decimal("150.00"),
+        1,
+    )
     assert first.place_of_service == "11"
     assert second.modifiers == ("RT", "59") and second.control_number == "LN-2"
     assert second.service_from == second.service_to == date(2024, 5, 2)
@@ -99,7 +104,10 @@ def test_other_delimiters_and_several_subscribers():
     batches = [
         BatchSpec([ClaimSpec("A1", [LineSpec("99213", "150")])], member_id="M1"),
         BatchSpec(
-            [ClaimSpec("B1", [LineSpec("99214", "200")]), ClaimSpec("B2", [LineSpec("99215", "300")])],
+            [
+                ClaimSpec("B1", [LineSpec("99214", "200")]),
+                ClaimSpec("B2", [LineSpec("99215", "300")]),
+            ],
             member_id="M2",
             billing_npi="1122334455",
             billing_name="EASTSIDE",
@@ -108,7 +116,9 @@ def test_other_delimiters_and_several_subscribers():
     text = build_837(batches, delimiters=Delimiters("|", ">", "!", "\n"), newline=False)
     result = parse_837(text, today=TODAY)
     assert result.valid, result.report()
-    assert [(c.patient_control_number, c.member_id, c.billing_provider.npi) for c in result.claims] == [
+    assert [
+        (c.patient_control_number, c.member_id, c.billing_provider.npi) for c in result.claims
+    ] == [
         ("A1", "M1", "1234567893"),
         ("B1", "M2", "1122334455"),
         ("B2", "M2", "1122334455"),
@@ -167,7 +177,11 @@ def test_future_dates_are_reported():
     text = _one(lines=[LineSpec("99213", "150", service_date=date(2025, 2, 1))])
     result = parse_837(text, today=TODAY)
     (e,) = result.errors
-    assert e.segment_id == "DTP" and e.element == "DTP03" and "2025-02-01 is in the future" in e.message
+    assert (
+        e.segment_id == "DTP"
+        and e.element == "DTP03"
+        and "2025-02-01 is in the future" in e.message
+    )
     assert parse_837(text, today=date(2025, 2, 1)).valid
 
 
@@ -220,7 +234,11 @@ def test_claims_per_subscriber_limit():
 
 
 def test_segment_repeat_limit():
-    text = _replace(_one(), "SV1*HC:99213*150*UN*1*11**1~", "SV1*HC:99213*150*UN*1*11**1~\nSV1*HC:99213*150*UN*1*11**1~")
+    text = _replace(
+        _one(),
+        "SV1*HC:99213*150*UN*1*11**1~",
+        "SV1*HC:99213*150*UN*1*11**1~\nSV1*HC:99213*150*UN*1*11**1~",
+    )
     text = _replace(text, "SE*28*0001", "SE*29*0001")
     result = parse_837(text, today=TODAY)
     assert any("SV1 appears 2 times in loop 2400, at most 1" in m for m in _messages(result))
@@ -230,7 +248,9 @@ def test_an_835_is_named_as_such():
     result = parse_837(generate_835(3), today=TODAY)
     assert result.kind == "835" and not result.valid
     (e,) = result.errors
-    assert e.element == "ST01" and "835 remittance advice" in e.message and "not an 837" in e.message
+    assert (
+        e.element == "ST01" and "835 remittance advice" in e.message and "not an 837" in e.message
+    )
 
 
 def test_not_x12_at_all():
