@@ -11,7 +11,6 @@ from alembic import op
 import advocate.db  # noqa: F401  (custom column types)
 from tenants import rls  # noqa: F401  (row-level security for new tenant tables)
 
-
 # revision identifiers, used by Alembic.
 revision = 'x837a0000001'
 down_revision = 'a7d1e5000005'
