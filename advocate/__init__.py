@@ -69,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     from advocate.deadlines.case_views import bp as nsa_bp
     from advocate.documents import bp as documents_bp
     from advocate.imports import bp as imports_bp
+    from advocate.imports.claims837_views import bp as claims837_bp
     from advocate.letters import bp as letters_bp
     from advocate.main import bp as main_bp
     from advocate.payers import bp as payers_bp
@@ -93,6 +94,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(payers_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(claims837_bp)
     app.register_blueprint(letters_bp)
     app.register_blueprint(reports_bp)
     from advocate.billing import blueprints as billing_blueprints

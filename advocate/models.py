@@ -29,6 +29,7 @@ from advocate.csvimport import ImportStash  # noqa: F401
 from advocate.deadlines.case_models import CaseDeadline, DeadlineDigest, NsaDispute  # noqa: F401
 from advocate.deadlines.models import ClosureDay, SpecifiedStateLaw  # noqa: F401
 from advocate.documents.models import Document  # noqa: F401
+from advocate.imports.claims837_models import X12Claim, X12ClaimFile, X12ClaimInterchange  # noqa: F401
 from advocate.imports.models import (  # noqa: F401,E501
     ClaimImport,
     HeaderAlias,
