@@ -33,10 +33,11 @@ Latin-1 (the tokenizer reads every byte as Latin-1 first).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
 
 from advocate.imports.x12 import Transaction, X12Error, gc_paused, parse_x12, printable
 from advocate.practices.validators import (
@@ -275,7 +276,10 @@ GRAMMAR: dict[str, tuple[LoopSpec, ...]] = {"P": _PROFESSIONAL, "I": _INSTITUTIO
 class _Node:
     """A loop of the grammar tree (2300 appears under 2000B and under 2000C)."""
 
-    __slots__ = ("spec", "id", "parent", "children", "triggers", "own", "required", "path")
+    __slots__ = (
+        "spec", "id", "parent", "children", "triggers", "own", "inner", "required",
+        "required_children", "path", "quiet",
+    )  # fmt: skip
 
     def __init__(self, spec: LoopSpec, parent: _Node | None):
         self.spec = spec
@@ -285,11 +289,17 @@ class _Node:
         # first segment id -> (qualifier index, {code or None: child node})
         self.triggers: dict[str, tuple[int | None, dict[str | None, _Node]]] = {}
         self.own = {sid: mx for sid, _, mx in spec.segments}
+        # Segments that continue the loop (its first segment starts a new one, except at the root).
+        self.inner = frozenset(sid for sid in self.own if sid != spec.trigger or parent is None)
+        self.required_children: tuple[_Node, ...] = ()
+        self.quiet = False  # set once the tree is built: nothing to check when it closes
         self.required = tuple(sid for sid, req, _ in spec.segments if req and sid != spec.trigger)
         self.path = (parent.path + " > " if parent else "") + spec.id
 
     def add(self, child: _Node) -> None:
         self.children.append(child)
+        if child.spec.required:
+            self.required_children += (child,)
         spec = child.spec
         index, table = self.triggers.setdefault(spec.trigger, (spec.qualifier, {}))
         for code in spec.codes or (None,):
@@ -310,7 +320,18 @@ def _build(specs: tuple[LoopSpec, ...]) -> _Node:
 
     root = _Node(specs[0], None)
     grow(root)
+
+    def settle(node: _Node) -> None:
+        node.quiet = not node.required and not node.required_children and node.id not in _CLOSERS
+        for child in node.children:
+            settle(child)
+
+    settle(root)
     return root
+
+
+_CLOSERS = frozenset(("2300", "2400", "2000B", "2000C"))
+_PAYER_SEQUENCE = frozenset(_OTHER_PAYER_CODES.split(","))
 
 
 _TREES = {kind: _build(specs) for kind, specs in GRAMMAR.items()}
@@ -331,7 +352,7 @@ class ClaimError(X12Error):
         return _format_error(self)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Party:
     """A person or organisation named in an NM1 (subscriber, patient, provider)."""
 
@@ -351,7 +372,7 @@ class Party:
         return self.identifier if self.id_qualifier == "XX" and self.identifier else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Provider:
     """The billing provider (2010AA): name, NPI, tax id (REF*EI, or REF*SY)."""
 
@@ -361,7 +382,7 @@ class Provider:
     segment_no: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Payer:
     """NM1*PR (2010BB): name and payer id (NM109)."""
 
@@ -369,7 +390,7 @@ class Payer:
     identifier: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Diagnosis:
     """One HI composite: qualifier (ABK principal, ABF other, ...) and code as sent."""
 
@@ -381,7 +402,7 @@ class Diagnosis:
         return DIAGNOSIS_QUALIFIERS.get(self.qualifier, "other code")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClaimDate:
     """A DTP: qualifier (431 onset, 434 statement, 472 service, ...) and the date or range."""
 
@@ -390,7 +411,7 @@ class ClaimDate:
     end: date
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ServiceLine:
     """Loop 2400: SV1 (professional) or SV2 (institutional) with its dates and ids."""
 
@@ -411,7 +432,7 @@ class ServiceLine:
     segment_no: int  # the SV1/SV2 segment
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Claim:
     """Loop 2300 (CLM) with its hierarchy: billing provider, subscriber, patient, payer."""
 
@@ -478,7 +499,7 @@ class Claim:
         return max(days) if days else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Submission:
     """One 837 transaction (ST..SE)."""
 
@@ -592,7 +613,10 @@ _LINE_DATES = frozenset(("472",))
 class _Walker:
     """Walks one transaction through the grammar and builds its claims."""
 
-    def __init__(self, tx: Transaction, kind: str, version: str, errors: _Errors, today: date):
+    def __init__(
+        self, tx: Transaction, kind: str, version: str, errors: _Errors, today: date,
+        caches: dict[str, dict] | None = None,
+    ):  # fmt: skip
         self.tx = tx
         self.kind = kind
         self.version = version
@@ -616,8 +640,14 @@ class _Walker:
         self.bht: Row = ()
         self.submitter = ""
         self.receiver = ""
-        self.amounts: dict[str, Decimal] = {}
-        self.dates: dict[str, date] = {}
+        caches = caches if caches is not None else {}
+        # Per file: values that repeat down a batch, each checked once (valid ones only).
+        self.amounts: dict[str, Decimal] = caches.setdefault("amounts", {})
+        self.dates: dict[str, date] = caches.setdefault("dates", {})
+        self.npis: dict[str, bool] = caches.setdefault("npis", {})
+        self.procedures: dict[str, tuple] = caches.setdefault("procedures", {})
+        self.codes: dict[str, Diagnosis] = caches.setdefault("codes", {})
+        self.periods: dict[tuple[str, str, str], ClaimDate] = caches.setdefault("periods", {})
         self.last_nm1: Party | None = None
 
     # -- errors and values
@@ -658,6 +688,10 @@ class _Walker:
 
     def dtp(self, el: Row, pos: int) -> ClaimDate | None:
         n = len(el)
+        if n == 4:
+            hit = self.periods.get(el[1:])  # type: ignore[call-overload]
+            if hit is not None:
+                return hit
         qualifier = el[1] if n > 1 else ""
         fmt = el[2] if n > 2 else ""
         value = el[3] if n > 3 else ""
@@ -691,9 +725,12 @@ class _Walker:
         else:
             self.err(pos, el, "DTP02", f"{printable(fmt)!r} is not a date format (D8, RD8)")
             return None
+        period = ClaimDate(qualifier, start, end)
         if end > self.today and qualifier not in ("484", "455", "471", "090", "091"):
             self.err(pos, el, "DTP03", f"date {end.isoformat()} is in the future")
-        return ClaimDate(qualifier, start, end)
+        elif n == 4:
+            self.periods[(qualifier, fmt, value)] = period
+        return period
 
     def party(self, el: Row) -> Party:
         n = len(el)
@@ -716,7 +753,11 @@ class _Walker:
             if required:
                 self.err(pos, el, "NM109", "the provider's NPI is missing (NM108 XX, NM109)")
             return None
+        if self.npis.get(ident):
+            return ident
         msg = npi_error(ident)
+        if not msg:
+            self.npis[ident] = True
         if msg:
             self.err(pos, el, "NM109", f"{printable(ident)!r} is not an NPI: {msg}")
             return None
@@ -735,43 +776,71 @@ class _Walker:
             self.err(st_pos + 1 if body else st_pos, first if body else rows[0], None,
                      "the transaction must start with BHT after ST")  # fmt: skip
         stack.append(_Open(root, st_pos + 1))
+        handlers = self.handlers()
+        top = stack[-1]
+        node = top.node
+        inner = node.inner
+        counts = top.counts
+        own = node.own
+        hkey = node.id
+        openers = self.openers()
+        close = self.close
         for pos, el in enumerate(body, st_pos + 1):
             sid = el[0]
-            top = stack[-1]
-            node = top.node
-            if sid in node.own and (sid != node.spec.trigger or (top.pos == pos)):
-                self._count(top, sid, el, pos)
-                self.segment(node.id, sid, el, pos)
+            if sid in inner:
+                c = counts.get(sid, 0) + 1
+                counts[sid] = c
+                if c > own[sid]:
+                    self.err(
+                        pos, el, None, f"{sid} appears {c} times in loop {hkey}, at most {own[sid]}"
+                    )
+                handler = handlers.get((hkey, sid))
+                if handler is not None:
+                    handler(el, pos)
                 continue
             placed = False
-            for depth in range(len(stack) - 1, -1, -1):
+            depth = len(stack)
+            while depth:
+                depth -= 1
                 holder = stack[depth]
                 trig = holder.node.triggers.get(sid)
                 if trig is None:
                     continue
                 index, table = trig
-                code = (el[index] if index < len(el) else "") if index is not None else None
-                child = table.get(code)
+                child = table.get(
+                    (el[index] if index < len(el) else "") if index is not None else None
+                )
                 if child is None:
                     continue
                 while len(stack) > depth + 1:
-                    self.close(stack.pop())
-                repeats = holder.child_counts.get(child.id, 0) + 1
-                holder.child_counts[child.id] = repeats
-                if child.spec.repeat is not None and repeats > child.spec.repeat:
+                    gone = stack.pop()
+                    if not gone.node.quiet:
+                        close(gone)
+                child_id = child.id
+                repeats = holder.child_counts.get(child_id, 0) + 1
+                holder.child_counts[child_id] = repeats
+                limit = child.spec.repeat
+                if limit is not None and repeats > limit:
                     self.err(pos, el, None,
-                             f"loop {child.id} repeats {repeats} times in loop {holder.node.id}, "
-                             f"at most {child.spec.repeat}")  # fmt: skip
-                opened = _Open(child, pos)
-                stack.append(opened)
-                self._count(opened, sid, el, pos)
-                self.open(opened, holder, el, pos)
+                             f"loop {child_id} repeats {repeats} times in loop {holder.node.id}, "
+                             f"at most {limit}")  # fmt: skip
+                top = _Open(child, pos)
+                stack.append(top)
+                counts = top.counts
+                counts[sid] = 1
+                opener = openers.get(child_id)
+                if opener is not None:
+                    opener(top, holder, el, pos)
+                node = child
+                inner = child.inner
+                own = child.own
+                hkey = child_id
                 placed = True
                 break
             if not placed:
                 if sid in ("ISA", "GS", "ST", "SE", "GE", "IEA"):
                     continue  # the envelope reported it
-                where = top.node.id
+                where = node.id
                 if any(sid in o.node.own for o in stack[:-1]):
                     message = f"{sid} segment is out of place: loop {where} has begun"
                 else:
@@ -781,6 +850,49 @@ class _Walker:
             self.close(stack.pop())
         return self.submission()
 
+    _HANDLED = (
+        ("2400", ("SV1", "SV2", "DTP", "REF")),
+        ("2300", ("DTP", "HI", "REF")),
+        ("2000B", ("SBR",)),
+        ("2000C", ("PAT",)),
+        ("2010BA", ("DMG",)),
+        ("2010CA", ("DMG",)),
+        ("2010AA", ("REF",)),
+        ("HEADER", ("BHT",)),
+    )
+
+    def handlers(self) -> dict[tuple[str, str], Callable[[Row, int], None]]:
+        """(loop, segment) -> what reads it; the other segments are only placed and counted."""
+        table: dict[tuple[str, str], Callable[[Row, int], None]] = {}
+        for lid, sids in self._HANDLED:
+            for sid in sids:
+                table[(lid, sid)] = partial(self.segment, lid, sid)
+        table[("2400", "SV1")] = table[("2400", "SV2")] = self.line_service
+        table[("2400", "DTP")] = self.line_dtp
+        table[("2400", "REF")] = self.line_ref
+        table[("2300", "HI")] = self.claim_hi
+        return table
+
+    def line_dtp(self, el: Row, pos: int) -> None:
+        line = self.line
+        if line is None:
+            return
+        d = self.dtp(el, pos)
+        if d is not None and d.qualifier in _LINE_DATES:
+            line.start, line.end = d.start, d.end
+
+    def line_ref(self, el: Row, pos: int) -> None:
+        if self.line is not None and len(el) > 2 and el[1] == "6R":
+            self.line.control = el[2]
+
+    def claim_hi(self, el: Row, pos: int) -> None:
+        if self.claim is not None:
+            self.hi(self.claim, el, pos)
+
+    def line_service(self, el: Row, pos: int) -> None:
+        if self.line is not None:
+            self.service(self.line, el[0], el, pos)
+
     def _count(self, inst: _Open, sid: str, el: Row, pos: int) -> None:
         c = inst.counts.get(sid, 0) + 1
         inst.counts[sid] = c
@@ -788,27 +900,31 @@ class _Walker:
         if c > mx:
             self.err(pos, el, None, f"{sid} appears {c} times in loop {inst.node.id}, at most {mx}")
 
-    def open(self, inst: _Open, parent: _Open, el: Row, pos: int) -> None:
-        lid = inst.node.id
-        if lid == "2300":
-            self.start_claim(el, pos)
-        elif lid == "2400":
-            self.start_line(el, pos)
-        elif el[0] == "HL":
-            self.hl(inst, parent, el, pos)
-        elif el[0] == "NM1":
-            self.nm1(lid, el, pos)
-        elif lid == "2320":
-            pass
+    _NAMED = frozenset(("2010AA", "2010BA", "2010BB", "2010CA", "1000A", "1000B"))
+
+    def openers(self) -> dict[str, Callable[[_Open, _Open, Row, int], None]]:
+        """Loop -> what reads its first segment (the other loops are only placed)."""
+        table: dict[str, Callable[[_Open, _Open, Row, int], None]] = {
+            "2300": lambda inst, parent, el, pos: self.start_claim(el, pos),
+            "2400": lambda inst, parent, el, pos: self.start_line(el, pos),
+        }
+        for lid in ("2000A", "2000B", "2000C"):
+            table[lid] = self.hl
+        rendering = ("2310B", "2420A") if self.kind == "P" else ("2310D", "2310A", "2420C")
+        for lid in (*self._NAMED, *rendering):
+            table[lid] = lambda inst, parent, el, pos: self.nm1(inst.node.id, el, pos)
+        return table
 
     def close(self, inst: _Open) -> None:
         node = inst.node
+        if node.quiet:
+            return
         for sid in node.required:
             if not inst.counts.get(sid):
                 self.err(inst.pos, (node.spec.trigger,), None,
                          f"loop {node.id} lacks its required {sid} segment")  # fmt: skip
-        for child in node.children:
-            if child.spec.required and not inst.child_counts.get(child.id):
+        for child in node.required_children:
+            if not inst.child_counts.get(child.id):
                 if child.id == "2400" and self.claim is None:
                     continue
                 self.err(inst.pos, (node.spec.trigger,), None,
@@ -956,7 +1072,7 @@ class _Walker:
             self.subscriber_patient = self.relationship == SUBSCRIBER_IS_PATIENT
             self.filing = el[9] if n > 9 else ""
             payer_seq = el[1] if n > 1 else ""
-            if payer_seq not in _OTHER_PAYER_CODES.split(","):
+            if payer_seq not in _PAYER_SEQUENCE:
                 self.err(
                     pos, el, "SBR01", f"{printable(payer_seq)!r} is not a payer responsibility code"
                 )
@@ -986,9 +1102,14 @@ class _Walker:
 
     def hi(self, claim: _ClaimB, el: Row, pos: int) -> None:
         comp = self.component
+        codes = self.codes
         for i in range(1, len(el)):
             value = el[i]
             if not value:
+                continue
+            known = codes.get(value)
+            if known is not None:
+                claim.diagnoses.append(known)
                 continue
             parts = value.split(comp)
             qualifier = parts[0]
@@ -1013,7 +1134,8 @@ class _Walker:
                     f"{printable(qualifier)!r} is not a code list qualifier of HI",
                 )
                 continue
-            claim.diagnoses.append(Diagnosis(qualifier, code))
+            d = codes[value] = Diagnosis(qualifier, code)
+            claim.diagnoses.append(d)
 
     def service(self, line: _LineB, sid: str, el: Row, pos: int) -> None:
         n = len(el)
@@ -1053,7 +1175,10 @@ class _Walker:
             line.unit_basis = el[4] if n > 4 else ""
             units_i, ref = 5, "SV2"
             proc_ref = "SV202"
-        if composite:
+        known = self.procedures.get(composite) if composite else None
+        if known is not None:
+            line.qualifier, line.code, line.modifiers = known
+        elif composite:
             parts = composite.split(comp)
             line.qualifier = parts[0]
             line.code = parts[1] if len(parts) > 1 else ""
@@ -1069,10 +1194,17 @@ class _Walker:
                 msg = cpt_hcpcs_error(line.code)
                 if msg:
                     self.err(pos, el, f"{proc_ref}-02", f"{printable(line.code)!r}: {msg}")
+            before = self.errors.count
             for k, m in enumerate(line.modifiers, start=3):
                 msg = modifier_error(m)
                 if msg:
                     self.err(pos, el, f"{proc_ref}-{k:02d}", f"{printable(m)!r}: {msg}")
+            if (
+                self.errors.count == before
+                and line.qualifier == "HC"
+                and not cpt_hcpcs_error(line.code)
+            ):
+                self.procedures[composite] = (line.qualifier, line.code, line.modifiers)
         elif prof:
             self.err(pos, el, "SV101", "the procedure code is missing")
         basis = line.unit_basis
@@ -1266,6 +1398,7 @@ def parse_837(
             errors.add(ClaimError(e.transaction, e.segment_no, e.segment_id, e.element, e.message,
                                   e.transaction_segment_no))  # fmt: skip
         submissions: list[Submission] = []
+        caches: dict[str, dict] = {}
         interchanges = tuple(
             (ic.sender_id, ic.receiver_id, ic.control_number or "") for ic in doc.interchanges
         )
@@ -1300,7 +1433,7 @@ def parse_837(
                                               f"{printable(version)!r} is not a supported 837 guide "
                                               f"({PROFESSIONAL} or {INSTITUTIONAL})", 1))  # fmt: skip
                         continue
-                    w = _Walker(tx, kind, version, errors, today)
+                    w = _Walker(tx, kind, version, errors, today, caches)
                     sub = w.run()
                     submissions.append(
                         Submission(

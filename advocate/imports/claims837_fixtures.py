@@ -229,7 +229,12 @@ def build_837(
 
 
 def generate_837p(
-    n_claims: int, *, seed: int = 837, control_number: str = "000000001", per_subscriber: int = 1
+    n_claims: int,
+    *,
+    seed: int = 837,
+    control_number: str = "000000001",
+    per_subscriber: int = 1,
+    payer_id: str = "SMH01",
 ) -> str:
     """n professional claims, deterministic, each subscriber its own patient."""
     rng = random.Random(seed)
@@ -260,6 +265,7 @@ def generate_837p(
                 subscriber_last=f"LAST{i:06d}",
                 subscriber_first="PAT",
                 member_id=f"M{i:09d}",
+                payer_id=payer_id,
             )
         )
     return build_837(batches, "P", control_number=control_number)
