@@ -5,6 +5,7 @@ is ever silently lost."""
 from __future__ import annotations
 
 import re
+import secrets
 import smtplib
 from collections.abc import Iterable
 from datetime import datetime
@@ -55,10 +56,10 @@ def header_text(value: str) -> str:
     return " ".join(_CONTROL.sub(" ", value or "").split())
 
 
-def redact(body: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            body = body.replace(secret, REDACTED_LINK)
+def redact(body: str, private: Iterable[str]) -> str:
+    for value in private:
+        if value:
+            body = body.replace(value, REDACTED_LINK)
     return body
 
 
@@ -117,6 +118,6 @@ def send_mail(
         folder = Path(cfg["OUTBOX_DIR"])
         folder.mkdir(parents=True, exist_ok=True)
         stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
-        (folder / f"{stamp}.eml").write_bytes(em.as_bytes())
+        (folder / f"{stamp}-{secrets.token_hex(3)}.eml").write_bytes(em.as_bytes())
         msg.sent_at = utcnow()
     return msg

@@ -124,8 +124,15 @@ def use_recovery_code(user: User, code: str) -> bool:
     )
     if row is None:
         return False
-    row.used_at = utcnow()
-    return True
+    # Claimed with a conditional UPDATE, like a TOTP step: used once, even by
+    # concurrent log-ins.
+    claimed = db.session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return claimed == 1
 
 
 def remaining_recovery_codes(user: User) -> int:

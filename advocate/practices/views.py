@@ -504,7 +504,7 @@ def invite_member(practice_id: int):
             db.session.commit()
             msg = f"Invitation sent to {inv.email}."
             if not current_app.config.get("SMTP_HOST"):
-                msg += " No mail server is configured: the message is in the Email outbox."
+                msg += " No mail server is configured: the message is in the instance outbox folder."
             flash(msg, "success")
             return redirect(url_for("practices.detail", practice_id=practice.id) + "#portal")
     return _render_detail(practice, invite_form=form, code=422)

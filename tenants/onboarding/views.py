@@ -155,7 +155,7 @@ def invite():
             db.session.commit()
             msg = f"Invitation sent to {inv.email}."
             if not current_app.config.get("SMTP_HOST"):
-                msg += " No mail server is configured: the message is in the Email outbox."
+                msg += " No mail server is configured: the message is in the instance outbox folder."
             flash(msg, "success")
             return redirect(url_for("onboarding.staff"))
     page = db.paginate(_staff_query(), per_page=current_app.config["PAGE_SIZE"], error_out=False)

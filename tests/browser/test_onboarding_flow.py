@@ -1,8 +1,12 @@
-"""A new firm as a person would meet Advocate: sign up, secure the account,
-invite an advocate, who accepts, secures theirs and logs in."""
+"""A new firm as a person would meet Advocate: sign up, confirm the address
+from the mailed link, secure the account, invite an advocate, who accepts,
+secures theirs and logs in."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+import pathlib
 import re
 import time
 
@@ -21,7 +25,19 @@ def _enroll(page) -> str:
     return secret
 
 
-def test_sign_up_invite_accept_and_log_in(live_server, chromium, screenshot_dir):
+def _mailed_link(outbox_dir: str, to: str, path: str) -> str:
+    """The path of the newest link to `path` mailed to `to` (the outbox folder
+    is the development transport's mailbox)."""
+    for f in sorted(pathlib.Path(outbox_dir).glob("*.eml"), reverse=True):
+        msg = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+        if msg["To"] == to:
+            found = re.search(r"https?://[^/\s]+(" + re.escape(path) + r"\S+)", msg.get_content())
+            if found:
+                return found.group(1)
+    raise AssertionError(f"no mail to {to} with a {path} link")
+
+
+def test_sign_up_invite_accept_and_log_in(db_app, live_server, chromium, screenshot_dir):
     owner = chromium.new_context(viewport={"width": 1360, "height": 900})
     page = owner.new_page()
     errors = []
@@ -33,6 +49,15 @@ def test_sign_up_invite_accept_and_log_in(live_server, chromium, screenshot_dir)
     page.locator("#email").fill("hannah@harbor.example.com")
     page.locator("#password").fill("tidal-compass-orchard-31")
     page.locator("#confirm").fill("tidal-compass-orchard-31")
+    page.get_by_role("button", name="Create firm").click()
+
+    # Nothing exists until the address is confirmed from the mailed link.
+    page.get_by_role("heading", name="Check your email").wait_for()
+    page.screenshot(path=str(screenshot_dir / "00-check-your-email.png"), full_page=True)
+    outbox = db_app.config["OUTBOX_DIR"]
+    page.goto(live_server + _mailed_link(outbox, "hannah@harbor.example.com", "/signup/confirm/"))
+    assert "Create Harbor Claims Advocacy" in page.content()
+    page.locator("#password").fill("tidal-compass-orchard-31")
     page.get_by_role("button", name="Create firm").click()
 
     page.wait_for_url(re.compile(r"/login/two-factor/setup"))
@@ -52,10 +77,12 @@ def test_sign_up_invite_accept_and_log_in(live_server, chromium, screenshot_dir)
     page.get_by_text("Invitation sent to arlo@harbor.example.com").wait_for()
     page.screenshot(path=str(screenshot_dir / "04-people.png"), full_page=True)
 
+    # The firm's Email outbox lists the invitation, never its link...
     page.get_by_role("link", name="Email outbox").first.click()
     body = page.get_by_test_id("email-body").first.inner_text()
-    link = re.search(r"https?://\S+/invitations/accept/\S+", body).group(0)
-    link = live_server + link[link.index("/invitations/"):]
+    assert "/invitations/accept/" not in body and "link sent only to the recipient" in body
+    # ...which only the invited person's mail holds.
+    link = live_server + _mailed_link(outbox, "arlo@harbor.example.com", "/invitations/accept/")
 
     advocate = chromium.new_context(viewport={"width": 1360, "height": 900})
     ap = advocate.new_page()

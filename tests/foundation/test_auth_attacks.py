@@ -656,3 +656,49 @@ def test_session_cookie_has_the_host_prefix_with_https(db_app, monkeypatch, tmp_
         assert "Secure" in cookie and "Path=/" in cookie and "Domain=" not in cookie
     finally:
         db_app.config.update(saved)
+
+
+def test_operator_and_demo_accounts_are_verified_and_can_log_in(db_app, make_browser):
+    """`flask tenants create` and `flask demo seed` make accounts that work at once."""
+    runner = db_app.test_cli_runner()
+    r = runner.invoke(
+        args=[
+            "tenants",
+            "create",
+            "--name",
+            "Cli Firm",
+            "--slug",
+            "cli-firm",
+            "--owner-email",
+            "boss@cli.example.com",
+            "--owner-password",
+            "sturdy-ledger-canyon-12",
+        ]
+    )
+    assert r.exit_code == 0, r.output
+    r = make_browser("10.0.15.1").post(
+        "/login", {"email": "boss@cli.example.com", "password": "sturdy-ledger-canyon-12"}
+    )
+    assert r.status_code == 302 and r.headers["Location"] == "/login/two-factor/setup"
+    r = runner.invoke(args=["demo", "seed"])
+    assert r.exit_code == 0, r.output
+    r = make_browser("10.0.15.2").post(
+        "/login", {"email": "owner@demo.advocate.test", "password": "demo-password-2026"}
+    )
+    assert r.status_code == 302 and r.headers["Location"] == "/login/two-factor/setup"
+    # A name with a line break is refused by the CLI too.
+    r = runner.invoke(
+        args=[
+            "tenants",
+            "create",
+            "--name",
+            "Bad\nName",
+            "--slug",
+            "bad",
+            "--owner-email",
+            "bad@cli.example.com",
+            "--owner-password",
+            "sturdy-ledger-canyon-12",
+        ]
+    )
+    assert r.exit_code != 0 and "line breaks" in r.output

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from advocate.auth.models import ApiToken, new_token, token_hash
 from advocate.extensions import db
-from advocate.mail import OutboxMessage
 from advocate.practices.models import FeeAgreement, Practice, PracticeAuthorization
 from advocate.practices.validators import _luhn_check_digit
 from tenants import tenant_scope
@@ -132,19 +131,13 @@ def api_token(person) -> str:
 def last_link(
     app, tenant_id: int, pattern: str = r"https?://[^/\s]+(/invitations/accept/\S+)"
 ) -> str:
-    """The path of the link in the newest email (the outbox table, or its .eml files)."""
+    """The path of the link in the newest email that has one. Read from the
+    mailed .eml files, as the recipient would: the outbox table, which the
+    firm can read, keeps links with tokens redacted (issue 15)."""
     db.session.commit()
-    with tenant_scope(tenant_id):
-        msg = db.session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.tenant_id == tenant_id)
-            .order_by(OutboxMessage.id.desc())
-        ).first()
-    if msg is not None:
-        body = msg.body
-    else:  # pragma: no cover - the outbox row is readable by its firm
-        files = sorted(pathlib.Path(app.config["OUTBOX_DIR"]).glob("*.eml"))
-        body = email.message_from_bytes(
-            files[-1].read_bytes(), policy=email.policy.default
-        ).get_content()
-    return re.search(pattern, body).group(1)
+    for f in sorted(pathlib.Path(app.config["OUTBOX_DIR"]).glob("*.eml"), reverse=True):
+        body = email.message_from_bytes(f.read_bytes(), policy=email.policy.default).get_content()
+        found = re.search(pattern, body)
+        if found:
+            return found.group(1)
+    raise AssertionError(f"no mailed link matches {pattern!r} (firm {tenant_id})")
