@@ -62,11 +62,16 @@ def unique_slug(name: str) -> str:
     return slug
 
 
+# Zero-width (non-)joiners are part of how some scripts spell names; other
+# format characters (bidi overrides, ...) only disguise text.
+_JOINERS = frozenset("\u200c\u200d")
+
+
 def clean_name(value: str | None, field: str, *, required: bool = True) -> str | None:
     """A firm's or person's name: one line of text. Control characters (CR, LF,
     NUL, ...) and line separators are refused: names go into mail headers."""
     text = (value or "").strip()
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text):
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in _JOINERS for c in text):
         raise OnboardingError(field, "Use one line of text: no line breaks or control characters.")
     if required and not text:
         raise OnboardingError(field, "This field is required.")

@@ -36,9 +36,6 @@ def _field_error(form, err: OnboardingError) -> None:
         flash(err.message, "danger")
 
 
-SIGNUP_SENT = "signup_sent"
-
-
 @bp.route("/signup", methods=["GET", "POST"])
 @public
 @limiter.limit("20 per hour", methods=["POST"])
