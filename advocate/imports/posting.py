@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -112,6 +113,31 @@ def error_details(errors: Iterable[era.EraError]) -> list[dict]:
         }
         for e in errors
     ]
+
+
+MAX_ERROR_DETAILS = 200
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_NUMBER = re.compile(r"-?\d[\d.,]*")
+
+
+def error_kind(e: era.EraError) -> str:
+    """What kind of problem ``e`` is, without its values: ``"SVC03: service line does
+    not balance"``, ``"CLP02: … is not a claim status code"``."""
+    text = _NUMBER.sub("N", _QUOTED.sub("…", e.message)).split(":", 1)[0].strip()
+    where = e.element or e.segment_id
+    return f"{where}: {text}"
+
+
+def error_summary(errors: Sequence[era.EraError], limit: int = MAX_ERROR_DETAILS) -> dict:
+    """The first ``limit`` problems located, the total and the count of each kind
+    (most common first): what the API answers and the error page shows."""
+    kinds = Counter(error_kind(e) for e in errors)
+    return {
+        "total": len(errors),
+        "shown": min(len(errors), limit),
+        "by_kind": [{"kind": k, "count": n} for k, n in kinds.most_common()],
+        "details": error_details(errors[:limit]),
+    }
 
 
 @dataclass

@@ -185,6 +185,7 @@ def _preview_835(data: bytes, filename: str | None):
             filename=filename,
             errors=result.errors[:SHOWN_ERRORS],
             error_count=len(result.errors),
+            error_kinds=posting.error_summary(result.errors, SHOWN_ERRORS)["by_kind"][:30],
             report_token=token,
             confirm=None,
             claims=[],
