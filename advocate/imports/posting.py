@@ -57,6 +57,7 @@ from advocate.imports.bulk import (
 )
 from advocate.imports.models import (
     ZERO,
+    IdentifierAlias,
     Remittance,
     RemittanceAdjustment,
     RemittanceClaim,
@@ -566,6 +567,19 @@ class _Directory:
             ):
                 self.practice_by_npi.setdefault(pr.npi, pr)
                 self.practice_by_tin.setdefault(pr.tin, pr)
+        # Then the identifiers the firm added from the unmatched list.
+        for alias, payer, practice in db.session.execute(
+            select(IdentifierAlias, Payer, Practice)
+            .outerjoin(Payer, Payer.id == IdentifierAlias.payer_id)
+            .outerjoin(Practice, Practice.id == IdentifierAlias.practice_id)
+            .order_by(IdentifierAlias.id)
+        ):
+            if alias.kind == "payer_id" and payer is not None:
+                self.payer_by_id.setdefault(alias.value.strip().upper(), payer)
+            elif alias.kind == "npi" and practice is not None:
+                self.practice_by_npi.setdefault(alias.value, practice)
+            elif alias.kind == "tin" and practice is not None:
+                self.practice_by_tin.setdefault(alias.value, practice)
 
     def payer(self, rem: era.Remittance) -> Payer | None:
         if rem.payer is None:
@@ -977,6 +991,8 @@ def post_plan(
         corrected = corrected_names(cp.claim)
         if corrected is not None:
             data = dict(data, corrected_patient=corrected)
+        # What the payee was looked up by, for the fix in place (no PHI).
+        data = dict(data, payee_npis=payee_npis(rem, cp.claim), payee_tin=payee_tin(rem))
         unmatched.append(
             {
                 "tenant_id": tenant_id,
