@@ -215,9 +215,14 @@ def case_input(claim: era.Claim, rem: era.Remittance, paid_on: date) -> dict:
             dates.append(day)
         if ln.service_to:
             dates.append(ln.service_to)
+        # A revenue-code line (SVC01 NU) has no CPT/HCPCS code: like a claim-level
+        # line, it carries its amounts under the revenue code.
+        revenue_only = ln.procedure.qualifier == "NU"
         lines.append(
             {
-                "code": ln.procedure.code,
+                "claim_level": revenue_only,
+                "revenue_code": (ln.procedure.code if revenue_only else ln.revenue_code) or None,
+                "code": "" if revenue_only else ln.procedure.code,
                 "modifiers": list(ln.procedure.modifiers),
                 "units": str(ln.billed_units),
                 "billed": _money(ln.charge),
