@@ -91,3 +91,17 @@ def test_adding_the_payee_npi_to_a_practice_opens_the_case(setup: Setup, browser
     (case,) = setup.rows(Case)
     assert case.practice_id == clinic
     assert setup.rows(UnmatchedClaim)[0].status == "case_created"
+
+
+def test_the_unmatched_page_shows_the_corrected_name_beside_the_submitted_one(
+    setup: Setup, browser
+):
+    login(browser, setup.advocate)
+    claim = CLAIM[:3] + ["NM1*74*1*DOE-SMITH*JANE****C*W5A"] + CLAIM[3:]
+    text = interchange(
+        transaction("0001", header("300", payer="ACME HEALTH", payer_id="ZZ999") + claim)
+    )
+    _post(browser, setup, text)
+    (item,) = setup.rows(UnmatchedClaim)
+    html = browser.get(f"/imports/unmatched/{item.id}").get_data(as_text=True)
+    assert "DOE, JANE" in html and "DOE-SMITH, JANE" in html
