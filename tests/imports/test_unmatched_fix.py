@@ -105,3 +105,21 @@ def test_the_unmatched_page_shows_the_corrected_name_beside_the_submitted_one(
     (item,) = setup.rows(UnmatchedClaim)
     html = browser.get(f"/imports/unmatched/{item.id}").get_data(as_text=True)
     assert "DOE, JANE" in html and "DOE-SMITH, JANE" in html
+
+
+def test_the_remittance_page_shows_plb_items_the_shape_and_a_reconciliation_warning(
+    setup: Setup, browser
+):
+    login(browser, setup.advocate)
+    setup.case("CN-OLD", "PCN-OLD")
+    plb = "PLB*1234567893*20241231*WO:CN-OLD*150*L6:CN-5*-12.5*FB:B2024*40"
+    # BPR02 100.00 while sum(CLP04) - sum(PLB) = 300 - 177.50 = 122.50: posted, with a warning.
+    text = interchange(transaction("0001", header("100.00") + CLAIM + [plb]))
+    remittance_id = _post(browser, setup, text)
+    html = browser.get(f"/imports/remittances/{remittance_id}").get_data(as_text=True)
+    table = re.search(r'data-testid="provider-adjustments">(.*?)</table>', html, re.S).group(1)
+    assert table.count("<tr>") == 1 + 3
+    assert "overpayment recovery" in table and "interest owed" in table and "(recoupment)" in table
+    assert re.search(r'data-testid="plb-total">\$177\.50<', html)
+    assert 'data-testid="remittance-warnings"' in html and "does not equal claim payments" in html
+    assert 'data-testid="file-shape">ASCII<' in html
