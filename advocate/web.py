@@ -90,8 +90,10 @@ def _error(e: HTTPException):
         # answer names nothing about the app.
         return "Bad Request: unknown host.\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
     if _wants_json():
-        return jsonify(error=e.description or e.name, details=getattr(e, "details", []) or []), e.code
-    template = f"errors/{e.code}.html" if e.code in (400, 403, 404, 429) else "errors/500.html"
+        return jsonify(
+            error=e.description or e.name, details=getattr(e, "details", []) or []
+        ), e.code
+    template = f"errors/{e.code}.html" if e.code in (400, 403, 404, 413, 429) else "errors/500.html"
     return render_template(template, error=e), e.code
 
 

@@ -75,11 +75,13 @@ def remittances_create():
             source="api",
         )
     except posting.EraImportError as err:
-        api_error(
-            422,
-            f"{len(err.errors)} error(s) in the file: nothing was imported",
-            posting.error_details(err.errors),
-        )
+        # At most MAX_ERROR_DETAILS located problems, with the total and the count of
+        # each kind: a broken 50 MB file never answers megabytes of errors.
+        summary_of_errors = posting.error_summary(err.errors)
+        return jsonify(
+            error=f"{len(err.errors)} error(s) in the file: nothing was imported",
+            **summary_of_errors,
+        ), 422
     return jsonify(summary.as_json()), (200 if summary.duplicate else 201)
 
 

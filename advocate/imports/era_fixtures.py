@@ -704,3 +704,51 @@ def generate_835(
         newline=newline,
         interchange_control_number=seed % 10**9 or 1,
     )
+
+
+def realworld_835(
+    n_claims: int = 707, transactions: int = 19, seed: int = 7, width: int | None = 80
+) -> bytes:
+    """A file shaped like a payer's production ERA (what the corpus and the benchmark
+    use): ``generate_835``'s claims, PLB (WO, L6) and reversals over several
+    transactions, plus what real payers add: a TS3 provider summary after each LX,
+    claim contacts (PER*CX) in loop 2100, corrected names (NM1*74), UTF-8 names,
+    denied lines with SVC05 = 0 paid units and SVC07 billed units; then wrapped at
+    a fixed width with CR LF (``width`` None: one segment per line).  UTF-8 bytes."""
+    text = generate_835(n_claims, seed=seed, transactions=transactions, newline=False)
+    out: list[str] = []
+    st_index = 0
+    claims = 0
+    for seg in text.split("~"):
+        if not seg:
+            continue
+        el = seg.split("*")
+        sid = el[0]
+        if sid == "ST":
+            st_index = len(out)
+        if sid == "SVC" and len(el) >= 4 and el[3] == "0":
+            units = el[5] if len(el) > 5 and el[5] else "1"
+            el = el[:4] + [el[4] if len(el) > 4 else "", "0", "", units]
+            seg = "*".join(el)
+        if sid == "NM1" and el[1] == "QC" and claims % 9 == 4:
+            el[3] = "MUÑOZ"
+            seg = "*".join(el)
+        if sid == "SE":
+            count = len(out) - st_index + 1
+            seg = f"SE*{count}*{el[2]}"
+        out.append(seg)
+        if sid == "LX":
+            out.append(f"TS3*1234567893*11*{20241231}*{n_claims // transactions}*0")
+        elif sid == "CLP":
+            claims += 1
+        elif sid == "NM1" and el[1] == "QC":
+            if claims % 3 == 0:
+                out.append("PER*CX*CLAIMS DEPARTMENT*TE*8005551212")
+            if claims % 10 == 0:
+                out.append(f"NM1*74*1*{el[3]}-SMITH*{el[4] if len(el) > 4 else ''}****C*{el[-1]}")
+    stream = "~".join(out) + "~"
+    if width is None:
+        return stream.replace("~", "~\n").encode("utf-8")
+    return (
+        "\r\n".join(stream[i : i + width] for i in range(0, len(stream), width)) + "\r\n"
+    ).encode("utf-8")

@@ -216,6 +216,13 @@ _OPENS_FROM: dict[str, frozenset[str]] = {
     "PLB": frozenset(("HEADER", "1000A", "1000B", "2000", "2100", "2110", "SUMMARY")),
 }
 _OPENS = {"LX": "2000", "CLP": "2100", "SVC": "2110", "PLB": "SUMMARY"}
+_TRIGGERS = frozenset((*_OPENS, "N1"))
+# Per loop, the segments that stay in it (not loop triggers): the walk's fast path.
+_PLAIN = {
+    loop: {sid: limit for sid, limit in uses.items() if sid not in _TRIGGERS}
+    for loop, uses in _ALLOWED.items()
+}
+_NOT_HERE = object()
 _SVC_REPEAT = next(lp.repeat for lp in LOOPS if lp.loop == "2110") or 0
 
 
@@ -232,11 +239,24 @@ def check_loops(rows: Sequence[Sequence[str]], first_pos: int, error: ErrorSink)
     bad: set[int] = set()
     loop = "HEADER"
     allowed = _ALLOWED["HEADER"]
+    plain = _PLAIN["HEADER"]
     counts: dict[str, int] = {}
     seen_payer = seen_payee = False
     services = 0
     for pos, el in enumerate(rows, first_pos):
         sid = el[0]
+        limit = plain.get(sid, _NOT_HERE)
+        if limit is not _NOT_HERE:  # the usual case: a non-trigger segment of this loop
+            n = counts.get(sid, 0) + 1
+            counts[sid] = n
+            if limit is not None and n > limit:
+                bad.add(pos)
+                error(
+                    pos,
+                    el,
+                    f"{sid} is used {n} times in one {LOOP_NAMES[loop]}, the guide allows {limit}",
+                )
+            continue
         target = _OPENS.get(sid)
         if target is None and sid == "N1":
             qualifier = el[1] if len(el) > 1 else ""
@@ -267,25 +287,26 @@ def check_loops(rows: Sequence[Sequence[str]], first_pos: int, error: ErrorSink)
                         f"claim has more than {_SVC_REPEAT} service lines (loop 2110 repeat, {GUIDE})",
                     )
                     continue
-        if target is not None and (target != loop or sid != "PLB"):
-            loop = target
-            allowed = _ALLOWED[loop]
-            counts = {}
-        if sid not in allowed:
-            bad.add(pos)
-            if sid in ALL_SEGMENT_IDS:
-                error(pos, el, f"{sid} segment is not allowed in {LOOP_NAMES[loop]} ({GUIDE})")
-            else:
-                error(pos, el, f"{segment_label(sid)!r} is not an 835 segment")
+        if target is not None:
+            if target != loop or sid != "PLB":
+                loop = target
+                allowed = _ALLOWED[loop]
+                plain = _PLAIN[loop]
+                counts = {}
+            n = counts.get(sid, 0) + 1
+            counts[sid] = n
+            limit = allowed[sid]
+            if limit is not None and n > limit:
+                bad.add(pos)
+                error(
+                    pos,
+                    el,
+                    f"{sid} is used {n} times in one {LOOP_NAMES[loop]}, the guide allows {limit}",
+                )
             continue
-        n = counts.get(sid, 0) + 1
-        counts[sid] = n
-        limit = allowed[sid]
-        if limit is not None and n > limit:
-            bad.add(pos)
-            error(
-                pos,
-                el,
-                f"{sid} is used {n} times in one {LOOP_NAMES[loop]}, the guide allows {limit}",
-            )
+        bad.add(pos)
+        if sid in ALL_SEGMENT_IDS:
+            error(pos, el, f"{sid} segment is not allowed in {LOOP_NAMES[loop]} ({GUIDE})")
+        else:
+            error(pos, el, f"{segment_label(sid)!r} is not an 835 segment")
     return bad

@@ -50,6 +50,16 @@ class UnmatchedCaseForm(FlaskForm):
         self.plan_type.choices = choices(list(plan_types.items()))
 
 
+class FixForm(FlaskForm):
+    """The fix in place on the unmatched list: add the claim's payer ID, NPI or TIN
+    to one of the firm's payers or practices (the identifier comes from the claim)."""
+
+    kind = HiddenField()
+    # A <select> of the firm's payers or practices on the page; the service checks the
+    # id against the firm's own rows (another firm's id is "choose the payer").
+    target_id = StringField("Belongs to")
+
+
 class ActionForm(FlaskForm):
     """A button that posts (dismiss, delete): CSRF only."""
 

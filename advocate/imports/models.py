@@ -316,6 +316,34 @@ class ClaimImport(TenantScoped, TimestampMixin, db.Model):
     __audit_type__ = "claim_import"
 
 
+IDENTIFIER_KINDS = ("payer_id", "npi", "tin")
+
+
+class IdentifierAlias(TenantScoped, TimestampMixin, db.Model):
+    """An identifier a payer's 835s use and what it means in the firm: a payer id
+    (N1*PR REF*2U / N104 / TRN03) for one of its payers, a payee NPI or TIN for
+    one of its practices.  Added from the unmatched list ("the fix in place");
+    posting looks here after the payer's and practice's own identifiers."""
+
+    __tablename__ = "import_identifier_aliases"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # payer_id, npi, tin
+    value: Mapped[str] = mapped_column(String(80))
+    payer_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("payers.id", ondelete="CASCADE"), index=True
+    )
+    practice_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("practices.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    __audit_type__ = "identifier_alias"
+
+
 class HeaderAlias(TenantScoped, TimestampMixin, db.Model):
     """The firm's saved header mapping: a column name its files use, and the
     import column it means."""

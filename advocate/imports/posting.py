@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -56,6 +57,7 @@ from advocate.imports.bulk import (
 )
 from advocate.imports.models import (
     ZERO,
+    IdentifierAlias,
     Remittance,
     RemittanceAdjustment,
     RemittanceClaim,
@@ -112,6 +114,31 @@ def error_details(errors: Iterable[era.EraError]) -> list[dict]:
         }
         for e in errors
     ]
+
+
+MAX_ERROR_DETAILS = 200
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_NUMBER = re.compile(r"-?\d[\d.,]*")
+
+
+def error_kind(e: era.EraError) -> str:
+    """What kind of problem ``e`` is, without its values: ``"SVC03: service line does
+    not balance"``, ``"CLP02: … is not a claim status code"``."""
+    text = _NUMBER.sub("N", _QUOTED.sub("…", e.message)).split(":", 1)[0].strip()
+    where = e.element or e.segment_id
+    return f"{where}: {text}"
+
+
+def error_summary(errors: Sequence[era.EraError], limit: int = MAX_ERROR_DETAILS) -> dict:
+    """The first ``limit`` problems located, the total and the count of each kind
+    (most common first): what the API answers and the error page shows."""
+    kinds = Counter(error_kind(e) for e in errors)
+    return {
+        "total": len(errors),
+        "shown": min(len(errors), limit),
+        "by_kind": [{"kind": k, "count": n} for k, n in kinds.most_common()],
+        "details": error_details(errors[:limit]),
+    }
 
 
 @dataclass
@@ -188,9 +215,14 @@ def case_input(claim: era.Claim, rem: era.Remittance, paid_on: date) -> dict:
             dates.append(day)
         if ln.service_to:
             dates.append(ln.service_to)
+        # A revenue-code line (SVC01 NU) has no CPT/HCPCS code: like a claim-level
+        # line, it carries its amounts under the revenue code.
+        revenue_only = ln.procedure.qualifier == "NU"
         lines.append(
             {
-                "code": ln.procedure.code,
+                "claim_level": revenue_only,
+                "revenue_code": (ln.procedure.code if revenue_only else ln.revenue_code) or None,
+                "code": "" if revenue_only else ln.procedure.code,
                 "modifiers": list(ln.procedure.modifiers),
                 "units": str(ln.billed_units),
                 "billed": _money(ln.charge),
@@ -540,6 +572,19 @@ class _Directory:
             ):
                 self.practice_by_npi.setdefault(pr.npi, pr)
                 self.practice_by_tin.setdefault(pr.tin, pr)
+        # Then the identifiers the firm added from the unmatched list.
+        for alias, payer, practice in db.session.execute(
+            select(IdentifierAlias, Payer, Practice)
+            .outerjoin(Payer, Payer.id == IdentifierAlias.payer_id)
+            .outerjoin(Practice, Practice.id == IdentifierAlias.practice_id)
+            .order_by(IdentifierAlias.id)
+        ):
+            if alias.kind == "payer_id" and payer is not None:
+                self.payer_by_id.setdefault(alias.value.strip().upper(), payer)
+            elif alias.kind == "npi" and practice is not None:
+                self.practice_by_npi.setdefault(alias.value, practice)
+            elif alias.kind == "tin" and practice is not None:
+                self.practice_by_tin.setdefault(alias.value, practice)
 
     def payer(self, rem: era.Remittance) -> Payer | None:
         if rem.payer is None:
@@ -951,6 +996,8 @@ def post_plan(
         corrected = corrected_names(cp.claim)
         if corrected is not None:
             data = dict(data, corrected_patient=corrected)
+        # What the payee was looked up by, for the fix in place (no PHI).
+        data = dict(data, payee_npis=payee_npis(rem, cp.claim), payee_tin=payee_tin(rem))
         unmatched.append(
             {
                 "tenant_id": tenant_id,

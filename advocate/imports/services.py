@@ -16,7 +16,9 @@ from advocate.db import utcnow
 from advocate.extensions import db
 from advocate.imports.models import (
     DEFAULT_CO45_THRESHOLD,
+    IDENTIFIER_KINDS,
     HeaderAlias,
+    IdentifierAlias,
     ImportSettings,
     RemittanceClaim,
     UnmatchedClaim,
@@ -182,6 +184,150 @@ def create_case_from_unmatched(
     db.session.flush()
     audit("unmatched_claim.case_created", item, user_id=actor_id, details={"case_id": case.id})
     return case
+
+
+# -- the fix in place: an identifier for a payer or practice, then re-post -----------
+
+
+def fixes_for(item: UnmatchedClaim) -> list[tuple[str, str]]:
+    """The fixes the item's reason calls for: (kind, identifier) pairs, e.g.
+    ("payer_id", "87726"), ("npi", "1982743651"), ("tin", "987654321")."""
+    if not item.is_open or item.is_reversal:
+        return []
+    data = item.data or {}
+    if item.reason.startswith("unknown payer"):
+        return [("payer_id", item.payer_identifier)] if item.payer_identifier else []
+    if item.reason.startswith("unknown practice"):
+        out = [("npi", npi) for npi in data.get("payee_npis") or []]
+        if data.get("payee_tin"):
+            out.append(("tin", data["payee_tin"]))
+        return out
+    return []
+
+
+def add_identifier(
+    item: UnmatchedClaim, *, kind: str, target_id, actor_id: int | None
+) -> IdentifierAlias:
+    """Record that the identifier the item's claim was looked up by means one of the
+    firm's payers (kind payer_id) or practices (npi, tin).  The identifier comes
+    from the item, never from the request; the target is checked against the
+    firm's own rows.  Raises ImportsError, writing nothing."""
+    if kind not in IDENTIFIER_KINDS:
+        raise ImportsError([("kind", "Choose what to add: a payer ID, an NPI or a TIN.")])
+    value = dict(fixes_for(item)).get(kind)
+    if not value:
+        raise ImportsError([("kind", "This claim names no such identifier to add.")])
+    try:
+        target_key = int(target_id)
+    except (TypeError, ValueError):
+        target_key = None
+    model = Payer if kind == "payer_id" else Practice
+    target = db.session.get(model, target_key) if target_key is not None else None
+    if target is None:
+        noun = "payer" if kind == "payer_id" else "practice"
+        raise ImportsError([("target_id", f"Choose the {noun} it belongs to.")])
+    alias = db.session.scalar(
+        select(IdentifierAlias).where(IdentifierAlias.kind == kind, IdentifierAlias.value == value)
+    )
+    if alias is None:
+        alias = IdentifierAlias(kind=kind, value=value, created_by_id=actor_id)
+        db.session.add(alias)
+    alias.payer_id = target.id if kind == "payer_id" else None
+    alias.practice_id = target.id if kind != "payer_id" else None
+    db.session.flush()
+    audit(
+        "identifier_alias.saved",
+        alias,
+        user_id=actor_id,
+        details={"kind": kind, "target_id": target.id, "unmatched_claim_id": item.id},
+    )
+    return alias
+
+
+def repost_unmatched(
+    remittance_id: int, *, tenant_id: int, actor_id: int | None, today: date | None = None
+) -> tuple[int, int]:
+    """Try again the remittance's open claims that lacked a payer or practice: each
+    one whose payer and practice are now known opens its case (with its payment),
+    the others keep a fresh reason.  Idempotent: a claim leaves the open list when
+    its case is opened, so nothing is posted twice.  Returns (opened, still open)."""
+    from advocate.imports import posting
+
+    items = list(
+        db.session.scalars(
+            select(UnmatchedClaim)
+            .where(
+                UnmatchedClaim.remittance_id == remittance_id,
+                UnmatchedClaim.status == "open",
+            )
+            .order_by(UnmatchedClaim.id)
+            .with_for_update(of=UnmatchedClaim)  # two re-posts at once: one waits
+        )
+    )
+    candidates = [
+        i
+        for i in items
+        if not i.is_reversal and i.reason.startswith(("unknown payer", "unknown practice"))
+    ]
+    if not candidates:
+        return 0, len(items)
+    npis = {n for i in candidates for n in (i.data or {}).get("payee_npis") or []}
+    tins = {t for i in candidates if (t := (i.data or {}).get("payee_tin"))}
+    directory = posting._Directory(npis, tins)
+    opened = 0
+    for item in candidates:
+        data = item.data or {}
+        payer = None
+        if item.payer_identifier:
+            payer = directory.payer_by_id.get(item.payer_identifier.strip().upper())
+        if payer is None and item.payer_name:
+            payer = directory.payer_by_name.get(name_key(item.payer_name))
+        practice = next(
+            (
+                directory.practice_by_npi[n]
+                for n in data.get("payee_npis") or []
+                if n in directory.practice_by_npi
+            ),
+            None,
+        ) or directory.practice_by_tin.get(data.get("payee_tin") or "")
+        if payer is None:
+            item.reason = (
+                f"unknown payer: no payer named '{item.payer_name or ''}' or with payer ID "
+                f"'{item.payer_identifier or '-'}'"
+            )[:300]
+            continue
+        if practice is None:
+            continue  # the reason already names what was tried
+        try:
+            with db.session.begin_nested():
+                create_case_from_unmatched(
+                    item,
+                    tenant_id=tenant_id,
+                    actor_id=actor_id,
+                    practice_id=practice.id,
+                    payer_id=payer.id,
+                    plan_type=data.get("plan_type") or "other",
+                    today=today,
+                )
+        except (case_services.CaseValidationError, ImportsError) as err:
+            problems = "; ".join(f"{f} {m}" for f, m in err.errors)
+            item.reason = f"cannot open a case: {problems}"[:300]
+            continue
+        opened += 1
+        db.session.execute(
+            update(RemittanceClaim)
+            .where(RemittanceClaim.id == item.remittance_claim_id)
+            .values(outcome="created", reason=None)
+        )
+    db.session.flush()
+    audit(
+        "remittance.reposted",
+        object_type="remittance",
+        object_id=remittance_id,
+        user_id=actor_id,
+        details={"opened": opened, "still_open": len(items) - opened},
+    )
+    return opened, len(items) - opened
 
 
 def dismiss_unmatched(item: UnmatchedClaim, *, actor_id: int | None) -> None:

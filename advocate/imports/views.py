@@ -39,6 +39,7 @@ from advocate.imports.forms import (
     AliasForm,
     ClaimsUploadForm,
     ConfirmForm,
+    FixForm,
     RemittanceUploadForm,
     SettingsForm,
     UnmatchedCaseForm,
@@ -185,6 +186,7 @@ def _preview_835(data: bytes, filename: str | None):
             filename=filename,
             errors=result.errors[:SHOWN_ERRORS],
             error_count=len(result.errors),
+            error_kinds=posting.error_summary(result.errors, SHOWN_ERRORS)["by_kind"][:30],
             report_token=token,
             confirm=None,
             claims=[],
@@ -302,6 +304,7 @@ def remittance_detail(remittance_id: int):
         "imports/remittance_detail.html",
         remittance=remittance,
         adjustments=adjustments,
+        repost_form=ActionForm(),
         page=page,
         outcome=outcome,
         outcomes=OUTCOMES,
@@ -358,13 +361,70 @@ def unmatched_index():
             )
         )
     }
+    fixes = {item.id: services.fixes_for(item) for item in page.items}
+    payers = practices = []
+    if any(fixes.values()):
+        payers = db.session.scalars(select(Payer).order_by(Payer.name)).all()
+        practices = db.session.scalars(select(Practice).order_by(Practice.name)).all()
     return render_template(
         "imports/unmatched_index.html",
         page=page,
         status=status,
         counts=counts,
         statuses=UNMATCHED_STATUSES,
+        fixes=fixes,
+        payer_choices=[(str(p.id), p.name) for p in payers],
+        practice_choices=[(str(p.id), f"{p.name} ({p.npi})") for p in practices],
+        fix_form=FixForm(),
+        repost_form=ActionForm(),
     )
+
+
+@bp.route("/unmatched/<int:unmatched_id>/fix", methods=["POST"])
+@roles(WORKERS)
+def unmatched_fix(unmatched_id: int):
+    """The fix in place: add the claim's payer ID, NPI or TIN to a payer or practice,
+    then re-post its remittance's unmatched claims."""
+    item = _unmatched_or_404(unmatched_id)
+    form = FixForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.add_identifier(
+            item, kind=form.kind.data or "", target_id=form.target_id.data, actor_id=g.actor.id
+        )
+        opened, still_open = services.repost_unmatched(
+            item.remittance_id, tenant_id=require_tenant_id(), actor_id=g.actor.id
+        )
+    except services.ImportsError as err:
+        db.session.rollback()
+        flash("; ".join(m for _, m in err.errors), "warning")
+        return redirect(url_for("imports.unmatched_index"))
+    db.session.commit()
+    flash(
+        f"Saved. Re-posted the file's unmatched claims: {opened} case(s) opened, "
+        f"{still_open} still to review.",
+        "success",
+    )
+    return redirect(url_for("imports.unmatched_index"))
+
+
+@bp.route("/remittances/<int:remittance_id>/repost", methods=["POST"])
+@roles(WORKERS)
+def remittance_repost(remittance_id: int):
+    """Re-post a remittance's unmatched claims (after a payer or practice was fixed)."""
+    remittance = db.session.get(Remittance, remittance_id)
+    if remittance is None:
+        abort(404)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    opened, still_open = services.repost_unmatched(
+        remittance.id, tenant_id=require_tenant_id(), actor_id=g.actor.id
+    )
+    db.session.commit()
+    flash(f"Re-posted: {opened} case(s) opened, {still_open} still to review.", "success")
+    return redirect(url_for("imports.remittance_detail", remittance_id=remittance.id))
 
 
 def _case_form(item: UnmatchedClaim, formdata=None) -> UnmatchedCaseForm:

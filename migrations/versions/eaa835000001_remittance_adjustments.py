@@ -1,5 +1,6 @@
 """imports: provider-level adjustments (PLB) per remittance, the file's encoding,
-wrapping width, PLB total and warnings
+wrapping width, PLB total and warnings; identifier aliases (payer ids, payee NPIs
+and TINs added from the unmatched list)
 
 Revision ID: eaa835000001
 Revises: a7d1e5000005
@@ -81,11 +82,35 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_remittance_adjustments_case_id"), ["case_id"], unique=False
         )
-    rls.run(op, rls.enable_statements("remittance_adjustments"))
+    op.create_table(
+        "import_identifier_aliases",
+        sa.Column("tenant_id", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("value", sa.String(length=80), nullable=False),
+        sa.Column("payer_id", sa.BigInteger(), nullable=True),
+        sa.Column("practice_id", sa.BigInteger(), nullable=True),
+        sa.Column("created_by_id", sa.BigInteger(), nullable=True),
+        sa.Column("created_at", advocate.db.UTCDateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
+        sa.Column("updated_at", advocate.db.UTCDateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_import_identifier_aliases_tenant_id_tenants"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["payer_id"], ["payers.id"], name=op.f("fk_import_identifier_aliases_payer_id_payers"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["practice_id"], ["practices.id"], name=op.f("fk_import_identifier_aliases_practice_id_practices"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["created_by_id"], ["users.id"], name=op.f("fk_import_identifier_aliases_created_by_id_users"), ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_identifier_aliases")),
+        sa.UniqueConstraint("tenant_id", "kind", "value", name=op.f("uq_import_identifier_aliases_tenant_id_kind_value")),
+    )  # fmt: skip
+    with op.batch_alter_table("import_identifier_aliases", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_import_identifier_aliases_tenant_id"), ["tenant_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_import_identifier_aliases_payer_id"), ["payer_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_import_identifier_aliases_practice_id"), ["practice_id"], unique=False)
+    for table in ("remittance_adjustments", "import_identifier_aliases"):
+        rls.run(op, rls.enable_statements(table))
     rls.grant_app_role(op)
 
 
 def downgrade():
+    op.drop_table("import_identifier_aliases")
     op.drop_table("remittance_adjustments")
     with op.batch_alter_table("remittances", schema=None) as batch_op:
         batch_op.drop_column("warnings")

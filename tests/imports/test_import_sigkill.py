@@ -29,6 +29,7 @@ from advocate.imports.era import parse_835
 from advocate.imports.era_fixtures import generate_835
 from advocate.imports.models import (
     Remittance,
+    RemittanceAdjustment,
     RemittanceClaim,
     RemittanceTransaction,
     UnmatchedClaim,
@@ -43,6 +44,7 @@ MODELS = (
     Remittance,
     RemittanceTransaction,
     RemittanceClaim,
+    RemittanceAdjustment,
     UnmatchedClaim,
     Case,
     ServiceLine,
@@ -190,8 +192,13 @@ def test_sigkill_mid_import_leaves_nothing_and_a_rerun_imports_exactly_once(
                 RemittanceClaim.outcome != "unmatched", RemittanceClaim.amount_posted != 0
             )
         ).all()
-    assert len(posted) == len(paid_claims)  # one payment per paying claim: exactly once
-    assert sum(posted) == sum(paid_claims)
+        # A PLB WO naming a matched claim posts as a recoupment (a negative payment).
+        recouped = db.session.scalars(
+            select(RemittanceAdjustment.amount).where(RemittanceAdjustment.payment_id.is_not(None))
+        ).all()
+    # one payment per paying claim and per recoupment: exactly once
+    assert len(posted) == len(paid_claims) + len(recouped)
+    assert sum(posted) == sum(paid_claims) - sum(recouped)
     _release(setup)
 
     second = subprocess.run(  # noqa: S603 - our own command line

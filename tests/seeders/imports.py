@@ -11,6 +11,7 @@ from advocate.extensions import db
 from advocate.imports.models import (
     ClaimImport,
     HeaderAlias,
+    IdentifierAlias,
     ImportSettings,
     Remittance,
     RemittanceAdjustment,
@@ -116,7 +117,8 @@ def _imports(s: Seeded) -> None:
             reference=f"{marker}-CLAIM",
             amount=Decimal("5.00"),
         )
-        db.session.add_all([item, claims, alias, settings, plb])
+        identifier = IdentifierAlias(kind="npi", value=f"{marker}"[:80])
+        db.session.add_all([item, claims, alias, settings, plb, identifier])
         db.session.flush()
         s.add("remittance_id", rem.id)
         s.add("unmatched_id", item.id)
