@@ -41,6 +41,7 @@ from advocate.cases.models import Case, Payment
 from advocate.db import utcnow
 from advocate.extensions import db
 from advocate.imports import era
+from advocate.imports.claims837_match import apply_remittance_lines
 from advocate.imports.bulk import (
     NSA_NOTE,
     CaseDraft,
@@ -931,6 +932,16 @@ def post_plan(
 
     insert_cases(w, [nc.draft for nc in plan.new_cases])
     _post_matched(plan, w)
+    # Paid per billed line (CLP01 = CLM01, each SVC to its billed line) on cases that
+    # existed before this file; the lines of a case this file opens are its SVCs.
+    apply_remittance_lines(
+        [
+            (cp.case_id, cp.claim)
+            for cp in plan.claims
+            if cp.outcome == "matched" and cp.case_id is not None and cp.new_case is None
+        ],
+        tenant_id=tenant_id,
+    )
     insert_rows(
         RemittanceAdjustment,
         [
