@@ -25,6 +25,10 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    from advocate import logs
+
+    logs.init_app(app)
+
     from advocate import models  # noqa: F401  (every model on the metadata)
     from advocate.extensions import csrf, db, limiter, login_manager, migrate
 
