@@ -43,6 +43,10 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         scoping.install(db)
 
+    from advocate import mail
+
+    mail.install()
+
     from advocate import jobs, security, storage, web
 
     security.init_app(app)
