@@ -13,11 +13,20 @@ from flask import Flask
 from advocate import config as config_module
 
 
+def resource_dirs() -> tuple[Path, Path]:
+    """(templates, migrations): bundled inside an installed wheel (setup.py
+    copies them), else at the top of the checkout."""
+    package = Path(__file__).resolve().parent
+    bundle = package / "_bundle"
+    base = bundle if (bundle / "templates").is_dir() else package.parent
+    return base / "templates", base / "migrations"
+
+
 def create_app(config: dict | None = None) -> Flask:
-    root = Path(__file__).resolve().parent.parent
+    templates, migrations = resource_dirs()
     app = Flask(
         __name__,
-        template_folder=str(root / "templates"),
+        template_folder=str(templates),
         static_folder="static",
         instance_relative_config=True,
     )
@@ -29,11 +38,15 @@ def create_app(config: dict | None = None) -> Flask:
 
     logs.init_app(app)
 
+    from advocate import errors
+
+    errors.init_app(app)
+
     from advocate import models  # noqa: F401  (every model on the metadata)
     from advocate.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(root / "migrations"), compare_type=True)
+    migrate.init_app(app, db, directory=str(migrations), compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -52,6 +52,8 @@ def load(instance_path: Path) -> dict:
         # hide_parameters: a database error's message never carries the values (PHI) it was given.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "SENTRY_DSN": os.environ.get("SENTRY_DSN") or None,
+        "SENTRY_ENVIRONMENT": os.environ.get("SENTRY_ENVIRONMENT") or None,
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
