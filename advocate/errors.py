@@ -73,7 +73,6 @@ def init_app(app: Flask) -> bool:
         dsn=dsn,
         environment=app.config.get("SENTRY_ENVIRONMENT") or "production",
         integrations=[FlaskIntegration()],
-        send_default_pii=False,
         include_local_variables=False,
         max_request_body_size="never",
         traces_sample_rate=0.0,

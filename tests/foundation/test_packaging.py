@@ -53,7 +53,8 @@ def test_the_wheel_installs_into_a_fresh_venv_migrates_and_serves_login(tmp_path
     work = tmp_path / "run"
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "FLASK", "DATABASE", "MIGRATION"))}
-    env.update(SECRET_KEY="packaging-test", DATABASE_URL=f"sqlite:///{work / 'app.db'}", PATH=f"{venv / 'bin'}:{env.get('PATH', '')}")
+    env.update(SECRET_KEY="packaging-test",  # noqa: S106 - a throwaway key for a throwaway app
+               DATABASE_URL=f"sqlite:///{work / 'app.db'}", PATH=f"{venv / 'bin'}:{env.get('PATH', '')}")
     _run([str(py), "-m", "flask", "--app", "advocate", "db", "upgrade", "heads"], cwd=work, env=env)
     check = textwrap.dedent(
         """
