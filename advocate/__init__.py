@@ -60,6 +60,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     mail.install()
 
+    from advocate.webhooks import services as webhook_services
+
+    webhook_services.install()
+
     from advocate import jobs, security, storage, web
 
     security.init_app(app)
@@ -82,6 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
     from advocate.practices import bp as practices_bp
     from advocate.practices import portal_bp
     from advocate.rates import bp as rates_bp
+    from advocate.webhooks import bp as webhooks_bp
     from advocate.reports import bp as reports_bp
     from tenants.onboarding import bp as onboarding_bp
 
@@ -102,6 +107,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(imports_bp)
     app.register_blueprint(letters_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(webhooks_bp)
     from advocate.billing import blueprints as billing_blueprints
 
     for billing_bp in billing_blueprints():

@@ -53,6 +53,8 @@ def load(instance_path: Path) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "SENTRY_DSN": os.environ.get("SENTRY_DSN") or None,
+        # Webhook endpoints must be https:// unless this is set (local development, tests).
+        "WEBHOOKS_ALLOW_HTTP": _bool("WEBHOOKS_ALLOW_HTTP", False),
         "SENTRY_ENVIRONMENT": os.environ.get("SENTRY_ENVIRONMENT") or None,
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
         "REDIS_URL": redis_url,

@@ -45,3 +45,4 @@ from advocate.practices.models import FeeAgreement, Practice, PracticeAuthorizat
 from advocate.rates.models import CommercialPercentile, LineBenchmark, PfsRvu, PfsYear  # noqa: F401
 from tenants.models import Membership, Tenant  # noqa: F401
 from tenants.onboarding.models import Invitation  # noqa: F401
+from advocate.webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: F401

@@ -67,6 +67,7 @@ def test_an_unhandled_error_is_reported_with_its_request_id_and_without_phi(db_a
         db_app.config["SENTRY_DSN"] = None
         sentry_sdk.init(dsn=None)
         server.shutdown()
+        server.server_close()
     envelope = b"\n".join(_Capture.bodies).decode()
     assert "ValueError" in envelope and "req-sentry-0001" in envelope  # it arrived, findable by request id
     for secret in (PATIENT, "adv_secret_token", "sess-secret"):
