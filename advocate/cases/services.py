@@ -399,11 +399,13 @@ def add_payment(case: Case, *, amount: Decimal, paid_on: date, source: str, refe
 def _emit_payment(case: Case, pay: Payment) -> None:
     """payment.posted, and fee.accrued for each fee entry the payment earned (webhooks)."""
     from advocate.billing.models import FeeLedgerEntry
-    from advocate.webhooks.services import emit
+    from advocate.webhooks.services import emit, subscribed
 
     emit(case.tenant_id, "payment.posted", {"case_id": case.id, "reference": case.reference, "payment_id": pay.id,
                                             "amount": f"{pay.amount:.2f}", "source": pay.source,
                                             "paid_on": pay.paid_on.isoformat()})
+    if not subscribed(case.tenant_id, "fee.accrued"):
+        return
     for entry in db.session.scalars(select(FeeLedgerEntry).where(FeeLedgerEntry.payment_id == pay.id)):
         emit(case.tenant_id, "fee.accrued", {"case_id": case.id, "payment_id": pay.id, "entry_id": entry.id,
                                              "amount": f"{entry.amount:.2f}", "kind": entry.kind})

@@ -84,17 +84,37 @@ def create_endpoint(*, tenant_id: int, actor, url: str, events: list[str], descr
                          secret="whsec_" + secrets.token_hex(24), is_active=True)
     db.session.add(ep)
     db.session.flush()
+    forget_endpoints()
     audit("webhook.endpoint_created", ep, user_id=getattr(actor, "id", None), details={"events": ep.events})
     return ep
+
+
+_ENDPOINTS = "advocate_webhook_endpoints"
+
+
+def _active_endpoints(tenant_id: int) -> list[WebhookEndpoint]:
+    """The firm's active endpoints, read once per transaction (an import that
+    opens a thousand cases asks once, not a thousand times)."""
+    cache = db.session.info.setdefault(_ENDPOINTS, {})
+    if tenant_id not in cache:
+        cache[tenant_id] = db.session.scalars(
+            select(WebhookEndpoint).where(WebhookEndpoint.is_active.is_(True)).order_by(WebhookEndpoint.id)
+        ).all()
+    return cache[tenant_id]
+
+
+def subscribed(tenant_id: int, event_type: str) -> bool:
+    return any(event_type in (ep.events or []) for ep in _active_endpoints(tenant_id))
+
+
+def forget_endpoints() -> None:
+    db.session.info.pop(_ENDPOINTS, None)
 
 
 def emit(tenant_id: int, event_type: str, data: dict) -> list[WebhookDelivery]:
     """Record the event for every active endpoint that subscribed to it (sent after the commit)."""
     assert event_type in EVENTS, event_type
-    endpoints = db.session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.is_active.is_(True)).order_by(WebhookEndpoint.id)
-    ).all()
-    endpoints = [ep for ep in endpoints if event_type in (ep.events or [])]
+    endpoints = [ep for ep in _active_endpoints(tenant_id) if event_type in (ep.events or [])]
     if not endpoints:
         return []
     event_id = "evt_" + uuid.uuid4().hex
@@ -187,6 +207,7 @@ def _deliver_inline(item: dict) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    session.info.pop(_ENDPOINTS, None)
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
@@ -206,6 +227,7 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_ENDPOINTS, None)
 
 
 def install() -> None:

@@ -60,6 +60,7 @@ def disable(endpoint_id: int):
     if ep is None:
         abort(404)
     ep.is_active = not ep.is_active
+    services.forget_endpoints()
     from advocate.audit.services import audit
 
     audit("webhook.endpoint_toggled", ep, details={"is_active": ep.is_active})
