@@ -23,7 +23,9 @@ class BuildPyWithBundle(build_py):
             dest = target / name
             if dest.exists():
                 shutil.rmtree(dest)
-            shutil.copytree(ROOT / name, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                ROOT / name, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
 
 
 setup(cmdclass={"build_py": BuildPyWithBundle})

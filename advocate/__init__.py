@@ -86,8 +86,8 @@ def create_app(config: dict | None = None) -> Flask:
     from advocate.practices import bp as practices_bp
     from advocate.practices import portal_bp
     from advocate.rates import bp as rates_bp
-    from advocate.webhooks import bp as webhooks_bp
     from advocate.reports import bp as reports_bp
+    from advocate.webhooks import bp as webhooks_bp
     from tenants.onboarding import bp as onboarding_bp
 
     app.register_blueprint(main_bp)

@@ -24,7 +24,9 @@ def scrub(event: dict, hint: dict | None = None) -> dict:
         event["request"] = {
             "method": req.get("method"),
             "url": url.split("?", 1)[0],
-            "headers": {k: v for k, v in (req.get("headers") or {}).items() if k.lower() in SAFE_HEADERS},
+            "headers": {
+                k: v for k, v in (req.get("headers") or {}).items() if k.lower() in SAFE_HEADERS
+            },
         }
     user = event.get("user")
     if isinstance(user, dict):

@@ -37,7 +37,11 @@ def _encode(values: Sequence) -> str:
             parts.append(["n", str(v)])
         else:
             parts.append(["v", v])
-    return base64.urlsafe_b64encode(json.dumps(parts, separators=(",", ":")).encode()).decode().rstrip("=")
+    return (
+        base64.urlsafe_b64encode(json.dumps(parts, separators=(",", ":")).encode())
+        .decode()
+        .rstrip("=")
+    )
 
 
 def _decode(raw: str, size: int) -> list:
@@ -50,12 +54,21 @@ def _decode(raw: str, size: int) -> list:
         out = []
         for kind, v in parts:
             out.append(
-                datetime.fromisoformat(v) if kind == "t" else date.fromisoformat(v) if kind == "d"
-                else Decimal(v) if kind == "n" else v
+                datetime.fromisoformat(v)
+                if kind == "t"
+                else date.fromisoformat(v)
+                if kind == "d"
+                else Decimal(v)
+                if kind == "n"
+                else v
             )
         return out
     except (ValueError, TypeError, json.JSONDecodeError):
-        api_error(422, "invalid cursor", [{"field": "cursor", "message": "use the `next` link of the previous page"}])
+        api_error(
+            422,
+            "invalid cursor",
+            [{"field": "cursor", "message": "use the `next` link of the previous page"}],
+        )
         raise AssertionError("unreachable") from None
 
 
@@ -66,12 +79,17 @@ def limit_arg() -> int:
     if raw == "":
         return DEFAULT_LIMIT
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        api_error(422, "invalid query parameter",
-                  [{"field": "limit", "message": f"limit must be a whole number from 1 to {MAX_LIMIT}"}])
+        api_error(
+            422,
+            "invalid query parameter",
+            [{"field": "limit", "message": f"limit must be a whole number from 1 to {MAX_LIMIT}"}],
+        )
     return int(raw)
 
 
-def cursor_page(query: Select, order: Sequence[tuple], key: Callable[[object], tuple]) -> tuple[list, str | None]:
+def cursor_page(
+    query: Select, order: Sequence[tuple], key: Callable[[object], tuple]
+) -> tuple[list, str | None]:
     """One page of ``query`` in ``order`` ((column, "asc"|"desc"), ..., ending in the id)
     and the URL of the next page (None on the last). ``key(row)`` is the row's sort key."""
     limit = limit_arg()
@@ -84,7 +102,9 @@ def cursor_page(query: Select, order: Sequence[tuple], key: Callable[[object], t
             step = col > after[i] if direction == "asc" else col < after[i]
             clauses.append(and_(*eq, step))
         query = query.where(or_(*clauses))
-    query = query.order_by(*[(c.asc() if d == "asc" else c.desc()) for c, d in order]).limit(limit + 1)
+    query = query.order_by(*[(c.asc() if d == "asc" else c.desc()) for c, d in order]).limit(
+        limit + 1
+    )
     rows = list(db.session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]

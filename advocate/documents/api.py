@@ -63,9 +63,17 @@ class DownloadLink(Out):
 
 def document_json(d: Document) -> dict:
     return {
-        "id": d.id, "owner_type": d.owner_type, "owner_id": d.owner_id, "category": d.category,
-        "filename": d.filename, "note": d.note, "kind": d.kind, "content_type": d.content_type,
-        "size_bytes": d.size_bytes, "sha256": d.sha256, "duplicate_of_id": d.duplicate_of_id,
+        "id": d.id,
+        "owner_type": d.owner_type,
+        "owner_id": d.owner_id,
+        "category": d.category,
+        "filename": d.filename,
+        "note": d.note,
+        "kind": d.kind,
+        "content_type": d.content_type,
+        "size_bytes": d.size_bytes,
+        "sha256": d.sha256,
+        "duplicate_of_id": d.duplicate_of_id,
         "created_at": d.created_at.isoformat() if d.created_at else None,
     }
 
@@ -74,7 +82,9 @@ def _owner(owner_type: str, owner_id: str):
     try:
         return load_owner(owner_type, owner_id)
     except OwnerNotFound:
-        api_error(404, "no such owner", [{"field": "owner_id", "message": "no such record in your firm"}])
+        api_error(
+            404, "no such owner", [{"field": "owner_id", "message": "no such record in your firm"}]
+        )
 
 
 def _document_or_404(document_id: int) -> Document:
@@ -85,28 +95,39 @@ def _document_or_404(document_id: int) -> Document:
 
 
 OWNER_PARAMS = [
-    Param("owner_type", "What the documents belong to.", required=True, enum=list(KNOWN_OWNER_TYPES)),
+    Param(
+        "owner_type", "What the documents belong to.", required=True, enum=list(KNOWN_OWNER_TYPES)
+    ),
     Param("owner_id", "Its id.", "integer", required=True),
 ]
 
 
 @bp.route("/documents", methods=["GET"])
 @roles(STAFF)
-@describe(query=[*OWNER_PARAMS, *CURSOR_PARAMS], responses={200: CursorPage[DocumentOut]}, errors=(404,))
+@describe(
+    query=[*OWNER_PARAMS, *CURSOR_PARAMS], responses={200: CursorPage[DocumentOut]}, errors=(404,)
+)
 def documents_list():
     """One owner's documents, newest first."""
     entry, owner = _owner(request.args.get("owner_type", ""), request.args.get("owner_id", ""))
     rows, nxt = cursor_page(
         select(Document).where(
-            Document.owner_type == entry.name, Document.owner_id == owner.id, Document.deleted_at.is_(None)
+            Document.owner_type == entry.name,
+            Document.owner_id == owner.id,
+            Document.deleted_at.is_(None),
         ),
         [(Document.id, "desc")],
         lambda d: (d.id,),
     )
     items = [document_json(d) for d in rows]
     # File names can name patients: listing them is a PHI read.
-    audit("document.listed", object_type=entry.name, object_id=owner.id, is_phi=True,
-          details={"count": len(items), "via": "api"})
+    audit(
+        "document.listed",
+        object_type=entry.name,
+        object_id=owner.id,
+        is_phi=True,
+        details={"count": len(items), "via": "api"},
+    )
     db.session.commit()
     return jsonify(items=items, next=nxt)
 
@@ -131,7 +152,10 @@ def documents_create():
     has_file = upload is not None and bool(upload.filename)
     try:
         result = services.upload(
-            tenant_id=g.membership.tenant_id, actor=g.actor, owner_type=entry.name, owner_id=owner.id,
+            tenant_id=g.membership.tenant_id,
+            actor=g.actor,
+            owner_type=entry.name,
+            owner_id=owner.id,
             category=request.form.get("category", ""),
             stream=upload.stream if has_file else None,
             filename=upload.filename if has_file else None,
@@ -208,7 +232,13 @@ def documents_file(token: str):
         except ObjectNotFound:
             api_error(404, "not found")
         db.session.commit()
-    response = send_file(fh, mimetype=info["content_type"], as_attachment=True,
-                         download_name=info["filename"], conditional=False, max_age=0)
+    response = send_file(
+        fh,
+        mimetype=info["content_type"],
+        as_attachment=True,
+        download_name=info["filename"],
+        conditional=False,
+        max_age=0,
+    )
     response.headers["Content-Disposition"] = content_disposition(info["filename"])
     return response

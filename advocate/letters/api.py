@@ -87,16 +87,25 @@ class BatchOut(Out):
 
 def letter_json(x: Letter) -> dict:
     return {
-        "id": x.id, "case_id": x.case_id, "letter_type": x.letter_type,
-        "template_version_id": x.template_version_id, "status": x.status, "document_id": x.document_id,
-        "size_bytes": x.size_bytes, "rendered_at": x.rendered_at.isoformat() if x.rendered_at else None,
+        "id": x.id,
+        "case_id": x.case_id,
+        "letter_type": x.letter_type,
+        "template_version_id": x.template_version_id,
+        "status": x.status,
+        "document_id": x.document_id,
+        "size_bytes": x.size_bytes,
+        "rendered_at": x.rendered_at.isoformat() if x.rendered_at else None,
     }
 
 
 def batch_json(b: LetterBatch) -> dict:
     return {
-        "id": b.id, "letter_type": b.letter_type, "template_version_id": b.template_version_id,
-        "letter_date": b.letter_date.isoformat(), "total": b.total, "status": b.status,
+        "id": b.id,
+        "letter_type": b.letter_type,
+        "template_version_id": b.template_version_id,
+        "letter_date": b.letter_date.isoformat(),
+        "total": b.total,
+        "status": b.status,
         "created_at": b.created_at.isoformat() if b.created_at else None,
         "progress": services.progress(b),
         "downloads": {
@@ -107,8 +116,11 @@ def batch_json(b: LetterBatch) -> dict:
 
 
 def _problems(err: services.LetterError, status: int = 422):
-    api_error(status, str(err) or "the letter cannot be made",
-              [{"field": f, "message": m} for f, m in err.problems])
+    api_error(
+        status,
+        str(err) or "the letter cannot be made",
+        [{"field": f, "message": m} for f, m in err.problems],
+    )
 
 
 def _batch_or_404(batch_id: int) -> LetterBatch:
@@ -146,8 +158,12 @@ def case_letters_create(case_id: int):
     data: LetterIn = body()
     try:
         letter = services.generate_letter(
-            tenant=g.tenant, actor=g.actor, case=case, letter_type_key=data.letter_type,
-            template_version_id=data.template_version_id, today=tenant_today(g.tenant),
+            tenant=g.tenant,
+            actor=g.actor,
+            case=case,
+            letter_type_key=data.letter_type,
+            template_version_id=data.template_version_id,
+            today=tenant_today(g.tenant),
         )
     except services.LetterError as err:
         db.session.rollback()
@@ -178,15 +194,27 @@ def letter_batches_create():
     data: BatchIn = body()
     unknown = sorted(set(data.filters) - set(FILTER_PARAMS))
     if unknown:
-        api_error(422, "validation failed",
-                  [{"field": f"filters.{k}", "message": "is not a caseload filter"} for k in unknown])
+        api_error(
+            422,
+            "validation failed",
+            [{"field": f"filters.{k}", "message": "is not a caseload filter"} for k in unknown],
+        )
     args = MultiDict(
-        [(k, v) for k, vs in data.filters.items() for v in ([vs] if isinstance(vs, str) else vs) if v != ""]
+        [
+            (k, v)
+            for k, vs in data.filters.items()
+            for v in ([vs] if isinstance(vs, str) else vs)
+            if v != ""
+        ]
     )
     try:
         batch = services.create_batch(
-            tenant=g.tenant, actor=g.actor, filter_args=args, letter_type_key=data.letter_type,
-            template_version_id=data.template_version_id, today=tenant_today(g.tenant),
+            tenant=g.tenant,
+            actor=g.actor,
+            filter_args=args,
+            letter_type_key=data.letter_type,
+            template_version_id=data.template_version_id,
+            today=tenant_today(g.tenant),
         )
     except services.LetterError as err:
         db.session.rollback()
@@ -212,7 +240,13 @@ def letter_batches_get(batch_id: int):
 @bp.route("/letter-batches/<int:batch_id>/download", methods=["GET"])
 @roles(STAFF)
 @describe(
-    query=[Param("format", "zip (every letter) or pdf (one merged PDF for printing).", enum=["zip", "pdf"])],
+    query=[
+        Param(
+            "format",
+            "zip (every letter) or pdf (one merged PDF for printing).",
+            enum=["zip", "pdf"],
+        )
+    ],
     responses={200: "The letters."},
     binary={200: "application/zip"},
 )
@@ -223,12 +257,19 @@ def letter_batches_download(batch_id: int):
     if fmt not in ("zip", "pdf"):
         api_error(422, "invalid query parameter", [{"field": "format", "message": "zip or pdf"}])
     try:
-        export = services.zip_batch(b, actor=g.actor) if fmt == "zip" else services.merged_pdf(b, actor=g.actor)
+        export = (
+            services.zip_batch(b, actor=g.actor)
+            if fmt == "zip"
+            else services.merged_pdf(b, actor=g.actor)
+        )
     except services.LetterError as err:
         db.session.rollback()
         _problems(err)
     db.session.commit()
     return send_file(
-        export.file, mimetype="application/zip" if fmt == "zip" else "application/pdf", as_attachment=True,
-        download_name=f"letters-batch-{b.id}-{b.letter_type}.{fmt}", max_age=0,
+        export.file,
+        mimetype="application/zip" if fmt == "zip" else "application/pdf",
+        as_attachment=True,
+        download_name=f"letters-batch-{b.id}-{b.letter_type}.{fmt}",
+        max_age=0,
     )

@@ -27,14 +27,20 @@ class WebhookDelivery(TenantScoped, TimestampMixin, db.Model):
     """One attempt series of one event to one endpoint (a replay is a new delivery)."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_deliveries_tenant_endpoint", "tenant_id", "endpoint_id", "id"),)
+    __table_args__ = (
+        Index("ix_webhook_deliveries_tenant_endpoint", "tenant_id", "endpoint_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    endpoint_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
+    )
     event_id: Mapped[str] = mapped_column(String(40))
     event_type: Mapped[str] = mapped_column(String(40))
     payload: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, retrying, delivered, failed
+    status: Mapped[str] = mapped_column(
+        String(10), default="pending"
+    )  # pending, retrying, delivered, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(String(2000))

@@ -55,7 +55,9 @@ def sign(secret: str, timestamp: int, body: str) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def verify(secret: str, header: str, body: str, *, tolerance: int = 300, now: int | None = None) -> bool:
+def verify(
+    secret: str, header: str, body: str, *, tolerance: int = 300, now: int | None = None
+) -> bool:
     """What a receiver does: check the signature and that it is recent."""
     parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
     try:
@@ -67,7 +69,9 @@ def verify(secret: str, header: str, body: str, *, tolerance: int = 300, now: in
     return hmac.compare_digest(sign(secret, ts, body), header)
 
 
-def create_endpoint(*, tenant_id: int, actor, url: str, events: list[str], description: str | None = None):
+def create_endpoint(
+    *, tenant_id: int, actor, url: str, events: list[str], description: str | None = None
+):
     errors = []
     url = (url or "").strip()
     parts = urlsplit(url)
@@ -80,12 +84,23 @@ def create_endpoint(*, tenant_id: int, actor, url: str, events: list[str], descr
         errors.append(("events", "Choose at least one event from the list."))
     if errors:
         raise WebhookError(errors)
-    ep = WebhookEndpoint(tenant_id=tenant_id, url=url, events=sorted(set(events)), description=(description or None),
-                         secret="whsec_" + secrets.token_hex(24), is_active=True)
+    ep = WebhookEndpoint(
+        tenant_id=tenant_id,
+        url=url,
+        events=sorted(set(events)),
+        description=(description or None),
+        secret="whsec_" + secrets.token_hex(24),
+        is_active=True,
+    )
     db.session.add(ep)
     db.session.flush()
     forget_endpoints()
-    audit("webhook.endpoint_created", ep, user_id=getattr(actor, "id", None), details={"events": ep.events})
+    audit(
+        "webhook.endpoint_created",
+        ep,
+        user_id=getattr(actor, "id", None),
+        details={"events": ep.events},
+    )
     return ep
 
 
@@ -98,7 +113,9 @@ def _active_endpoints(tenant_id: int) -> list[WebhookEndpoint]:
     cache = db.session.info.setdefault(_ENDPOINTS, {})
     if tenant_id not in cache:
         cache[tenant_id] = db.session.scalars(
-            select(WebhookEndpoint).where(WebhookEndpoint.is_active.is_(True)).order_by(WebhookEndpoint.id)
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.is_active.is_(True))
+            .order_by(WebhookEndpoint.id)
         ).all()
     return cache[tenant_id]
 
@@ -118,12 +135,28 @@ def emit(tenant_id: int, event_type: str, data: dict) -> list[WebhookDelivery]:
     if not endpoints:
         return []
     event_id = "evt_" + uuid.uuid4().hex
-    payload = json.dumps({"id": event_id, "type": event_type, "created": int(time.time()), "firm_id": tenant_id,
-                          "data": data}, separators=(",", ":"), default=str)
+    payload = json.dumps(
+        {
+            "id": event_id,
+            "type": event_type,
+            "created": int(time.time()),
+            "firm_id": tenant_id,
+            "data": data,
+        },
+        separators=(",", ":"),
+        default=str,
+    )
     out = []
     for ep in endpoints:
-        d = WebhookDelivery(tenant_id=tenant_id, endpoint_id=ep.id, event_id=event_id, event_type=event_type,
-                            payload=payload, status="pending", attempts=0)
+        d = WebhookDelivery(
+            tenant_id=tenant_id,
+            endpoint_id=ep.id,
+            event_id=event_id,
+            event_type=event_type,
+            payload=payload,
+            status="pending",
+            attempts=0,
+        )
         db.session.add(d)
         out.append(d)
     db.session.flush()
@@ -133,12 +166,24 @@ def emit(tenant_id: int, event_type: str, data: dict) -> list[WebhookDelivery]:
 
 
 def replay(delivery: WebhookDelivery, *, actor) -> WebhookDelivery:
-    again = WebhookDelivery(tenant_id=delivery.tenant_id, endpoint_id=delivery.endpoint_id, event_id=delivery.event_id,
-                            event_type=delivery.event_type, payload=delivery.payload, status="pending", attempts=0,
-                            replay_of_id=delivery.id)
+    again = WebhookDelivery(
+        tenant_id=delivery.tenant_id,
+        endpoint_id=delivery.endpoint_id,
+        event_id=delivery.event_id,
+        event_type=delivery.event_type,
+        payload=delivery.payload,
+        status="pending",
+        attempts=0,
+        replay_of_id=delivery.id,
+    )
     db.session.add(again)
     db.session.flush()
-    audit("webhook.replayed", again, user_id=getattr(actor, "id", None), details={"replay_of": delivery.id})
+    audit(
+        "webhook.replayed",
+        again,
+        user_id=getattr(actor, "id", None),
+        details={"replay_of": delivery.id},
+    )
     _queue_after_commit(again)
     return again
 
@@ -146,16 +191,27 @@ def replay(delivery: WebhookDelivery, *, actor) -> WebhookDelivery:
 def _queue_after_commit(d: WebhookDelivery) -> None:
     ep = db.session.get(WebhookEndpoint, d.endpoint_id)
     db.session.info.setdefault(_PENDING, []).append(
-        {"id": d.id, "tenant_id": d.tenant_id, "url": ep.url, "secret": ep.secret, "payload": d.payload}
+        {
+            "id": d.id,
+            "tenant_id": d.tenant_id,
+            "url": ep.url,
+            "secret": ep.secret,
+            "payload": d.payload,
+        }
     )
 
 
 def _post(url: str, secret: str, payload: str) -> tuple[int | None, str | None, str | None]:
     """(response status, start of the body, error)."""
-    headers = {"Content-Type": "application/json", "User-Agent": "Advocate-Webhooks/1",
-               SIGNATURE_HEADER: sign(secret, int(time.time()), payload)}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Advocate-Webhooks/1",
+        SIGNATURE_HEADER: sign(secret, int(time.time()), payload),
+    }
     try:
-        r = requests.post(url, data=payload.encode(), headers=headers, timeout=TIMEOUT, allow_redirects=False)
+        r = requests.post(
+            url, data=payload.encode(), headers=headers, timeout=TIMEOUT, allow_redirects=False
+        )
     except requests.RequestException as exc:
         return None, None, f"{type(exc).__name__}"[:255]
     return r.status_code, r.text[:2000], None
@@ -220,7 +276,10 @@ def _after_commit(session: Session) -> None:
             from rq import Retry
 
             jobs.queue("default").enqueue(
-                jobs.run_in_app, f"{deliver.__module__}:{deliver.__qualname__}", item["tenant_id"], item["id"],
+                jobs.run_in_app,
+                f"{deliver.__module__}:{deliver.__qualname__}",
+                item["tenant_id"],
+                item["id"],
                 retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
             )
 

@@ -16,7 +16,9 @@ from advocate.webhooks.models import WebhookDelivery, WebhookEndpoint
 def index():
     """List the firm's webhook endpoints and add one."""
     endpoints = db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)).all()
-    return render_template("webhooks/index.html", endpoints=endpoints, events=services.EVENTS, errors={})
+    return render_template(
+        "webhooks/index.html", endpoints=endpoints, events=services.EVENTS, errors={}
+    )
 
 
 @bp.route("/", methods=["POST"])
@@ -25,14 +27,21 @@ def create():
     """Register an endpoint for the chosen events."""
     try:
         ep = services.create_endpoint(
-            tenant_id=g.membership.tenant_id, actor=g.actor, url=request.form.get("url", ""),
-            events=request.form.getlist("events"), description=request.form.get("description") or None,
+            tenant_id=g.membership.tenant_id,
+            actor=g.actor,
+            url=request.form.get("url", ""),
+            events=request.form.getlist("events"),
+            description=request.form.get("description") or None,
         )
     except services.WebhookError as err:
         db.session.rollback()
         endpoints = db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)).all()
-        return render_template("webhooks/index.html", endpoints=endpoints, events=services.EVENTS,
-                               errors=dict(err.errors)), 422
+        return render_template(
+            "webhooks/index.html",
+            endpoints=endpoints,
+            events=services.EVENTS,
+            errors=dict(err.errors),
+        ), 422
     db.session.commit()
     flash("Endpoint added. Its signing secret is shown on its page.", "success")
     return redirect(url_for("webhooks.endpoint", endpoint_id=ep.id))
@@ -46,8 +55,11 @@ def endpoint(endpoint_id: int):
     if ep is None:
         abort(404)
     page = db.paginate(
-        select(WebhookDelivery).where(WebhookDelivery.endpoint_id == ep.id).order_by(WebhookDelivery.id.desc()),
-        per_page=current_app.config["PAGE_SIZE"], error_out=False,
+        select(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == ep.id)
+        .order_by(WebhookDelivery.id.desc()),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
     )
     return render_template("webhooks/endpoint.html", ep=ep, page=page, events=services.EVENTS)
 

@@ -5,6 +5,7 @@ Revises: a91d00000002
 Create Date: 2026-12-07 23:55:00
 
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -21,8 +22,18 @@ ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 def _stamps():
     return [
-        sa.Column("created_at", advocate.db.UTCDateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
-        sa.Column("updated_at", advocate.db.UTCDateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
+        sa.Column(
+            "created_at",
+            advocate.db.UTCDateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            advocate.db.UTCDateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
     ]
 
 
@@ -37,11 +48,18 @@ def upgrade():
         sa.Column("description", sa.String(length=200), nullable=True),
         sa.Column("is_active", sa.Boolean(), nullable=False),
         *_stamps(),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_webhook_endpoints_tenant_id_tenants"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_webhook_endpoints_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_endpoints")),
     )
     with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_webhook_endpoints_tenant_id"), ["tenant_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_webhook_endpoints_tenant_id"), ["tenant_id"], unique=False
+        )
     op.create_table(
         "webhook_deliveries",
         sa.Column("tenant_id", sa.BigInteger(), nullable=False),
@@ -59,13 +77,29 @@ def upgrade():
         sa.Column("delivered_at", advocate.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("replay_of_id", sa.BigInteger(), nullable=True),
         *_stamps(),
-        sa.ForeignKeyConstraint(["endpoint_id"], ["webhook_endpoints.id"], name=op.f("fk_webhook_deliveries_endpoint_id_webhook_endpoints"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_webhook_deliveries_tenant_id_tenants"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["endpoint_id"],
+            ["webhook_endpoints.id"],
+            name=op.f("fk_webhook_deliveries_endpoint_id_webhook_endpoints"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_webhook_deliveries_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
     )
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_webhook_deliveries_tenant_id"), ["tenant_id"], unique=False)
-        batch_op.create_index("ix_webhook_deliveries_tenant_endpoint", ["tenant_id", "endpoint_id", "id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_webhook_deliveries_tenant_id"), ["tenant_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_webhook_deliveries_tenant_endpoint",
+            ["tenant_id", "endpoint_id", "id"],
+            unique=False,
+        )
     for table in ("webhook_endpoints", "webhook_deliveries"):
         rls.run(op, rls.enable_statements(table))
     rls.grant_app_role(op)

@@ -33,16 +33,33 @@ def test_fee_agreement_versions_are_created_and_listed_newest_first_with_a_curso
     firm, practice_id, _payer, auth = _firm()
     client = db_app.test_client()
     url = f"/api/v1/practices/{practice_id}/fee-agreements"
-    r = client.post(url, json={"effective_date": "2025-01-01", "percent": "25", "basis": "incremental"}, headers=auth)
+    r = client.post(
+        url,
+        json={"effective_date": "2025-01-01", "percent": "25", "basis": "incremental"},
+        headers=auth,
+    )
     assert r.status_code == 201, r.get_json()
     assert (r.get_json()["percent"], r.get_json()["billing_cadence"]) == ("25.00", "per_settlement")
-    r = client.post(url, json={"effective_date": "2026-01-01", "percent": "30.5", "basis": "gross",
-                               "minimum": "50.00", "billing_cadence": "monthly"}, headers=auth)
+    r = client.post(
+        url,
+        json={
+            "effective_date": "2026-01-01",
+            "percent": "30.5",
+            "basis": "gross",
+            "minimum": "50.00",
+            "billing_cadence": "monthly",
+        },
+        headers=auth,
+    )
     assert r.status_code == 201
     # Versions are added, not overwritten: the same date again is refused, naming the field.
-    r = client.post(url, json={"effective_date": "2026-01-01", "percent": "10", "basis": "gross"}, headers=auth)
+    r = client.post(
+        url, json={"effective_date": "2026-01-01", "percent": "10", "basis": "gross"}, headers=auth
+    )
     assert r.status_code == 422 and r.get_json()["details"][0]["field"] == "effective_date"
-    r = client.post(url, json={"effective_date": "2026-02-01", "percent": "10", "basis": "net"}, headers=auth)
+    r = client.post(
+        url, json={"effective_date": "2026-02-01", "percent": "10", "basis": "net"}, headers=auth
+    )
     assert r.status_code == 422 and r.get_json()["details"][0]["field"] == "basis"
 
     first = client.get(url + "?limit=1", headers=auth).get_json()
@@ -57,12 +74,23 @@ def test_fee_agreement_versions_are_created_and_listed_newest_first_with_a_curso
 def test_a_settlement_payment_accrues_its_fee_and_a_recoupment_is_negative(db_app):
     firm, practice_id, payer_id, auth = _firm()
     client = db_app.test_client()
-    client.post(f"/api/v1/practices/{practice_id}/fee-agreements",
-                json={"effective_date": "2020-01-01", "percent": "25", "basis": "incremental"}, headers=auth)
+    client.post(
+        f"/api/v1/practices/{practice_id}/fee-agreements",
+        json={"effective_date": "2020-01-01", "percent": "25", "basis": "incremental"},
+        headers=auth,
+    )
     case_id = make_case(firm.tenant, practice_id, payer_id)
     url = f"/api/v1/cases/{case_id}/payments"
-    r = client.post(url, json={"paid_on": "2026-03-20", "amount": "400.00", "source": "settlement",
-                               "reference": "CHK 1001"}, headers=auth)
+    r = client.post(
+        url,
+        json={
+            "paid_on": "2026-03-20",
+            "amount": "400.00",
+            "source": "settlement",
+            "reference": "CHK 1001",
+        },
+        headers=auth,
+    )
     assert r.status_code == 201, r.get_json()
     body = r.get_json()
     assert body["payment"]["amount"] == "400.00" and body["payment"]["source"] == "settlement"
@@ -73,11 +101,19 @@ def test_a_settlement_payment_accrues_its_fee_and_a_recoupment_is_negative(db_ap
     assert entries, "posting a payment accrues its fee"
     assert [e["id"] for e in body["fees"]] == [e.id for e in entries]
     assert Decimal(body["fees"][0]["amount"]) == entries[0].amount
-    r = client.post(url, json={"paid_on": "2026-03-21", "amount": "50.00", "source": "recoupment"}, headers=auth)
+    r = client.post(
+        url, json={"paid_on": "2026-03-21", "amount": "50.00", "source": "recoupment"}, headers=auth
+    )
     assert r.status_code == 422 and r.get_json()["details"][0]["field"] == "amount"
-    r = client.post(url, json={"paid_on": "2026-03-21", "amount": "-50.00", "source": "recoupment"}, headers=auth)
+    r = client.post(
+        url,
+        json={"paid_on": "2026-03-21", "amount": "-50.00", "source": "recoupment"},
+        headers=auth,
+    )
     assert r.status_code == 201
-    r = client.post(url, json={"paid_on": "2026-03-21", "amount": "5.00", "source": "remittance"}, headers=auth)
+    r = client.post(
+        url, json={"paid_on": "2026-03-21", "amount": "5.00", "source": "remittance"}, headers=auth
+    )
     assert r.status_code == 422 and r.get_json()["details"][0]["field"] == "source"
     listed = client.get(url, headers=auth).get_json()
     assert [p["amount"] for p in listed["items"]] == ["160.00", "400.00", "-50.00"]
@@ -88,14 +124,23 @@ def test_documents_upload_list_and_download_through_a_short_lived_link(db_app):
     case_id = make_case(firm.tenant, practice_id, payer_id)
     client = db_app.test_client()
     content = pdf("EOB for the API")
-    r = client.post("/api/v1/documents", headers=auth, content_type="multipart/form-data", data={
-        "owner_type": "case", "owner_id": str(case_id), "category": "eob",
-        "file": (__import__("io").BytesIO(content), "eob.pdf"),
-    })
+    r = client.post(
+        "/api/v1/documents",
+        headers=auth,
+        content_type="multipart/form-data",
+        data={
+            "owner_type": "case",
+            "owner_id": str(case_id),
+            "category": "eob",
+            "file": (__import__("io").BytesIO(content), "eob.pdf"),
+        },
+    )
     assert r.status_code == 201, r.get_json()
     doc = r.get_json()
     assert (doc["kind"], doc["size_bytes"], doc["owner_id"]) == ("pdf", len(content), case_id)
-    listed = client.get(f"/api/v1/documents?owner_type=case&owner_id={case_id}", headers=auth).get_json()
+    listed = client.get(
+        f"/api/v1/documents?owner_type=case&owner_id={case_id}", headers=auth
+    ).get_json()
     assert [d["id"] for d in listed["items"]] == [doc["id"]]
     link = client.get(f"/api/v1/documents/{doc['id']}/link", headers=auth).get_json()
     assert link["expires_in"] == 300
@@ -103,26 +148,48 @@ def test_documents_upload_list_and_download_through_a_short_lived_link(db_app):
     assert got.status_code == 200 and got.data == content
     got.close()
     assert client.get(_path(link["url"]) + "x").status_code == 404  # a forged token
-    r = client.post("/api/v1/documents", headers=auth, content_type="multipart/form-data",
-                    data={"owner_type": "case", "owner_id": str(case_id), "category": "nonsense"})
-    assert r.status_code == 422 and {d["field"] for d in r.get_json()["details"]} == {"category", "file"}
+    r = client.post(
+        "/api/v1/documents",
+        headers=auth,
+        content_type="multipart/form-data",
+        data={"owner_type": "case", "owner_id": str(case_id), "category": "nonsense"},
+    )
+    assert r.status_code == 422 and {d["field"] for d in r.get_json()["details"]} == {
+        "category",
+        "file",
+    }
 
 
 def test_appeals_and_single_case_agreements(db_app):
     firm, practice_id, payer_id, auth = _firm()
     case_id = make_case(firm.tenant, practice_id, payer_id)
     client = db_app.test_client()
-    r = client.post(f"/api/v1/cases/{case_id}/appeals", json={"level": 1, "filed_on": "2026-03-10", "method": "fax"},
-                    headers=auth)
+    r = client.post(
+        f"/api/v1/cases/{case_id}/appeals",
+        json={"level": 1, "filed_on": "2026-03-10", "method": "fax"},
+        headers=auth,
+    )
     assert r.status_code == 201, r.get_json()
     appeal_id = r.get_json()["id"]
-    r = client.post(f"/api/v1/cases/{case_id}/appeals/{appeal_id}/decision",
-                    json={"outcome": "overturned", "decision_on": "2026-03-20", "amount_awarded": "120.00"},
-                    headers=auth)
+    r = client.post(
+        f"/api/v1/cases/{case_id}/appeals/{appeal_id}/decision",
+        json={"outcome": "overturned", "decision_on": "2026-03-20", "amount_awarded": "120.00"},
+        headers=auth,
+    )
     assert r.status_code == 200 and r.get_json()["amount_awarded"] == "120.00"
-    assert [a["id"] for a in client.get(f"/api/v1/cases/{case_id}/appeals", headers=auth).get_json()["items"]] == [appeal_id]
-    sca = {"practice_id": practice_id, "payer_id": payer_id, "patient_first_name": "Jane", "patient_last_name": "Doe",
-           "codes": ["99213"], "rate_type": "fixed", "fixed_rates": {"99213": "150.00"}}
+    assert [
+        a["id"]
+        for a in client.get(f"/api/v1/cases/{case_id}/appeals", headers=auth).get_json()["items"]
+    ] == [appeal_id]
+    sca = {
+        "practice_id": practice_id,
+        "payer_id": payer_id,
+        "patient_first_name": "Jane",
+        "patient_last_name": "Doe",
+        "codes": ["99213"],
+        "rate_type": "fixed",
+        "fixed_rates": {"99213": "150.00"},
+    }
     r = client.post("/api/v1/scas", json=sca, headers=auth)
     assert r.status_code == 201, r.get_json()
     assert r.get_json()["fixed_rates"] == {"99213": "150.00"}
@@ -136,21 +203,53 @@ def test_another_firms_ids_are_404_and_change_nothing(db_app):
     case_a = make_case(firm_a.tenant, practice_a, payer_a)
     _firm_b, _p, _y, auth_b = _firm("Firm B")
     client = db_app.test_client()
-    assert client.get(f"/api/v1/practices/{practice_a}/fee-agreements", headers=auth_b).status_code == 404
-    r = client.post(f"/api/v1/practices/{practice_a}/fee-agreements",
-                    json={"effective_date": "2025-01-01", "percent": "25", "basis": "incremental"}, headers=auth_b)
+    assert (
+        client.get(f"/api/v1/practices/{practice_a}/fee-agreements", headers=auth_b).status_code
+        == 404
+    )
+    r = client.post(
+        f"/api/v1/practices/{practice_a}/fee-agreements",
+        json={"effective_date": "2025-01-01", "percent": "25", "basis": "incremental"},
+        headers=auth_b,
+    )
     assert r.status_code == 404
-    r = client.post(f"/api/v1/cases/{case_a}/payments",
-                    json={"paid_on": "2026-03-20", "amount": "1.00", "source": "check"}, headers=auth_b)
+    r = client.post(
+        f"/api/v1/cases/{case_a}/payments",
+        json={"paid_on": "2026-03-20", "amount": "1.00", "source": "check"},
+        headers=auth_b,
+    )
     assert r.status_code == 404
-    r = client.post("/api/v1/documents", headers=auth_b, content_type="multipart/form-data", data={
-        "owner_type": "case", "owner_id": str(case_a), "category": "eob",
-        "file": (__import__("io").BytesIO(pdf()), "x.pdf")})
+    r = client.post(
+        "/api/v1/documents",
+        headers=auth_b,
+        content_type="multipart/form-data",
+        data={
+            "owner_type": "case",
+            "owner_id": str(case_a),
+            "category": "eob",
+            "file": (__import__("io").BytesIO(pdf()), "x.pdf"),
+        },
+    )
     assert r.status_code == 404
-    r = client.post("/api/v1/scas", headers=auth_b, json={
-        "practice_id": practice_a, "payer_id": payer_a, "patient_first_name": "J", "patient_last_name": "D",
-        "codes": ["99213"], "rate_type": "fixed", "fixed_rates": {"99213": "1.00"}})
-    assert r.status_code == 422 and {d["field"] for d in r.get_json()["details"]} >= {"practice_id", "payer_id"}
+    r = client.post(
+        "/api/v1/scas",
+        headers=auth_b,
+        json={
+            "practice_id": practice_a,
+            "payer_id": payer_a,
+            "patient_first_name": "J",
+            "patient_last_name": "D",
+            "codes": ["99213"],
+            "rate_type": "fixed",
+            "fixed_rates": {"99213": "1.00"},
+        },
+    )
+    assert r.status_code == 422 and {d["field"] for d in r.get_json()["details"]} >= {
+        "practice_id",
+        "payer_id",
+    }
     with tenant_scope(firm_a.tenant.id):
-        assert db.session.scalar(select(func.count()).select_from(Payment)) == 1  # the initial payment only
+        assert (
+            db.session.scalar(select(func.count()).select_from(Payment)) == 1
+        )  # the initial payment only
         assert db.session.scalar(select(func.count()).select_from(Document)) == 0

@@ -24,7 +24,13 @@ PATIENT = ("Zebediah", "Quartermaine")
 def test_a_request_about_a_patient_logs_one_json_line_without_the_name(db_app, caplog):
     firm = make_firm("Log Firm")
     practice_id, payer_id = make_practice(firm.tenant), make_payer(firm.tenant)
-    case_id = make_case(firm.tenant, practice_id, payer_id, patient_first_name=PATIENT[0], patient_last_name=PATIENT[1])
+    case_id = make_case(
+        firm.tenant,
+        practice_id,
+        payer_id,
+        patient_first_name=PATIENT[0],
+        patient_last_name=PATIENT[1],
+    )
     auth = api_headers(firm.owner)
     client = db_app.test_client()
     caplog.set_level(logging.DEBUG)
@@ -33,8 +39,17 @@ def test_a_request_about_a_patient_logs_one_json_line_without_the_name(db_app, c
     assert got.status_code == 200 and got.get_json()["patient"]["last_name"] == PATIENT[1]
     searched = client.get(f"/api/v1/cases?q={PATIENT[1]}", headers=auth)
     assert searched.status_code == 200
-    posted = client.post("/api/v1/cases", headers=auth, json=case_payload(
-        practice_id, payer_id, patient_first_name=PATIENT[0], patient_last_name=PATIENT[1], patient_dob="2099-01-01"))
+    posted = client.post(
+        "/api/v1/cases",
+        headers=auth,
+        json=case_payload(
+            practice_id,
+            payer_id,
+            patient_first_name=PATIENT[0],
+            patient_last_name=PATIENT[1],
+            patient_dob="2099-01-01",
+        ),
+    )
     assert posted.status_code == 422
 
     formatter = JsonFormatter()
@@ -42,12 +57,18 @@ def test_a_request_about_a_patient_logs_one_json_line_without_the_name(db_app, c
     text = "\n".join(lines)
     for name in PATIENT:
         assert name not in text and name.lower() not in text.lower()
-    request_lines = [json.loads(formatter.format(r)) for r in caplog.records if r.name == REQUEST_LOGGER]
+    request_lines = [
+        json.loads(formatter.format(r)) for r in caplog.records if r.name == REQUEST_LOGGER
+    ]
     assert len(request_lines) == 3
     first = request_lines[0]
     assert first["request_id"] == got.headers["X-Request-ID"]
     assert (first["firm_id"], first["user_id"]) == (firm.tenant.id, firm.owner.user.id)
-    assert (first["route"], first["method"], first["status"]) == ("/api/v1/cases/<int:case_id>", "GET", 200)
+    assert (first["route"], first["method"], first["status"]) == (
+        "/api/v1/cases/<int:case_id>",
+        "GET",
+        200,
+    )
     assert first["sql_count"] > 0 and first["duration_ms"] >= 0
     assert request_lines[1]["route"] == "/api/v1/cases"  # the route's pattern: no query string
     assert request_lines[2]["status"] == 422

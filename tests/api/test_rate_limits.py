@@ -11,7 +11,11 @@ def test_a_token_over_its_limit_gets_429_with_retry_after_and_other_tokens_do_no
     client = db_app.test_client()
     db_app.config["API_RATE_LIMIT"] = "3 per minute"
     try:
-        assert [client.get("/api/v1/me", headers=one).status_code for _ in range(3)] == [200, 200, 200]
+        assert [client.get("/api/v1/me", headers=one).status_code for _ in range(3)] == [
+            200,
+            200,
+            200,
+        ]
         r = client.get("/api/v1/me", headers=one)
         assert r.status_code == 429
         assert 1 <= int(r.headers["Retry-After"]) <= 60

@@ -58,9 +58,14 @@ def test_an_unhandled_error_is_reported_with_its_request_id_and_without_phi(db_a
         assert errors.init_app(db_app)
         client = db_app.test_client()
         with pytest.raises(ValueError):
-            client.get(f"/login?q={PATIENT}", headers={
-                "Authorization": "Bearer adv_secret_token", "Cookie": "advocate_session=sess-secret",
-                "X-Request-ID": "req-sentry-0001"})
+            client.get(
+                f"/login?q={PATIENT}",
+                headers={
+                    "Authorization": "Bearer adv_secret_token",
+                    "Cookie": "advocate_session=sess-secret",
+                    "X-Request-ID": "req-sentry-0001",
+                },
+            )
         sentry_sdk.flush(timeout=10)
     finally:
         db_app.view_functions["auth.login"] = original
@@ -69,7 +74,9 @@ def test_an_unhandled_error_is_reported_with_its_request_id_and_without_phi(db_a
         server.shutdown()
         server.server_close()
     envelope = b"\n".join(_Capture.bodies).decode()
-    assert "ValueError" in envelope and "req-sentry-0001" in envelope  # it arrived, findable by request id
+    assert (
+        "ValueError" in envelope and "req-sentry-0001" in envelope
+    )  # it arrived, findable by request id
     for secret in (PATIENT, "adv_secret_token", "sess-secret"):
         assert secret not in envelope
 
@@ -78,11 +85,23 @@ def test_scrub_removes_phi_from_an_event():
     from advocate.errors import scrub
 
     event = {
-        "request": {"url": "https://x/cases?q=Doe", "data": {"patient": "Doe"}, "cookies": "s=1",
-                    "query_string": "q=Doe", "headers": {"Authorization": "Bearer t", "User-Agent": "ua"}},
+        "request": {
+            "url": "https://x/cases?q=Doe",
+            "data": {"patient": "Doe"},
+            "cookies": "s=1",
+            "query_string": "q=Doe",
+            "headers": {"Authorization": "Bearer t", "User-Agent": "ua"},
+        },
         "user": {"id": 5, "email": "doe@example.com"},
-        "exception": {"values": [{"type": "ValueError", "value": "Doe",
-                                  "stacktrace": {"frames": [{"vars": {"name": "Doe"}}]}}]},
+        "exception": {
+            "values": [
+                {
+                    "type": "ValueError",
+                    "value": "Doe",
+                    "stacktrace": {"frames": [{"vars": {"name": "Doe"}}]},
+                }
+            ]
+        },
         "breadcrumbs": {"values": [{"message": "Doe", "data": {"q": "Doe"}}]},
         "extra": {"patient": "Doe"},
     }

@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _locked(name: str) -> str:
-    m = re.search(rf"^{re.escape(name)}==([^\s\\]+)", (ROOT / "requirements.lock").read_text(), re.M | re.I)
+    m = re.search(
+        rf"^{re.escape(name)}==([^\s\\]+)", (ROOT / "requirements.lock").read_text(), re.M | re.I
+    )
     assert m, f"{name} is not in requirements.lock"
     return m.group(1)
 
@@ -49,11 +51,20 @@ def test_flask_sqlalchemy_pagination_still_counts_through_query_count():
         "SelectPagination no longer keeps select/session in _query_args: update tenants/scoping._tenant_paginate_count"
     )
     base = inspect.getsource(fsa_pagination.Pagination)
-    assert "self._query_count()" in base, "Pagination no longer computes its total through _query_count()"
+    assert "self._query_count()" in base, (
+        "Pagination no longer computes its total through _query_count()"
+    )
 
 
 def test_orm_execute_state_and_loader_criteria_behave_as_the_filter_expects():
-    for attr in ("is_select", "is_update", "is_delete", "execution_options", "statement", "all_mappers"):
+    for attr in (
+        "is_select",
+        "is_update",
+        "is_delete",
+        "execution_options",
+        "statement",
+        "all_mappers",
+    ):
         assert hasattr(ORMExecuteState, attr), f"ORMExecuteState.{attr} is gone"
     for name in ("do_orm_execute", "before_flush", "after_begin"):
         assert hasattr(sqlalchemy.orm.SessionEvents, name), f"SessionEvents.{name} is gone"
@@ -84,5 +95,8 @@ def test_orm_execute_state_and_loader_criteria_behave_as_the_filter_expects():
         session.flush()
         assert session.scalars(select(Row.name)).all() == ["mine"]
         assert [r.name for r in session.scalars(select(Row))] == ["mine"]
-        assert sorted(session.scalars(select(Row.name).execution_options(all_tenants=True))) == ["mine", "theirs"]
+        assert sorted(session.scalars(select(Row.name).execution_options(all_tenants=True))) == [
+            "mine",
+            "theirs",
+        ]
         assert seen and seen[0] == [Row]

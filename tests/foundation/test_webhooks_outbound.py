@@ -57,13 +57,19 @@ def _deliveries(tenant_id):
 def test_events_are_signed_sent_after_commit_and_recorded(db_app, receiver):
     firm = make_firm("Hook Firm")
     with tenant_scope(firm.tenant.id):
-        ep = services.create_endpoint(tenant_id=firm.tenant.id, actor=None, url=receiver,
-                                      events=["case.created", "payment.posted", "fee.accrued"])
+        ep = services.create_endpoint(
+            tenant_id=firm.tenant.id,
+            actor=None,
+            url=receiver,
+            events=["case.created", "payment.posted", "fee.accrued"],
+        )
         secret = ep.secret
         db.session.commit()
     practice_id, payer_id = make_practice(firm.tenant), make_payer(firm.tenant)
     client = db_app.test_client()
-    r = client.post("/api/v1/cases", json=case_payload(practice_id, payer_id), headers=api_headers(firm.owner))
+    r = client.post(
+        "/api/v1/cases", json=case_payload(practice_id, payer_id), headers=api_headers(firm.owner)
+    )
     assert r.status_code == 201
     types = [json.loads(body)["type"] for _, body in _Receiver.received]
     with tenant_scope(firm.tenant.id):
@@ -78,7 +84,8 @@ def test_events_are_signed_sent_after_commit_and_recorded(db_app, receiver):
         assert "Doe" not in body  # ids and states, never the patient
     assert json.loads(_Receiver.received[0][1])["data"]["case_id"] == r.get_json()["id"]
     assert [(t, s, a, code) for t, s, a, code, _ in _deliveries(firm.tenant.id)] == [
-        (t, "delivered", 1, 200) for t in types]
+        (t, "delivered", 1, 200) for t in types
+    ]
 
     # A rolled-back transaction sends nothing.
     with tenant_scope(firm.tenant.id):
@@ -87,10 +94,14 @@ def test_events_are_signed_sent_after_commit_and_recorded(db_app, receiver):
     assert len(_Receiver.received) == len(types)
 
 
-def test_a_failed_delivery_is_kept_with_its_response_and_replayed_from_the_page(db_app, receiver, browser):
+def test_a_failed_delivery_is_kept_with_its_response_and_replayed_from_the_page(
+    db_app, receiver, browser
+):
     firm = make_firm("Hook Firm")
     with tenant_scope(firm.tenant.id):
-        ep = services.create_endpoint(tenant_id=firm.tenant.id, actor=None, url=receiver, events=["case.created"])
+        ep = services.create_endpoint(
+            tenant_id=firm.tenant.id, actor=None, url=receiver, events=["case.created"]
+        )
         endpoint_id = ep.id
         db.session.commit()
     _Receiver.status = 503
@@ -107,17 +118,23 @@ def test_a_failed_delivery_is_kept_with_its_response_and_replayed_from_the_page(
     assert r.status_code == 302
     rows = _deliveries(firm.tenant.id)
     assert [(s, code) for _, s, _, code, _ in rows] == [("failed", 503), ("delivered", 200)]
-    assert json.loads(_Receiver.received[0][1])["id"] == json.loads(_Receiver.received[1][1])["id"]  # the same event
+    assert (
+        json.loads(_Receiver.received[0][1])["id"] == json.loads(_Receiver.received[1][1])["id"]
+    )  # the same event
 
 
 def test_an_endpoint_must_be_https_and_name_its_events(db_app, browser):
     firm = make_firm("Hook Firm")
     login(browser, firm.owner)
-    r = browser.post("/settings/webhooks/", {"url": "http://example.com/hook", "events": ["case.created"]})
+    r = browser.post(
+        "/settings/webhooks/", {"url": "http://example.com/hook", "events": ["case.created"]}
+    )
     assert r.status_code == 422 and "https://" in r.get_data(as_text=True)
     r = browser.post("/settings/webhooks/", {"url": "https://example.com/hook"})
     assert r.status_code == 422 and "at least one event" in r.get_data(as_text=True)
-    r = browser.post("/settings/webhooks/", {"url": "https://example.com/hook", "events": ["case.created"]})
+    r = browser.post(
+        "/settings/webhooks/", {"url": "https://example.com/hook", "events": ["case.created"]}
+    )
     assert r.status_code == 302
     page = browser.get(r.headers["Location"]).get_data(as_text=True)
     assert re.search(r"whsec_[0-9a-f]{48}", page)
