@@ -138,3 +138,27 @@ def test_an_endpoint_must_be_https_and_name_its_events(db_app, browser):
     assert r.status_code == 302
     page = browser.get(r.headers["Location"]).get_data(as_text=True)
     assert re.search(r"whsec_[0-9a-f]{48}", page)
+
+
+def test_the_daily_digest_emits_deadline_due_once_without_the_label(db_app, receiver):
+    from advocate.cases.models import Case
+    from advocate.deadlines.case_services import add_manual_deadline, send_digests
+    from tests.factories import firm_today, make_case
+
+    firm = make_firm("Hook Firm")
+    case_id = make_case(firm.tenant, make_practice(firm.tenant), make_payer(firm.tenant))
+    today = firm_today(firm.tenant.id)
+    with tenant_scope(firm.tenant.id):
+        services.create_endpoint(tenant_id=firm.tenant.id, actor=None, url=receiver, events=["deadline.due"])
+        add_manual_deadline(db.session.get(Case, case_id), actor_id=None,
+                            data={"label": "Call Jane Doe back", "due_on": today.isoformat()})
+        db.session.commit()
+    for _ in range(2):  # the digest runs again: nothing new
+        with tenant_scope(firm.tenant.id):
+            send_digests(firm.tenant.id, today=today)
+            db.session.commit()
+    bodies = [json.loads(b) for _, b in _Receiver.received]
+    assert [(b["type"], b["data"]["case_id"], b["data"]["kind"]) for b in bodies] == [
+        ("deadline.due", case_id, "manual")
+    ]
+    assert "Jane" not in _Receiver.received[0][1]
