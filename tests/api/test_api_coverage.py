@@ -253,3 +253,31 @@ def test_another_firms_ids_are_404_and_change_nothing(db_app):
             db.session.scalar(select(func.count()).select_from(Payment)) == 1
         )  # the initial payment only
         assert db.session.scalar(select(func.count()).select_from(Document)) == 0
+
+
+def test_a_cases_deadlines_are_added_by_hand_and_marked_done(db_app):
+    from tests.factories import firm_today
+
+    firm, practice_id, payer_id, auth = _firm()
+    case_id = make_case(firm.tenant, practice_id, payer_id)
+    client = db_app.test_client()
+    due = firm_today(firm.tenant.id).isoformat()
+    r = client.post(
+        f"/api/v1/cases/{case_id}/deadlines",
+        json={"label": "Call the payer", "due_on": due},
+        headers=auth,
+    )
+    assert r.status_code == 201, r.get_json()
+    [manual] = [d for d in r.get_json()["deadlines"] if d["is_manual"]]
+    assert (manual["label"], manual["due_on"], manual["is_done"]) == ("Call the payer", due, False)
+    r = client.post(f"/api/v1/cases/{case_id}/deadlines/{manual['id']}/done", json={}, headers=auth)
+    assert r.status_code == 200
+    assert [d["is_done"] for d in r.get_json()["deadlines"] if d["id"] == manual["id"]] == [True]
+    r = client.post(
+        f"/api/v1/cases/{case_id}/deadlines",
+        json={"label": "x", "due_on": "tomorrow"},
+        headers=auth,
+    )
+    assert r.status_code == 422 and r.get_json()["details"][0]["field"] == "due_on"
+    r = client.post(f"/api/v1/cases/{case_id}/deadlines/999999/done", json={}, headers=auth)
+    assert r.status_code == 404

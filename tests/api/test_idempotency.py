@@ -112,3 +112,38 @@ def test_a_key_is_refused_while_its_first_request_runs(db_app):
     assert r.status_code == 409
     r = client.post("/api/v1/payers", json={"name": "A"}, headers={**auth, "Idempotency-Key": " "})
     assert r.status_code == 422
+
+
+def test_a_multipart_upload_retried_with_its_key_is_stored_once(db_app):
+    import io
+
+    from advocate.documents.models import Document
+    from tests.documents.samples import pdf
+    from tests.factories import make_case
+
+    firm = make_firm("Idem Firm")
+    case_id = make_case(firm.tenant, make_practice(firm.tenant), make_payer(firm.tenant))
+    auth = {**api_headers(firm.owner), "Idempotency-Key": "upload-1"}
+    client = db_app.test_client()
+
+    def upload(content):
+        return client.post(
+            "/api/v1/documents",
+            headers=auth,
+            content_type="multipart/form-data",
+            data={
+                "owner_type": "case",
+                "owner_id": str(case_id),
+                "category": "eob",
+                "file": (io.BytesIO(content), "eob.pdf"),
+            },
+        )
+
+    first, again = upload(pdf("one")), upload(pdf("one"))  # a new multipart boundary each time
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert (
+        again.get_json()["id"] == first.get_json()["id"]
+        and again.headers["Idempotent-Replayed"] == "true"
+    )
+    assert upload(pdf("two")).status_code == 422  # the same key with another file
+    assert _count(firm.tenant.id, Document) == 1
