@@ -273,3 +273,44 @@ def letter_batches_download(batch_id: int):
         download_name=f"letters-batch-{b.id}-{b.letter_type}.{fmt}",
         max_age=0,
     )
+
+
+class TemplateOut(Out):
+    """A letter a case can be sent: a type's system template (``template_version_id``
+    null) or one of the firm's templates (its current version)."""
+
+    letter_type: str
+    letter_type_label: str
+    name: str
+    template_id: int | None
+    template_version_id: int | None
+
+
+@bp.route("/letter-templates", methods=["GET"])
+@roles(STAFF)
+@describe(responses={200: CursorPage[TemplateOut]})
+def letter_templates_list():
+    """The letters the firm can generate: each type's system template, then the firm's templates."""
+    items = [
+        {
+            "letter_type": lt.key,
+            "letter_type_label": lt.label,
+            "name": f"{lt.label} (system template)",
+            "template_id": None,
+            "template_version_id": None,
+        }
+        for lt in LETTER_TYPES.values()
+    ]
+    for t in db.session.scalars(services.templates_query()):
+        if t.current_version_id and t.letter_type in LETTER_TYPES:
+            items.append(
+                {
+                    "letter_type": t.letter_type,
+                    "letter_type_label": LETTER_TYPES[t.letter_type].label,
+                    "name": t.name,
+                    "template_id": t.id,
+                    "template_version_id": t.current_version_id,
+                }
+            )
+    db.session.commit()
+    return jsonify(items=items, next=None)
