@@ -7,15 +7,24 @@ FLASK   := $(BIN)/flask --app wsgi
 HOST    ?= 127.0.0.1
 PORT    ?= 5000
 
-.PHONY: install run serve test lint format bench bench-rates bench-import bench-letters bench-data bench-web clean
+.PHONY: install lock run serve test lint format bench bench-rates bench-import bench-letters bench-data bench-web clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Reproducible: every dependency at the version and hash in requirements.lock
+# (regenerate with `make lock` after changing pyproject.toml), then the project
+# itself without resolving anything again.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+lock:
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 -o requirements.lock
 
 # Links in mail point at the development server; only its loopback names are served.
 run: export APP_BASE_URL ?= http://$(HOST):$(PORT)

@@ -26,11 +26,20 @@ def _trust_proxies(app: Flask) -> None:
         )
 
 
+def resource_dirs() -> tuple[Path, Path]:
+    """(templates, migrations): bundled inside an installed wheel (setup.py
+    copies them), else at the top of the checkout."""
+    package = Path(__file__).resolve().parent
+    bundle = package / "_bundle"
+    base = bundle if (bundle / "templates").is_dir() else package.parent
+    return base / "templates", base / "migrations"
+
+
 def create_app(config: dict | None = None) -> Flask:
-    root = Path(__file__).resolve().parent.parent
+    templates, migrations = resource_dirs()
     app = Flask(
         __name__,
-        template_folder=str(root / "templates"),
+        template_folder=str(templates),
         static_folder="static",
         instance_relative_config=True,
     )
@@ -39,11 +48,19 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     _trust_proxies(app)
 
+    from advocate import logs
+
+    logs.init_app(app)
+
+    from advocate import errors
+
+    errors.init_app(app)
+
     from advocate import models  # noqa: F401  (every model on the metadata)
     from advocate.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(root / "migrations"), compare_type=True)
+    migrate.init_app(app, db, directory=str(migrations), compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -52,6 +69,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     with app.app_context():
         scoping.install(db)
+
+    from advocate import mail
+
+    mail.install()
+
+    from advocate.webhooks import services as webhook_services
+
+    webhook_services.install()
 
     from advocate import jobs, security, storage, web
 
@@ -77,6 +102,7 @@ def create_app(config: dict | None = None) -> Flask:
     from advocate.practices import portal_bp
     from advocate.rates import bp as rates_bp
     from advocate.reports import bp as reports_bp
+    from advocate.webhooks import bp as webhooks_bp
     from tenants.onboarding import bp as onboarding_bp
 
     app.register_blueprint(main_bp)
@@ -97,6 +123,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(claims837_bp)
     app.register_blueprint(letters_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(webhooks_bp)
     from advocate.billing import blueprints as billing_blueprints
 
     for billing_bp in billing_blueprints():

@@ -78,10 +78,21 @@ def load(instance_path: Path) -> dict:
         # Migrations run as the schema owner; the app connects as a role that owns nothing.
         "MIGRATION_DATABASE_URL": normalise_db_url(os.environ.get("MIGRATION_DATABASE_URL") or db_url),
         "APP_DB_ROLE": os.environ.get("APP_DB_ROLE", "advocate_app"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a database error's message never carries the values (PHI) it was given.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "SENTRY_DSN": os.environ.get("SENTRY_DSN") or None,
+        # Webhook endpoints must be https:// unless this is set (local development, tests).
+        "WEBHOOKS_ALLOW_HTTP": _bool("WEBHOOKS_ALLOW_HTTP", False),
+        "SENTRY_ENVIRONMENT": os.environ.get("SENTRY_ENVIRONMENT") or None,
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # Requests per API token (limits syntax, e.g. "600 per minute;20000 per day").
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
+        # How long an Idempotency-Key's first answer is kept for retries.
+        "IDEMPOTENCY_HOURS": int(os.environ.get("IDEMPOTENCY_HOURS", "24")),
         "STORAGE_BACKEND": os.environ.get("STORAGE_BACKEND") or ("s3" if os.environ.get("S3_BUCKET") else "local"),
         "STORAGE_LOCAL_ROOT": os.environ.get("STORAGE_LOCAL_ROOT") or str(instance_path / "documents"),
         "S3_BUCKET": os.environ.get("S3_BUCKET"),

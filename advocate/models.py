@@ -44,5 +44,6 @@ from advocate.mail import OutboxMessage  # noqa: F401
 from advocate.payers.models import Payer, PayerAppealLevel, PayerContact, PayerPolicy  # noqa: F401
 from advocate.practices.models import FeeAgreement, Practice, PracticeAuthorization, PracticeContact  # noqa: F401
 from advocate.rates.models import CommercialPercentile, LineBenchmark, PfsRvu, PfsYear  # noqa: F401
+from advocate.webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: F401
 from tenants.models import Membership, Tenant  # noqa: F401
 from tenants.onboarding.models import Invitation  # noqa: F401

@@ -103,7 +103,8 @@ def _server_error(e):
     db.session.rollback()
     if _wants_json():
         return jsonify(error="internal error", details=[]), 500
-    return render_template("errors/500.html", error=e), 500
+    # The request id (also in the X-Request-ID header and the log line) lets support find it.
+    return render_template("errors/500.html", error=e, error_id=g.get("request_id")), 500
 
 
 def money(value) -> str:

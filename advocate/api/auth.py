@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import abort, current_app, g, jsonify, request
+from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from advocate.api import bp, idempotency, openapi
+from advocate.api import bp, idempotency, openapi, ratelimit
 from advocate.auth.access import PUBLIC, access_of
 from advocate.auth.models import ApiToken, User, token_hash
 from advocate.db import utcnow
@@ -31,8 +32,19 @@ def api_error(code: int, message: str, details: list | None = None):
     raise ApiError(code, message, details)
 
 
+ratelimit.install(bp)
+
+
 @bp.errorhandler(HTTPException)
 def _json_error(e: HTTPException):
+    if isinstance(e, RateLimitExceeded):
+        response = jsonify(
+            error=f"too many requests for this token ({e.description}); retry later",
+            details=[],
+        )
+        response.status_code = 429
+        response.headers["Retry-After"] = str(ratelimit.retry_after_seconds())
+        return response
     return jsonify(error=e.description or e.name, details=getattr(e, "details", []) or []), e.code
 
 

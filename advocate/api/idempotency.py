@@ -64,8 +64,11 @@ def begin() -> Response | None:
         return None
     key = raw.strip()
     if not key or len(key) > 200 or not key.isprintable():
-        api_error(422, "invalid Idempotency-Key",
-                  [{"field": HEADER, "message": "send 1 to 200 printable characters"}])
+        api_error(
+            422,
+            "invalid Idempotency-Key",
+            [{"field": HEADER, "message": "send 1 to 200 printable characters"}],
+        )
     token = g.api_token
     fp = fingerprint()
     now = utcnow()
@@ -81,10 +84,17 @@ def begin() -> Response | None:
             api_error(
                 422,
                 "this Idempotency-Key was already used with another request",
-                [{"field": HEADER, "message": "a key belongs to one request (method, path and body); use a new key"}],
+                [
+                    {
+                        "field": HEADER,
+                        "message": "a key belongs to one request (method, path and body); use a new key",
+                    }
+                ],
             )
         if row.status_code is None:
-            api_error(409, "the first request with this Idempotency-Key is still running; retry shortly")
+            api_error(
+                409, "the first request with this Idempotency-Key is still running; retry shortly"
+            )
         response = Response(row.response_body or "", status=row.status_code)
         for name, value in (row.response_headers or {}).items():
             response.headers[name] = value
@@ -94,18 +104,26 @@ def begin() -> Response | None:
     hours = current_app.config.get("IDEMPOTENCY_HOURS", 24)
     # Lapsed keys of this token go when it makes a new one (a CLI can sweep the rest).
     db.session.execute(
-        delete(IdempotencyKey).where(IdempotencyKey.token_id == token.id, IdempotencyKey.expires_at <= now)
+        delete(IdempotencyKey).where(
+            IdempotencyKey.token_id == token.id, IdempotencyKey.expires_at <= now
+        )
     )
     row = IdempotencyKey(
-        token_id=token.id, key=key, method=request.method, path=request.path[:500],
-        fingerprint=fp, expires_at=now + timedelta(hours=hours),
+        token_id=token.id,
+        key=key,
+        method=request.method,
+        path=request.path[:500],
+        fingerprint=fp,
+        expires_at=now + timedelta(hours=hours),
     )
     db.session.add(row)
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        api_error(409, "the first request with this Idempotency-Key is still running; retry shortly")
+        api_error(
+            409, "the first request with this Idempotency-Key is still running; retry shortly"
+        )
     g.idempotency_key_id = row.id
     return None
 

@@ -23,7 +23,9 @@ class IdempotencyKey(TenantScoped, TimestampMixin, db.Model):
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    token_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    token_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("api_tokens.id", ondelete="CASCADE")
+    )
     key: Mapped[str] = mapped_column(String(200))
     method: Mapped[str] = mapped_column(String(10))
     path: Mapped[str] = mapped_column(String(500))

@@ -123,7 +123,12 @@ def validate_body(model: type[BaseModel]) -> BaseModel:
         api_error(
             422,
             "send a JSON object",
-            [{"field": "body", "message": "The body must be a JSON object (Content-Type: application/json)."}],
+            [
+                {
+                    "field": "body",
+                    "message": "The body must be a JSON object (Content-Type: application/json).",
+                }
+            ],
         )
     try:
         return model.model_validate(data)
@@ -204,7 +209,8 @@ def build_spec(app) -> dict:
     paths: dict[str, dict] = {}
     for path, method, rule, op, params, access in ops:
         entry: dict[str, Any] = {
-            "operationId": rule.endpoint.removeprefix("api.") + ("" if len(_methods(rule)) == 1 else f"_{method}"),
+            "operationId": rule.endpoint.removeprefix("api.")
+            + ("" if len(_methods(rule)) == 1 else f"_{method}"),
             "summary": op.summary,
             "tags": [path.split("/")[3]],
         }
@@ -218,7 +224,13 @@ def build_spec(app) -> dict:
             if p.enum:
                 schema["enum"] = p.enum
             parameters.append(
-                {"name": p.name, "in": "query", "required": p.required, "description": p.description, "schema": schema}
+                {
+                    "name": p.name,
+                    "in": "query",
+                    "required": p.required,
+                    "description": p.description,
+                    "schema": schema,
+                }
             )
         if method == "post" and access != PUBLIC:
             parameters.append(
@@ -233,7 +245,10 @@ def build_spec(app) -> dict:
         if parameters:
             entry["parameters"] = parameters
         if op.body is not None:
-            entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body, "validation")}}}
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": ref(op.body, "validation")}},
+            }
         elif op.multipart:
             entry["requestBody"] = {
                 "required": True,
@@ -242,7 +257,11 @@ def build_spec(app) -> dict:
                         "schema": {
                             "type": "object",
                             "properties": {
-                                name: ({"type": "string", "format": "binary", "description": desc} if name == "file" else {"type": "string", "description": desc})
+                                name: (
+                                    {"type": "string", "format": "binary", "description": desc}
+                                    if name == "file"
+                                    else {"type": "string", "description": desc}
+                                )
                                 for name, desc in op.multipart.items()
                             },
                             "required": ["file"] if "file" in op.multipart else [],
@@ -255,10 +274,14 @@ def build_spec(app) -> dict:
             if status in op.binary:
                 responses[str(status)] = {
                     "description": "The file.",
-                    "content": {op.binary[status]: {"schema": {"type": "string", "format": "binary"}}},
+                    "content": {
+                        op.binary[status]: {"schema": {"type": "string", "format": "binary"}}
+                    },
                 }
             elif model is None:
-                responses[str(status)] = {"description": "No body." if status == 204 else "Success."}
+                responses[str(status)] = {
+                    "description": "No body." if status == 204 else "Success."
+                }
             elif isinstance(model, str):
                 responses[str(status)] = {"description": model}
             else:
@@ -294,8 +317,8 @@ def build_spec(app) -> dict:
             "version": "1",
             "description": (
                 "The JSON API of Advocate. Authenticate with `Authorization: Bearer <token>` "
-                "(tokens are created under API tokens). Errors are `{\"error\": ..., \"details\": "
-                "[{\"field\": ..., \"message\": ...}]}`. Money is a string with two decimals; "
+                '(tokens are created under API tokens). Errors are `{"error": ..., "details": '
+                '[{"field": ..., "message": ...}]}`. Money is a string with two decimals; '
                 "dates are `YYYY-MM-DD`; timestamps are ISO 8601 in UTC. Lists with a `next` "
                 "link are cursor-paginated: follow `next` until it is null."
             ),
@@ -353,16 +376,21 @@ def check_response(response) -> None:
     if schema is None:
         return
     if response.mimetype != "application/json":
-        raise AssertionError(f"{request.method} {request.path}: expected JSON, got {response.mimetype}")
+        raise AssertionError(
+            f"{request.method} {request.path}: expected JSON, got {response.mimetype}"
+        )
     instance = json.loads(response.get_data())
     root = dict(schema)
     root["components"] = spec(app)["components"]
     validator = jsonschema.Draft202012Validator(root)
     problems = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
     if problems:
-        lines = [f"{'/'.join(map(str, p.absolute_path)) or '(root)'}: {p.message}" for p in problems[:10]]
+        lines = [
+            f"{'/'.join(map(str, p.absolute_path)) or '(root)'}: {p.message}" for p in problems[:10]
+        ]
         raise AssertionError(
-            f"{request.method} {request.path} {response.status_code} does not match its schema:\n" + "\n".join(lines)
+            f"{request.method} {request.path} {response.status_code} does not match its schema:\n"
+            + "\n".join(lines)
         )
 
 

@@ -22,7 +22,7 @@ def _money_text(value: Any) -> Any:
     # Money travels as text: a JSON number (a binary float) is refused, so an
     # amount is never rounded on its way in.
     if isinstance(value, bool) or isinstance(value, int | float):
-        raise ValueError("send money as a string with up to two decimals, e.g. \"120.50\"")
+        raise ValueError('send money as a string with up to two decimals, e.g. "120.50"')
     if isinstance(value, str):
         return value.strip()
     return value
@@ -32,7 +32,7 @@ Money = Annotated[
     str,
     Field(
         pattern=MONEY_PATTERN,
-        description="An amount in US dollars as a string with up to two decimals, e.g. \"120.50\".",
+        description='An amount in US dollars as a string with up to two decimals, e.g. "120.50".',
         examples=["120.50"],
     ),
     BeforeValidator(_money_text),
@@ -41,6 +41,8 @@ MoneyOut = Annotated[
     str,
     Field(pattern=MONEY_OUT_PATTERN, description="US dollars, two decimals.", examples=["120.50"]),
 ]
+
+
 def _iso_date_text(value: Any) -> Any:
     # A date is text written YYYY-MM-DD (pydantic alone would also take a number of seconds).
     if not isinstance(value, str) or len(value.strip()) != 10:

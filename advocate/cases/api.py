@@ -13,22 +13,45 @@ from sqlalchemy.orm import selectinload
 from advocate.api import bp
 from advocate.api.auth import api_error
 from advocate.api.openapi import Param, body, describe
-from advocate.api.schema import Body, Date, Id, Money, MoneyOut, OpenOut, Out, Page, Ref, Timestamp
+from advocate.api.pagination import CURSOR_PARAMS, cursor_page
+from advocate.api.schema import (
+    Body,
+    CursorPage,
+    Date,
+    Id,
+    Money,
+    MoneyOut,
+    OpenOut,
+    Out,
+    Page,
+    Ref,
+    Timestamp,
+)
 from advocate.audit.services import audit
 from advocate.auth.access import STAFF, WORKERS, roles
+from advocate.billing.api import LedgerEntryOut, entry_json
+from advocate.billing.models import FeeLedgerEntry
 from advocate.cases import serializers as ser
 from advocate.cases import services, workflow
 from advocate.cases.models import (
+    APPEAL_METHODS,
+    APPEAL_OUTCOMES,
     COMM_DIRECTIONS,
     COMM_KINDS,
     OFFER_PARTIES,
+    PAYMENT_SOURCES,
+    SCA_RATE_TYPES,
+    SCA_STATUSES,
     SERVICE_TYPES,
     Appeal,
     Case,
     CaseEvent,
     Communication,
     Offer,
+    Payment,
+    SingleCaseAgreement,
 )
+from advocate.documents.models import Document
 from advocate.extensions import db
 
 # --- request and response models (the API's description; see advocate.api.openapi) ---
@@ -381,3 +404,256 @@ def cases_offer(case_id: int):
         _validation(err)
     db.session.commit()
     return jsonify(ser.offer(offer)), 201
+
+
+# --- payments: typed into the ledger; the fee they earn accrues at once ---
+
+
+class PaymentIn(Body):
+    """A payment received (or a recoupment: a negative amount)."""
+
+    paid_on: Date
+    amount: Money
+    source: Literal[tuple(s for s in PAYMENT_SOURCES if s != "remittance")] = Field(
+        description="check, eft, settlement, idr_award, recoupment (negative) or adjustment; 835 remittances are posted through /remittances."
+    )
+    reference: str | None = None
+    note: str | None = None
+
+
+class PaymentPosted(Out):
+    """The payment and the fee ledger entries it accrued."""
+
+    payment: PaymentOut
+    fees: list[LedgerEntryOut]
+    case: CaseSummary
+
+
+def _case_for_work(case_id: int) -> Case:
+    return _case_or_404(case_id)
+
+
+@bp.route("/cases/<int:case_id>/payments", methods=["GET"])
+@roles(STAFF)
+@describe(query=CURSOR_PARAMS, responses={200: CursorPage[PaymentOut]})
+def payments_list(case_id: int):
+    """A case's payments, oldest first."""
+    case = _case_or_404(case_id)
+    rows, nxt = cursor_page(
+        select(Payment).where(Payment.case_id == case.id),
+        [(Payment.paid_on, "asc"), (Payment.id, "asc")],
+        lambda p: (p.paid_on, p.id),
+    )
+    items = [ser.payment(p) for p in rows]
+    db.session.commit()
+    return jsonify(items=items, next=nxt)
+
+
+@bp.route("/cases/<int:case_id>/payments", methods=["POST"])
+@roles(WORKERS)
+@describe(body=PaymentIn, responses={201: PaymentPosted})
+def payments_create(case_id: int):
+    """Post a check, EFT, settlement, award or recoupment to a case; the fee it earns is accrued."""
+    case = _case_for_work(case_id)
+    try:
+        payment = services.record_payment(case, actor_id=g.actor.id, data=body().data())
+    except services.CaseValidationError as err:
+        db.session.rollback()
+        _validation(err)
+    fees = db.session.scalars(
+        select(FeeLedgerEntry).where(FeeLedgerEntry.payment_id == payment.id).order_by(FeeLedgerEntry.id)
+    ).all()
+    out = {"payment": ser.payment(payment), "fees": [entry_json(e) for e in fees], "case": ser.case_summary(case)}
+    db.session.commit()
+    return jsonify(out), 201
+
+
+# --- appeals ---
+
+
+class AppealIn(Body):
+    """An appeal opened (and possibly filed) at a level."""
+
+    level: StrictInt
+    adverse_decision_on: Date | None = None
+    filed_on: Date | None = None
+    method: Literal[APPEAL_METHODS] | None = None
+    tracking_number: str | None = None
+    note: str | None = None
+
+
+class AppealDecisionIn(Body):
+    """How an appeal was filed and decided."""
+
+    outcome: Literal[APPEAL_OUTCOMES]
+    filed_on: Date | None = None
+    decision_on: Date | None = None
+    method: Literal[APPEAL_METHODS] | None = None
+    tracking_number: str | None = None
+    amount_awarded: Money | None = None
+    note: str | None = None
+
+
+@bp.route("/cases/<int:case_id>/appeals", methods=["GET"])
+@roles(STAFF)
+@describe(query=CURSOR_PARAMS, responses={200: CursorPage[AppealOut]})
+def appeals_list(case_id: int):
+    """A case's appeals by level."""
+    case = _case_or_404(case_id)
+    rows, nxt = cursor_page(
+        select(Appeal).where(Appeal.case_id == case.id),
+        [(Appeal.level, "asc"), (Appeal.id, "asc")],
+        lambda a: (a.level, a.id),
+    )
+    items = [ser.appeal(a) for a in rows]
+    db.session.commit()
+    return jsonify(items=items, next=nxt)
+
+
+@bp.route("/cases/<int:case_id>/appeals", methods=["POST"])
+@roles(WORKERS)
+@describe(body=AppealIn, responses={201: AppealOut})
+def appeals_create(case_id: int):
+    """Open an appeal on a case; its deadline is computed from the payer's policy."""
+    case = _case_or_404(case_id)
+    try:
+        appeal = services.open_appeal(case, actor_id=g.actor.id, data=body().data())
+    except services.CaseValidationError as err:
+        db.session.rollback()
+        _validation(err)
+    out = ser.appeal(appeal)
+    db.session.commit()
+    return jsonify(out), 201
+
+
+@bp.route("/cases/<int:case_id>/appeals/<int:appeal_id>/decision", methods=["POST"])
+@roles(WORKERS)
+@describe(body=AppealDecisionIn, responses={200: AppealOut})
+def appeals_decide(case_id: int, appeal_id: int):
+    """Record an appeal's filing and decision."""
+    case = _case_or_404(case_id)
+    appeal = db.session.get(Appeal, appeal_id)
+    if appeal is None or appeal.case_id != case.id:
+        api_error(404, "no such appeal on this case")
+    try:
+        services.record_appeal_decision(case, appeal, actor_id=g.actor.id, data=body().data())
+    except services.CaseValidationError as err:
+        db.session.rollback()
+        _validation(err)
+    out = ser.appeal(appeal)
+    db.session.commit()
+    return jsonify(out)
+
+
+# --- single case agreements ---
+
+
+class ScaIn(Body):
+    """A single case agreement with a payer for one patient."""
+
+    practice_id: Id
+    payer_id: Id
+    authorization_number: str | None = None
+    patient_first_name: str
+    patient_last_name: str
+    patient_dob: Date | None = None
+    member_id: str | None = None
+    codes: list[str] = []
+    starts_on: Date | None = None
+    ends_on: Date | None = None
+    visits_allowed: StrictInt | None = None
+    rate_type: Literal[SCA_RATE_TYPES]
+    rate_percent: Annotated[str, Field(pattern=r"^\d{1,4}(\.\d{1,2})?$")] | None = None
+    fixed_rates: dict[str, Money] = {}
+    status: Literal[SCA_STATUSES] = "requested"
+    signed_on: Date | None = None
+    document_id: Id | None = None
+    note: str | None = None
+
+
+class ScaOut(Out):
+    """A single case agreement."""
+
+    id: int
+    practice_id: int
+    payer_id: int
+    authorization_number: str | None
+    patient: PatientOut
+    codes: list[str]
+    starts_on: str | None
+    ends_on: str | None
+    visits_allowed: int | None
+    rate_type: str
+    rate_percent: str | None
+    fixed_rates: dict[str, MoneyOut]
+    status: str
+    signed_on: str | None
+    document_id: int | None
+    note: str | None
+
+
+def sca_json(s) -> dict:
+    return {
+        "id": s.id, "practice_id": s.practice_id, "payer_id": s.payer_id,
+        "authorization_number": s.authorization_number,
+        "patient": {"first_name": s.patient_first_name, "last_name": s.patient_last_name,
+                    "dob": ser.d(s.patient_dob), "member_id": s.member_id},
+        "codes": list(s.codes or []), "starts_on": ser.d(s.starts_on), "ends_on": ser.d(s.ends_on),
+        "visits_allowed": s.visits_allowed, "rate_type": s.rate_type,
+        "rate_percent": None if s.rate_percent is None else f"{s.rate_percent:.2f}",
+        "fixed_rates": {k: f"{Decimal(v):.2f}" for k, v in (s.fixed_rates or {}).items()},
+        "status": s.status, "signed_on": ser.d(s.signed_on), "document_id": s.document_id, "note": s.note,
+    }
+
+
+@bp.route("/scas", methods=["GET"])
+@roles(STAFF)
+@describe(query=[*CURSOR_PARAMS, Param("practice_id", "Only this practice's.", "integer"),
+                 Param("payer_id", "Only this payer's.", "integer")],
+          responses={200: CursorPage[ScaOut]})
+def scas_list():
+    """The firm's single case agreements, newest first."""
+    query = select(SingleCaseAgreement)
+    for name, col in (("practice_id", SingleCaseAgreement.practice_id), ("payer_id", SingleCaseAgreement.payer_id)):
+        raw = request.args.get(name, "")
+        if raw:
+            if not raw.isdigit():
+                api_error(422, "invalid query parameter", [{"field": name, "message": "must be an id"}])
+            query = query.where(col == int(raw))
+    rows, nxt = cursor_page(query, [(SingleCaseAgreement.id, "desc")], lambda s: (s.id,))
+    items = [sca_json(s) for s in rows]
+    audit("sca.list", object_type="sca", is_phi=True, details={"count": len(items), "via": "api"})
+    db.session.commit()
+    return jsonify(items=items, next=nxt)
+
+
+@bp.route("/scas", methods=["POST"])
+@roles(WORKERS)
+@describe(body=ScaIn, responses={201: ScaOut})
+def scas_create():
+    """Record a single case agreement."""
+    data = body().data()
+    if data.get("document_id") is not None and db.session.get(Document, data["document_id"]) is None:
+        api_error(422, "validation failed", [{"field": "document_id", "message": "unknown document"}])
+    try:
+        sca = services.create_sca(tenant_id=g.membership.tenant_id, actor_id=g.actor.id, data=data)
+    except services.CaseValidationError as err:
+        db.session.rollback()
+        _validation(err)
+    out = sca_json(sca)
+    db.session.commit()
+    return jsonify(out), 201
+
+
+@bp.route("/scas/<int:sca_id>", methods=["GET"])
+@roles(STAFF)
+@describe(responses={200: ScaOut})
+def scas_get(sca_id: int):
+    """One single case agreement."""
+    sca = db.session.get(SingleCaseAgreement, sca_id)
+    if sca is None:
+        api_error(404, "no such agreement")
+    out = sca_json(sca)
+    audit("sca.view", sca, is_phi=True, details={"via": "api"})
+    db.session.commit()
+    return jsonify(out)

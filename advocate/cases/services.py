@@ -292,6 +292,10 @@ def create_case(*, tenant_id: int, actor_id: int | None, data: dict, today: date
     db.session.flush()
     # The timeline starts with the opening, then the intake's initial payment.
     event(case, "created", f"Case opened ({len(lines)} line{'s' if len(lines) != 1 else ''})", actor_id=actor_id)
+    from advocate.webhooks.services import emit
+
+    emit(tenant_id, "case.created", {"case_id": case.id, "reference": case.reference, "status": case.status,
+                                     "practice_id": case.practice_id, "payer_id": case.payer_id})
     paid = sum((ln["paid"] for ln in lines), ZERO)
     if paid > 0:
         add_payment(case, amount=paid, paid_on=clean["initial_payment_received_on"] or clean["service_to"],
@@ -362,6 +366,9 @@ def transition(case: Case, to: str, *, actor_id: int | None, note: str | None = 
                 "agreed_amount": str(agreed_amount) if agreed_amount is not None else None})
     audit("case.transition", case, details={"from": old, "to": to})
     refresh_deadlines(case)
+    from advocate.webhooks.services import emit
+
+    emit(case.tenant_id, "case.status_changed", {"case_id": case.id, "reference": case.reference, "from": old, "to": to})
 
 
 def denied_at_intake(case: Case) -> bool:
@@ -401,7 +408,23 @@ def add_payment(case: Case, *, amount: Decimal, paid_on: date, source: str, refe
     accrue_cases(case.tenant_id, [case.id], actor_id=actor_id)
     if received_now and refresh:
         refresh_deadlines(case)  # the NSA count starts from the initial payment
+    _emit_payment(case, pay)
     return pay
+
+
+def _emit_payment(case: Case, pay: Payment) -> None:
+    """payment.posted, and fee.accrued for each fee entry the payment earned (webhooks)."""
+    from advocate.billing.models import FeeLedgerEntry
+    from advocate.webhooks.services import emit, subscribed
+
+    emit(case.tenant_id, "payment.posted", {"case_id": case.id, "reference": case.reference, "payment_id": pay.id,
+                                            "amount": f"{pay.amount:.2f}", "source": pay.source,
+                                            "paid_on": pay.paid_on.isoformat()})
+    if not subscribed(case.tenant_id, "fee.accrued"):
+        return
+    for entry in db.session.scalars(select(FeeLedgerEntry).where(FeeLedgerEntry.payment_id == pay.id)):
+        emit(case.tenant_id, "fee.accrued", {"case_id": case.id, "payment_id": pay.id, "entry_id": entry.id,
+                                             "amount": f"{entry.amount:.2f}", "kind": entry.kind})
 
 
 def add_communication(case: Case, *, actor_id: int | None, data: dict) -> Communication:

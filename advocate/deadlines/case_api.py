@@ -9,16 +9,18 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from flask import jsonify, request
+from flask import g, jsonify, request
+from sqlalchemy import select
 
 from advocate.api import bp
 from advocate.api.auth import api_error
-from advocate.api.openapi import Param, describe
-from advocate.api.schema import OpenOut, Out
+from advocate.api.openapi import Param, body, describe
+from advocate.api.schema import Body, Date, OpenOut, Out
 from advocate.audit.services import audit
-from advocate.auth.access import STAFF, roles
+from advocate.auth.access import STAFF, WORKERS, roles
 from advocate.cases.models import Case
 from advocate.deadlines import case_services as svc
+from advocate.deadlines.case_models import CaseDeadline
 from advocate.extensions import db
 
 
@@ -67,19 +69,9 @@ class NoticeOut(OpenOut):
     """The open negotiation notice's data."""
 
 
-@bp.route("/cases/<int:case_id>/deadlines")
-@roles(STAFF)
-@describe(responses={200: CaseDeadlinesOut})
-def case_deadlines(case_id: int):
-    """The case's deadlines (recomputed from its facts first), open first by date.
-
-    Each: ``kind``, ``label``, ``due_on``, ``rule`` (how it was counted, in
-    words), ``state`` (open, today, overdue, passed, done), ``is_manual``.
-    ``notes`` say what could not be computed (e.g. no payer policy).
-    """
-    case = _case_or_404(case_id)
+def _deadlines_body(case: Case) -> dict:
     result = svc.case_deadlines(case)
-    body = {
+    return {
         "case_id": case.id,
         "reference": case.reference,
         "next_deadline_on": case.next_deadline_on.isoformat() if case.next_deadline_on else None,
@@ -99,14 +91,76 @@ def case_deadlines(case_id: int):
         ],
         "notes": result.notes,
     }
+
+
+@bp.route("/cases/<int:case_id>/deadlines")
+@roles(STAFF)
+@describe(responses={200: CaseDeadlinesOut})
+def case_deadlines(case_id: int):
+    """The case's deadlines (recomputed from its facts first), open first by date.
+
+    Each: ``kind``, ``label``, ``due_on``, ``rule`` (how it was counted, in
+    words), ``state`` (open, today, overdue, passed, done), ``is_manual``.
+    ``notes`` say what could not be computed (e.g. no payer policy).
+    """
+    body_ = _deadlines_body(_case_or_404(case_id))
     db.session.commit()
-    return jsonify(body)
+    return jsonify(body_)
+
+
+class ManualDeadlineIn(Body):
+    """A deadline added by hand."""
+
+    label: str
+    due_on: Date
+    note: str | None = None
+
+
+class DeadlineDoneIn(Body):
+    """Done (true) or open again (false)."""
+
+    done: bool = True
+
+
+@bp.route("/cases/<int:case_id>/deadlines", methods=["POST"])
+@roles(WORKERS)
+@describe(body=ManualDeadlineIn, responses={201: CaseDeadlinesOut})
+def case_deadlines_add(case_id: int):
+    """Add a deadline by hand to a case; answers the case's deadlines."""
+    case = _case_or_404(case_id)
+    try:
+        svc.add_manual_deadline(case, actor_id=g.actor.id, data=body().data())
+    except svc.NsaError as err:
+        db.session.rollback()
+        api_error(422, "validation failed", [{"field": f, "message": m} for f, m in err.errors])
+    out = _deadlines_body(case)
+    db.session.commit()
+    return jsonify(out), 201
+
+
+@bp.route("/cases/<int:case_id>/deadlines/<int:deadline_id>/done", methods=["POST"])
+@roles(WORKERS)
+@describe(body=DeadlineDoneIn, responses={200: CaseDeadlinesOut})
+def case_deadlines_done(case_id: int, deadline_id: int):
+    """Mark one of a case's deadlines done (or open again)."""
+    case = _case_or_404(case_id)
+    deadline = db.session.scalar(
+        select(CaseDeadline).where(CaseDeadline.id == deadline_id, CaseDeadline.case_id == case.id)
+    )
+    if deadline is None:
+        api_error(404, "no such deadline on this case")
+    svc.mark_deadline_done(case, deadline, actor_id=g.actor.id, done=body().done)
+    out = _deadlines_body(case)
+    db.session.commit()
+    return jsonify(out)
 
 
 @bp.route("/cases/<int:case_id>/nsa/notice")
 @roles(STAFF)
-@describe(query=[Param("sent_on", "Preview another sending date (YYYY-MM-DD).", format="date")],
-          responses={200: NoticeOut})
+@describe(
+    query=[Param("sent_on", "Preview another sending date (YYYY-MM-DD).", format="date")],
+    responses={200: NoticeOut},
+)
 def case_notice(case_id: int):
     """The open negotiation notice's data: QPA, offer, claim details, the
     30-business-day period. ``sent_on`` (YYYY-MM-DD) previews another sending date."""

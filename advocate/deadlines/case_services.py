@@ -1610,6 +1610,25 @@ def _digest_body(
     return "\n".join(lines) + "\n"
 
 
+def _emit_due_today(tenant_id: int, today: date) -> None:
+    """deadline.due for each open deadline due today (case ids and kinds only: a
+    label typed by hand could name a patient)."""
+    from advocate.webhooks.services import emit, subscribed
+
+    if not subscribed(tenant_id, "deadline.due"):
+        return
+    rows = db.session.execute(
+        select(CaseDeadline.id, CaseDeadline.case_id, CaseDeadline.kind, Case.number)
+        .join(Case, Case.id == CaseDeadline.case_id)
+        .where(*_open_terms(today), CaseDeadline.due_on == today, CaseDeadline.kind.not_in(MILESTONES))
+        .order_by(CaseDeadline.id)
+    ).all()
+    for r in rows:
+        emit(tenant_id, "deadline.due", {"deadline_id": r.id, "case_id": r.case_id,
+                                         "reference": f"C-{r.number:06d}", "kind": r.kind,
+                                         "due_on": today.isoformat()})
+
+
 def send_digests(tenant_id: int, *, today: date | None = None, refresh: bool = True) -> list[dict]:
     """Email each advocate (owners, admins and advocates with open cases) their
     overdue and due-soon deadlines, case references only: never patient names.
@@ -1640,6 +1659,8 @@ def send_digests(tenant_id: int, *, today: date | None = None, refresh: bool = T
     already = set(
         db.session.scalars(select(DeadlineDigest.user_id).where(DeadlineDigest.sent_on == today))
     )
+    if not already:
+        _emit_due_today(tenant_id, today)  # webhooks: once a day, with the first digest run
     firm = tenant.letterhead_name or tenant.name
     sent = []
     unassigned = lines.get(None, ([], []))

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from flask import current_app, g, jsonify, request, url_for
+from pydantic import Field
 from sqlalchemy import select
 
 from advocate.api import bp
 from advocate.api.auth import api_error
 from advocate.api.openapi import Param, body, describe
-from advocate.api.schema import Body, Out, Page
+from advocate.api.pagination import CURSOR_PARAMS, cursor_page
+from advocate.api.schema import Body, CursorPage, Date, Money, MoneyOut, Out, Page
 from advocate.auth.access import MANAGERS, STAFF, roles
+from advocate.billing.fees import IDR_FEE_BEARERS
 from advocate.extensions import db
 from advocate.practices import services
-from advocate.practices.models import PRACTICE_STATUSES, Practice
+from advocate.practices.models import (
+    BILLING_CADENCES,
+    PRACTICE_STATUSES,
+    FeeAgreement,
+    Practice,
+)
 from advocate.practices.validators import SPECIALTIES
 
 MAX_PER_PAGE = 100
@@ -217,3 +226,103 @@ def practices_get(practice_id: int):
     )
     db.session.commit()
     return jsonify(data)
+
+
+# --- fee agreements: versions added with an effective date, never edited ---
+
+
+class FeeAgreementIn(Body):
+    """A version of the practice's fee agreement, in force from ``effective_date``
+    until the next version's (the first version creates the agreement)."""
+
+    effective_date: Date
+    percent: Annotated[str, Field(pattern=r"^\d{1,3}(\.\d{1,2})?$", description="Contingency percent, 0 to 100.")]
+    basis: Literal["incremental", "gross"]
+    minimum: Money | None = None
+    cap: Money | None = None
+    idr_fee_bearer: Literal[IDR_FEE_BEARERS] = "firm"
+    billing_cadence: Literal[BILLING_CADENCES] = "per_settlement"
+    notes: str | None = None
+
+
+class FeeAgreementOut(Out):
+    """One version of a practice's fee agreement."""
+
+    id: int
+    practice_id: int
+    effective_date: str
+    percent: str
+    basis: str
+    minimum: MoneyOut | None
+    cap: MoneyOut | None
+    idr_fee_bearer: str
+    billing_cadence: str
+    notes: str | None
+    created_at: str | None
+
+
+def fee_agreement_json(a: FeeAgreement) -> dict:
+    return {
+        "id": a.id,
+        "practice_id": a.practice_id,
+        "effective_date": a.effective_date.isoformat(),
+        "percent": f"{a.percent:.2f}",
+        "basis": a.basis,
+        "minimum": None if a.minimum is None else f"{a.minimum:.2f}",
+        "cap": None if a.cap is None else f"{a.cap:.2f}",
+        "idr_fee_bearer": a.idr_fee_bearer,
+        "billing_cadence": a.billing_cadence,
+        "notes": a.notes,
+        "created_at": a.created_at.isoformat() if a.created_at else None,
+    }
+
+
+def _practice_or_404(practice_id: int) -> Practice:
+    practice = db.session.get(Practice, practice_id)
+    if practice is None:
+        api_error(404, "not found")
+    return practice
+
+
+@bp.route("/practices/<int:practice_id>/fee-agreements", methods=["GET"])
+@roles(STAFF)
+@describe(query=CURSOR_PARAMS, responses={200: CursorPage[FeeAgreementOut]})
+def fee_agreements_list(practice_id: int):
+    """The versions of a practice's fee agreement, newest effective date first."""
+    practice = _practice_or_404(practice_id)
+    rows, nxt = cursor_page(
+        select(FeeAgreement).where(FeeAgreement.practice_id == practice.id),
+        [(FeeAgreement.effective_date, "desc"), (FeeAgreement.id, "desc")],
+        lambda a: (a.effective_date, a.id),
+    )
+    items = [fee_agreement_json(a) for a in rows]
+    db.session.commit()
+    return jsonify(items=items, next=nxt)
+
+
+@bp.route("/practices/<int:practice_id>/fee-agreements", methods=["POST"])
+@roles(MANAGERS)
+@describe(body=FeeAgreementIn, responses={201: FeeAgreementOut})
+def fee_agreements_create(practice_id: int):
+    """Add a version of the practice's fee agreement with its effective date."""
+    practice = _practice_or_404(practice_id)
+    data: FeeAgreementIn = body()
+    try:
+        agreement = services.add_fee_agreement(
+            practice,
+            actor=g.actor,
+            effective_date=data.effective_date,
+            percent=Decimal(data.percent),
+            basis=data.basis,
+            minimum=None if data.minimum is None else Decimal(data.minimum),
+            cap=None if data.cap is None else Decimal(data.cap),
+            idr_fee_bearer=data.idr_fee_bearer,
+            billing_cadence=data.billing_cadence,
+            notes=data.notes,
+        )
+    except services.ValidationFailed as err:
+        db.session.rollback()
+        api_error(422, "validation failed", [{"field": f, "message": m} for f, m in err.errors])
+    out = fee_agreement_json(agreement)
+    db.session.commit()
+    return jsonify(out), 201

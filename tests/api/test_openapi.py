@@ -30,7 +30,9 @@ def test_every_api_route_in_the_url_map_is_described(db_app):
             missing.append(f"{method} {rule.rule}")
             continue
         assert op["summary"], f"{method} {rule.rule} has no summary (the view's docstring)"
-        assert any(s.startswith("2") for s in op["responses"]), f"{method} {rule.rule}: no success response"
+        assert any(s.startswith("2") for s in op["responses"]), (
+            f"{method} {rule.rule}: no success response"
+        )
     assert not missing, "API routes without @describe: " + ", ".join(missing)
     assert len(list(_operations(db_app))) >= 25
 
@@ -67,7 +69,9 @@ def test_a_number_for_a_text_field_is_422_and_creates_nothing(db_app):
     client = db_app.test_client()
     r = client.post("/api/v1/payers", json={"name": 42}, headers=headers)
     assert r.status_code == 422
-    assert r.get_json()["details"] == [{"field": "name", "message": "Input should be a valid string"}]
+    assert r.get_json()["details"] == [
+        {"field": "name", "message": "Input should be a valid string"}
+    ]
     with tenant_scope(firm.tenant.id):
         assert db.session.scalar(select(func.count()).select_from(Payer)) == 0
 
@@ -78,17 +82,30 @@ def test_body_errors_name_nested_fields_and_money_must_be_text(db_app):
     practice_id, payer_id = make_practice(firm.tenant), make_payer(firm.tenant)
     case_id = make_case(firm.tenant, practice_id, payer_id)
     client = db_app.test_client()
-    r = client.post(f"/api/v1/cases/{case_id}/offers", json={"party": "payer", "amount": 300.5}, headers=headers)
+    r = client.post(
+        f"/api/v1/cases/{case_id}/offers", json={"party": "payer", "amount": 300.5}, headers=headers
+    )
     assert r.status_code == 422
     assert r.get_json()["details"][0]["field"] == "amount"
     assert "string" in r.get_json()["details"][0]["message"]
-    r = client.post(f"/api/v1/cases/{case_id}/offers", json={"party": "insurer", "amount": "1.005"}, headers=headers)
+    r = client.post(
+        f"/api/v1/cases/{case_id}/offers",
+        json={"party": "insurer", "amount": "1.005"},
+        headers=headers,
+    )
     fields = {d["field"]: d["message"] for d in r.get_json()["details"]}
     assert set(fields) == {"party", "amount"} and "amount" in fields["amount"]
     bad = {
-        "practice_id": practice_id, "payer_id": payer_id, "plan_type": "erisa_self_funded",
-        "patient_first_name": "A", "patient_last_name": "B", "service_from": 1700000000,
-        "lines": [{"code": "99213", "billed": "10.00"}, {"code": "99214", "billed": "x", "extra": 1}],
+        "practice_id": practice_id,
+        "payer_id": payer_id,
+        "plan_type": "erisa_self_funded",
+        "patient_first_name": "A",
+        "patient_last_name": "B",
+        "service_from": 1700000000,
+        "lines": [
+            {"code": "99213", "billed": "10.00"},
+            {"code": "99214", "billed": "x", "extra": 1},
+        ],
     }
     r = client.post("/api/v1/cases", json=bad, headers=headers)
     assert r.status_code == 422
