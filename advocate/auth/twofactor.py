@@ -52,7 +52,7 @@ def check_code(secret: str, code: str, last_step: int | None) -> int | None:
     """Return the matched time step, or None. One step of drift either way;
     a step already used is refused (no replay within its 30 seconds)."""
     code = (code or "").strip().replace(" ", "")
-    if not code.isdigit() or len(code) != 6:
+    if not (code.isascii() and code.isdigit()) or len(code) != 6:
         return None
     totp = pyotp.TOTP(secret)
     now_step = int(utcnow().timestamp()) // totp.interval
