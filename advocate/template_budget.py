@@ -188,9 +188,7 @@ def render_here(source: str, context: dict) -> str:
 # --------------------------------------------------------------------------- the child
 
 CPU_MESSAGE = f"the template needs more than {CPU_SECONDS} s of CPU time to render (the time limit)"
-MEMORY_MESSAGE = (
-    f"the template needs more than {MEMORY_BYTES // 2**20} MB of memory to render (the memory limit)"
-)
+MEMORY_MESSAGE = f"the template needs more than {MEMORY_BYTES // 2**20} MB of memory to render (the memory limit)"
 LIMITS_MESSAGE = (
     f"the template went over its limits ({CPU_SECONDS} s of CPU time, "
     f"{MEMORY_BYTES // 2**20} MB of memory)"
@@ -227,7 +225,7 @@ def _child(conn, cpu_seconds: float, memory_bytes: int) -> None:
     conn.send(("ready", None))
     while True:
         try:
-            source, context = conn.recv()
+            sources, context = conn.recv()
         except (EOFError, OSError):
             return
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -239,7 +237,7 @@ def _child(conn, cpu_seconds: float, memory_bytes: int) -> None:
         try:
             signal.setitimer(signal.ITIMER_PROF, cpu_seconds)
             try:
-                reply = ("ok", render_here(source, context))
+                reply = ("ok", [render_here(source, context) for source in sources])
             finally:
                 signal.setitimer(signal.ITIMER_PROF, 0)
         except _CpuTimeout:
@@ -305,7 +303,7 @@ class _Renderer:
             proc.join(5)
             proc.close()
 
-    def render(self, source: str, context: dict) -> tuple[str, str]:
+    def render(self, sources: tuple[str, ...], context: dict) -> tuple[str, object]:
         with self._lock:
             if self._owner != os.getpid():
                 # Inherited across a fork: the child belongs to the parent process.
@@ -315,7 +313,7 @@ class _Renderer:
                 self._start()
             conn, proc = self._conn, self._proc
             try:
-                conn.send((source, context))
+                conn.send((tuple(sources), context))
                 if not conn.poll(WALL_SECONDS):
                     self._stop()
                     return "budget", WALL_MESSAGE
@@ -335,7 +333,8 @@ class _Renderer:
 _renderer = _Renderer()
 
 
-def render(source: str, context: dict) -> tuple[str, str]:
-    """Render in the sandbox child under the budget: ("ok", text) or (kind,
-    message) with kind one of budget, security, undefined, error."""
-    return _renderer.render(source, context)
+def render(sources: tuple[str, ...], context: dict) -> tuple[str, object]:
+    """Render templates against one context in the sandbox child, in one
+    round trip, under one budget: ("ok", [text, ...]) or (kind, message) with
+    kind one of budget, security, undefined, error."""
+    return _renderer.render(sources, context)

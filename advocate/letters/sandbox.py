@@ -213,7 +213,13 @@ def check_template(
 def render(source: str, context: dict) -> str:
     """Render a (checked) template against plain merge data, in the sandbox
     child under its budget (`advocate.template_budget`)."""
-    kind, value = template_budget.render(source, context)
+    return render_all((source,), context)[0]
+
+
+def render_all(sources: tuple[str, ...], context: dict) -> list[str]:
+    """Render several templates (a letter's subject and body) against one
+    context, in one trip to the sandbox child and under one budget."""
+    kind, value = template_budget.render(sources, context)
     if kind == "ok":
         return value
     if kind == "security":
