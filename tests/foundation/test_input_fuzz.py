@@ -193,3 +193,81 @@ def test_no_route_answers_500_to_hostile_input(db_app, make_browser):
 
 def _short(fields: dict) -> str:
     return repr({k: (v if len(v) < 30 else v[:27] + "...") for k, v in fields.items()})[:400]
+
+
+def test_a_nul_byte_is_refused_with_the_field_named(db_app, make_browser):
+    s = seed_firm("Nul", "QXNUL7")
+    browser = make_browser("10.77.0.2")
+    login(browser, s.firm.owner)
+    r = browser.get("/cases/", query_string={"q": "Smith\x00"})
+    assert r.status_code == 400
+    assert "q: text may not contain NUL characters." in r.get_data(as_text=True)
+    r = browser.post("/payers/new", {"name": "Acme\x00Health"})
+    assert r.status_code == 400 and "name: text may not contain NUL" in r.get_data(as_text=True)
+    r = browser.open(
+        "/api/v1/cases",
+        method="POST",
+        json={"patient": {"last_name": "Doe\x00"}},
+        headers={"Authorization": f"Bearer {s.raw_api_token}"},
+    )
+    assert r.status_code == 400
+    assert r.get_json()["error"] == "patient.last_name: text may not contain NUL characters."
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/cases/{HUGE}",
+        f"/payers/{HUGE}",
+        f"/practices/{HUGE}/edit",
+        f"/letters/batches/{HUGE}",
+        "/cases/-1",
+        "/cases/abc",
+    ],
+)
+def test_ids_out_of_range_or_not_numbers_are_not_found(db_app, make_browser, url):
+    s = seed_firm("Ids", "QXIDS9")
+    browser = make_browser("10.77.0.3")
+    login(browser, s.firm.owner)
+    assert browser.get(url).status_code == 404
+
+
+def test_huge_page_numbers_and_ids_in_fields_are_not_server_errors(db_app, make_browser):
+    s = seed_firm("Pages", "QXPAGE5")
+    browser = make_browser("10.77.0.4")
+    login(browser, s.firm.owner)
+    for url in ("/payers/", "/practices/", "/audit/", "/letters/templates", "/people"):
+        r = browser.get(url, query_string={"page": HUGE, "per_page": HUGE})
+        assert r.status_code == 200, url
+    for value in (HUGE, "²", "-1"):
+        r = browser.post("/letters/templates/copy", {"source_template_id": value, "name": "x"})
+        assert r.status_code == 404, value
+    practice_id = s.ids["practice_id"][0]
+    r = browser.post(f"/billing/practices/{practice_id}/entries", {"case_number": HUGE})
+    assert r.status_code == 302  # back to the ledger with "Case: enter the number ..."
+
+
+def test_a_value_the_database_refuses_is_a_400_not_a_500(db_app):
+    from sqlalchemy.exc import DataError
+
+    from advocate import input_guard
+
+    class _Orig(Exception):
+        sqlstate = "22003"
+
+    err = DataError("SELECT 1", {}, _Orig("bigint out of range"))
+    with db_app.test_request_context("/cases/"):
+        body, status = input_guard._data_error(err)
+        assert status == 400 and input_guard.BAD_VALUE in body
+    with db_app.test_request_context("/api/v1/cases"):
+        resp, status = input_guard._data_error(err)
+        assert status == 422 and resp.get_json()["error"] == input_guard.BAD_VALUE
+
+
+def test_as_id_takes_only_ascii_digits_in_the_key_range():
+    from advocate.input_guard import as_id
+
+    assert [as_id(v) for v in ("12", " 7 ", 3)] == [12, 7, 3]
+    assert [as_id(v) for v in ("", None, "0", "-1", "²", "１２", "1.5", HUGE, str(2**63))] == [
+        None
+    ] * 9
