@@ -78,9 +78,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     webhook_services.install()
 
-    from advocate import jobs, security, storage, web
+    from advocate import input_guard, jobs, security, storage, web
 
     security.init_app(app)
+    input_guard.init_app(app)  # before the blueprints: it bounds their <int:...> ids
     web.init_app(app)
     jobs.init_app(app)
     storage.init_app(app)

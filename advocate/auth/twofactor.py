@@ -56,7 +56,7 @@ CODE_OK, CODE_REUSED, CODE_INVALID = "ok", "reused", "invalid"
 def _matching_steps(secret: str, code: str) -> list[int]:
     """The time steps (now, one either way for drift) whose code is `code`."""
     code = (code or "").strip().replace(" ", "")
-    if not code.isdigit() or len(code) != 6:
+    if not (code.isascii() and code.isdigit()) or len(code) != 6:
         return []
     totp = pyotp.TOTP(secret)
     now_step = int(utcnow().timestamp()) // totp.interval

@@ -78,7 +78,7 @@ def _int_arg(name: str, default: int, *, maximum: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not (1 <= int(raw) <= maximum):
+    if not (raw.isascii() and raw.isdigit()) or not (1 <= int(raw) <= maximum):
         api_error(422, "invalid query parameter",
                   [{"field": name, "message": f"{name} must be a whole number from 1 to {maximum}."}])
     return int(raw)

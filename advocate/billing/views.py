@@ -192,7 +192,7 @@ def add_entry(practice_id: int):
     practice = _practice_or_404(practice_id)
     raw = (request.form.get("case_number") or "").strip().upper().removeprefix("C-")
     case = None
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit() and len(raw) <= 9:
         case = db.session.scalar(
             select(Case).where(Case.number == int(raw), Case.practice_id == practice.id)
         )
@@ -308,7 +308,7 @@ def stripe_return():
 def stripe_key():
     """Bill on the firm's own Stripe test key instead of Connect."""
     raw_days = (request.form.get("days_until_due") or "30").strip()
-    days = int(raw_days) if raw_days.isdigit() and 1 <= int(raw_days) <= 365 else None
+    days = int(raw_days) if (raw_days.isascii() and raw_days.isdigit()) and 1 <= int(raw_days) <= 365 else None
     if days is None:
         flash("Days until due: enter a number of days from 1 to 365.", "danger")
         return redirect(url_for("billing.stripe_settings"))

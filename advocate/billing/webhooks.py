@@ -81,7 +81,7 @@ def _tenant_for(event) -> int | None:
         return None
     metadata = obj.get("metadata") or {}
     raw = str(metadata.get("advocate_tenant") or "")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         return None
     tenant = db.session.get(Tenant, int(raw))
     return tenant.id if tenant is not None and tenant.is_active else None

@@ -177,7 +177,7 @@ def _show(value: str) -> str:
 def _ids(args: Mapping, key: str, errors: list[FilterError]) -> tuple[int, ...]:
     out = []
     for v in _getlist(args, key):
-        if v.isdigit() and len(v) <= 18:
+        if (v.isascii() and v.isdigit()) and len(v) <= 18:
             out.append(int(v))
         else:
             errors.append(FilterError(key, f"'{_show(v)}' is not an id"))
@@ -230,7 +230,7 @@ def _int(args: Mapping, key: str, default: int, lo: int, hi: int, errors: list[F
     v = _one(args, key)
     if v is None:
         return default
-    if not v.isdigit() or len(v) > 9:
+    if not (v.isascii() and v.isdigit()) or len(v) > 9:
         errors.append(FilterError(key, f"'{_show(v)}' is not a whole number"))
         return default
     n = int(v)
@@ -294,7 +294,7 @@ def parse_case_filter(
                 assignee_id = user_id
         elif a.lower() == "none":
             unassigned = True
-        elif a.isdigit() and len(a) <= 18:
+        elif (a.isascii() and a.isdigit()) and len(a) <= 18:
             assignee_id = int(a)
         else:
             errors.append(
@@ -445,7 +445,7 @@ def _search(q: str):
     m = _CASE_NUMBER.match(q)
     if m:
         options.append(Case.number == int(m.group(1)))
-    elif q.isdigit() and len(q) <= 9:
+    elif (q.isascii() and q.isdigit()) and len(q) <= 9:
         options.append(Case.number == int(q))
     return or_(*options)
 

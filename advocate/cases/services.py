@@ -34,6 +34,7 @@ from advocate.cases.models import (
 )
 from advocate.db import utcnow
 from advocate.extensions import db
+from advocate.input_guard import as_id
 from advocate.practices.validators import (
     PLACES_OF_SERVICE,
     cpt_hcpcs_error,
@@ -869,7 +870,7 @@ def validate_sca_input(data: dict, *, today: date | None = None) -> dict:
         e.add("signed_on", "is in the future")
     clean["status"], clean["signed_on"] = status, signed
     document_id = data.get("document_id")
-    clean["document_id"] = int(document_id) if str(document_id or "").strip().isdigit() else None
+    clean["document_id"] = as_id(document_id)
     note = (data.get("note") or "").strip() or None
     if note and len(note) > 5000:
         e.add("note", "is longer than 5000 characters")

@@ -477,7 +477,7 @@ def link_sca(case_id: int):
         raw = (form.sca_id.data or "").strip()
         sca = None
         if raw:
-            sca = db.session.get(SingleCaseAgreement, int(raw)) if raw.isdigit() else None
+            sca = db.session.get(SingleCaseAgreement, int(raw)) if (raw.isascii() and raw.isdigit()) else None
             if sca is None:
                 raise CaseValidationError([("sca_id", "unknown agreement")])
         services.link_case_to_sca(case, sca, actor_id=g.actor.id)
@@ -507,7 +507,7 @@ def new():
     if request.method == "GET":
         form.assignee_id.data = str(g.actor.id)
         for name in ("practice_id", "payer_id"):
-            if request.args.get(name, "").isdigit():
+            if (request.args.get(name, "").isascii() and request.args.get(name, "").isdigit()):
                 getattr(form, name).data = request.args[name]
     elif request.form.get("more_lines"):
         # "More lines" re-renders the form as typed, with more empty rows.
@@ -552,13 +552,13 @@ def sca_index():
     if status:
         q = q.where(SingleCaseAgreement.status == status)
     practice_id = request.args.get("practice_id", "")
-    if practice_id.isdigit():
+    if (practice_id.isascii() and practice_id.isdigit()):
         q = q.where(SingleCaseAgreement.practice_id == int(practice_id))
     page = db.paginate(q, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     used = services.sca_visits_used([s.id for s in page.items])
     return render_template("cases/sca_index.html", page=page, used=used, status=status,
                            statuses=SCA_STATUS_LABELS, rate_labels=SCA_RATE_LABELS,
-                           can_work=has_role(*WORKERS), filtered=bool(status or practice_id.isdigit()))
+                           can_work=has_role(*WORKERS), filtered=bool(status or (practice_id.isascii() and practice_id.isdigit())))
 
 
 def _sca_form(formdata=None, *, sca: SingleCaseAgreement | None = None) -> ScaForm:
@@ -593,7 +593,7 @@ def sca_new():
     form = _sca_form()
     if request.method == "GET":
         from_case = request.args.get("case_id", "")
-        case = db.session.get(Case, int(from_case)) if from_case.isdigit() else None
+        case = db.session.get(Case, int(from_case)) if (from_case.isascii() and from_case.isdigit()) else None
         if case is not None:
             form.practice_id.data, form.payer_id.data = str(case.practice_id), str(case.payer_id)
             form.patient_first_name.data, form.patient_last_name.data = case.patient_first_name, case.patient_last_name

@@ -479,7 +479,7 @@ def resolve_assignee(raw: str | None) -> User | None:
         raise AssignError("Choose who to assign the cases to.")
     if raw.lower() == "none":
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise AssignError(f"'{raw[:40]}' is not a person of this firm.")
     row = db.session.execute(
         select(User, Membership.role)
@@ -538,7 +538,7 @@ def assign_bulk():
     """Assign the ticked cases to one person (or to nobody)."""
     back = safe_next(request.form.get("next"), "cases.index")
     raw_ids = request.form.getlist("case_id")
-    bad = [v for v in raw_ids if not v.isdigit() or len(v) > 18]
+    bad = [v for v in raw_ids if not (v.isascii() and v.isdigit()) or len(v) > 18]
     ids = list(dict.fromkeys(int(v) for v in raw_ids if v not in bad))
     if bad:
         flash(f"case_id: '{bad[0][:40]}' is not a case id.", "danger")

@@ -106,7 +106,7 @@ def _assignee_arg() -> tuple[object, str]:
         return g.actor.id, str(g.actor.id)
     if raw == "none":
         return "none", "none"
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
         return int(raw), raw
     return None, ""
 

@@ -623,8 +623,8 @@ def build_letter(
     fee_rows = None
     if ltype.table == TABLE_FEES:
         ctx["fee"], fee_rows = _fee_summary(case, data)
-    subject = " ".join(sandbox.render(subject_tpl, ctx).split())
-    body = sandbox.render(body_tpl, ctx)
+    subject, body = sandbox.render_all((subject_tpl, body_tpl), ctx)
+    subject = " ".join(subject.split())
     table = claim_table(case, ltype, ctx, data, fee_rows)
     if ltype.is_nsa:
         nsa_guard(case, subject + "\n" + body, table)
@@ -683,7 +683,7 @@ def check_source(subject: str, body: str, ltype: LetterType) -> list[tuple[str, 
         return problems
     ctx = sample_context(ltype)
     try:
-        rendered = sandbox.render(subject, ctx) + "\n" + sandbox.render(body, ctx)
+        rendered = "\n".join(sandbox.render_all((subject, body), ctx))
     except sandbox.TemplateProblem as err:
         return [("body", f"body: {m}") for _f, m in err.problems]
     if ltype.is_nsa:

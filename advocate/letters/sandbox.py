@@ -11,7 +11,10 @@ Two locks:
    and items of plain lists: no attribute of any object (so no `__class__`,
    no `mro`, no method), no globals (`cycler`, `joiner`, `range`, `lipsum`,
    `namespace` are gone), no large string repetition. Undefined values raise
-   (StrictUndefined) instead of printing nothing.
+   (StrictUndefined) instead of printing nothing. It renders in a child
+   process under a budget of CPU, memory, loop iterations and output
+   (`advocate.template_budget`), so a slow or greedy template fails with the
+   limit named and the web or RQ process carries on.
 
 The context holds plain dictionaries of strings built for one case of the
 firm in scope (`advocate.letters.document.merge_context`), so a template
@@ -20,34 +23,17 @@ cannot reach another firm's data: there is no object to follow.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
-from jinja2.defaults import DEFAULT_FILTERS, DEFAULT_TESTS
-from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
-from jinja2.runtime import LoopContext, Macro
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import TemplateSyntaxError, nodes
 
+from advocate import template_budget
 from advocate.letters.fields import GROUPS, LIST_FIELDS
+from advocate.template_budget import MAX_OUTPUT_CHARS, MAX_REPEAT, LetterSandbox  # noqa: F401
 
 MAX_TEMPLATE_CHARS = 20_000
-MAX_OUTPUT_CHARS = 60_000
-MAX_REPEAT = 1_000
-
-SAFE_FILTERS = (
-    "upper", "lower", "title", "capitalize", "trim", "default", "d", "join", "length",
-    "count", "first", "last", "replace", "truncate", "wordwrap", "center", "indent",
-)  # fmt: skip
-SAFE_TESTS = (
-    "defined", "undefined", "none", "string", "number", "sequence", "eq", "ne", "equalto",
-    "lt", "gt", "le", "ge", "in", "odd", "even", "divisibleby", "==", "!=", "<", ">", "<=", ">=",
-)  # fmt: skip
 _LOCAL = object()
-_LOOP_ATTRS = frozenset(
-    {"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0"}
-)
 
 
 class TemplateProblem(ValueError):
@@ -59,60 +45,7 @@ class TemplateProblem(ValueError):
         super().__init__("; ".join(m for _f, m in problems))
 
 
-class LetterSandbox(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset(["*", "**"])
-
-    def __init__(self):
-        super().__init__(
-            undefined=StrictUndefined,
-            autoescape=False,
-            keep_trailing_newline=True,
-            loader=None,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.globals.clear()
-        self.filters = {name: DEFAULT_FILTERS[name] for name in SAFE_FILTERS}
-        self.tests = {name: DEFAULT_TESTS[name] for name in SAFE_TESTS}
-
-    def is_safe_attribute(self, obj, attr, value) -> bool:
-        return False
-
-    def getattr(self, obj, attribute):
-        if type(obj) is dict and isinstance(attribute, str) and not attribute.startswith("_"):
-            if attribute in obj:
-                return obj[attribute]
-            return self.undefined(obj=obj, name=attribute)
-        if type(obj) is LoopContext and attribute in _LOOP_ATTRS:
-            return getattr(obj, attribute)
-        raise SecurityError(f"“{attribute}” is not a merge field")
-
-    def getitem(self, obj, argument):
-        if type(obj) is dict and isinstance(argument, str):
-            return self.getattr(obj, argument)
-        if type(obj) is list and type(argument) is int:
-            try:
-                return obj[argument]
-            except IndexError:
-                return self.undefined(obj=obj, name=str(argument))
-        raise SecurityError("only merge fields and lines[n] can be read")
-
-    def call(self, context, obj, *args, **kwargs):  # noqa: D401 - jinja's hook
-        if isinstance(obj, Macro):
-            return obj(*args, **kwargs)
-        raise SecurityError("templates cannot call functions")
-
-    def call_binop(self, context, operator, left, right):
-        if operator == "**":
-            raise SecurityError("the ** operator is not available in letter templates")
-        if operator == "*":
-            for a, b in ((left, right), (right, left)):
-                if isinstance(a, str | list) and isinstance(b, int) and b > MAX_REPEAT:
-                    raise SecurityError("repetition is limited to 1,000 times")
-        return super().call_binop(context, operator, left, right)
-
-
-_ENV = LetterSandbox()
+_ENV = template_budget.ENV
 
 
 @dataclass
@@ -277,23 +210,22 @@ def check_template(
     return [(field, f"{field}: {msg}") for _f, msg in w.problems]
 
 
-@functools.lru_cache(maxsize=256)
-def _compiled(source: str):
-    return _ENV.from_string(source)
-
-
 def render(source: str, context: dict) -> str:
-    """Render a (checked) template against plain merge data (compiled once per text)."""
-    try:
-        out = _compiled(source).render(context)
-    except SecurityError as err:
-        raise TemplateProblem([("template", f"not allowed: {err}")]) from None
-    except UndefinedError as err:
-        raise TemplateProblem([("template", f"unknown merge field: {err.message}")]) from None
-    except TemplateError as err:
-        raise TemplateProblem([("template", f"the template failed: {err}")]) from None
-    if len(out) > MAX_OUTPUT_CHARS:
-        raise TemplateProblem(
-            [("template", f"the letter is longer than {MAX_OUTPUT_CHARS:,} characters")]
-        )
-    return out
+    """Render a (checked) template against plain merge data, in the sandbox
+    child under its budget (`advocate.template_budget`)."""
+    return render_all((source,), context)[0]
+
+
+def render_all(sources: tuple[str, ...], context: dict) -> list[str]:
+    """Render several templates (a letter's subject and body) against one
+    context, in one trip to the sandbox child and under one budget."""
+    kind, value = template_budget.render(sources, context)
+    if kind == "ok":
+        return value
+    if kind == "security":
+        raise TemplateProblem([("template", f"not allowed: {value}")])
+    if kind == "undefined":
+        raise TemplateProblem([("template", f"unknown merge field: {value}")])
+    if kind == "budget":
+        raise TemplateProblem([("template", value)])
+    raise TemplateProblem([("template", f"the template failed: {value}")])

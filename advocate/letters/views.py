@@ -10,6 +10,7 @@ from sqlalchemy import select
 from advocate.audit.services import audit
 from advocate.auth.access import MANAGERS, STAFF, WORKERS, is_safe_next, roles
 from advocate.extensions import db
+from advocate.input_guard import as_id
 from advocate.letters import bp, services, tasks
 from advocate.letters.fields import documented_fields
 from advocate.letters.forms import CopyTemplateForm, EditTemplateForm, PreviewForm
@@ -85,7 +86,7 @@ def _parse_choice(value: str | None) -> tuple[str, int | None]:
     key, _, version = value.partition(":")
     if key not in LETTER_TYPES:
         raise services.LetterError("template", "letter: choose a letter")
-    if version and not version.isdigit():
+    if version and not (version.isascii() and version.isdigit()):
         raise services.LetterError("template", "letter: choose a letter")
     return key, int(version) if version else None
 
@@ -154,9 +155,10 @@ def copy_template():
     form = CopyTemplateForm()
     source = None
     if form.source_template_id.data:
-        if not str(form.source_template_id.data).isdigit():
+        source_id = as_id(form.source_template_id.data)
+        if source_id is None:
             abort(404)
-        source = _template_or_404(int(form.source_template_id.data))
+        source = _template_or_404(source_id)
     if not form.validate_on_submit():
         for field, errors in form.errors.items():
             for e in errors:
@@ -306,7 +308,7 @@ def archive_template(template_id: int):
 
 
 @bp.route("/preview", methods=["POST"])
-@roles(STAFF)
+@roles(MANAGERS)  # whoever may edit templates: a preview runs any text given to it
 def preview():
     """Render a template's text (saved or not) for a real case, as a PDF."""
     from advocate.cases.models import Case
@@ -318,7 +320,7 @@ def preview():
         problems.append(("case", "case: give a case number, e.g. C-000123"))
     else:
         ref = form.case.data.strip().upper().removeprefix("C-").removeprefix("C").lstrip("0") or "0"
-        if ref.isdigit() and len(ref) <= 9:
+        if (ref.isascii() and ref.isdigit()) and len(ref) <= 9:
             case = db.session.scalar(select(Case).where(Case.number == int(ref)))
         if case is None:
             problems.append(("case", f"case: no case {form.case.data.strip()} in this firm"))

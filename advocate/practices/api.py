@@ -125,7 +125,7 @@ def _int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not (minimum <= int(raw) <= maximum):
+    if not (raw.isascii() and raw.isdigit()) or not (minimum <= int(raw) <= maximum):
         api_error(
             422,
             "invalid query parameter",

@@ -229,7 +229,7 @@ def _portal_case_filters(args) -> tuple[dict, list[str]]:
         errors.append("Status: choose one from the list.")
     payer = (args.get("payer") or "").strip()
     if payer:
-        if payer.isdigit() and len(payer) < 19:
+        if (payer.isascii() and payer.isdigit()) and len(payer) < 19:
             f["payer_id"] = int(payer)
         else:
             errors.append("Payer: choose one from the list.")

@@ -80,7 +80,7 @@ def _percentile_query(form: PercentileSearchForm):
     errors = []
     year = (form.year.data or "").strip()
     if year:
-        if year.isdigit() and len(year) == 4:
+        if (year.isascii() and year.isdigit()) and len(year) == 4:
             q = q.where(CommercialPercentile.year == int(year))
         else:
             errors.append(f"Year '{year}' is not a 4-digit year.")
@@ -94,7 +94,7 @@ def _percentile_query(form: PercentileSearchForm):
         q = q.where(CommercialPercentile.modifier == modifier)
     zip3 = (form.zip3.data or "").strip()
     if zip3:
-        if zip3.isdigit() and len(zip3) in (3, 5):
+        if (zip3.isascii() and zip3.isdigit()) and len(zip3) in (3, 5):
             q = q.where(CommercialPercentile.zip3 == zip3[:3])
         else:
             errors.append(f"ZIP area '{zip3}' is not 3 digits (or a 5-digit ZIP).")

@@ -131,7 +131,7 @@ def _show(v: str) -> str:
 def _ids(args: Mapping, key: str, errors: list[FilterError]) -> tuple[int, ...]:
     out = []
     for v in _values(args, key):
-        if v.isdigit() and len(v) <= 18:
+        if (v.isascii() and v.isdigit()) and len(v) <= 18:
             out.append(int(v))
         else:
             errors.append(FilterError(key, f"'{_show(v)}' is not an id"))
@@ -181,7 +181,7 @@ def parse_report_filter(
             assignee_id = user_id
         elif raw.lower() == "none":
             unassigned = True
-        elif raw.isdigit() and len(raw) <= 18:
+        elif (raw.isascii() and raw.isdigit()) and len(raw) <= 18:
             assignee_id = int(raw)
         else:
             errors.append(

@@ -402,7 +402,9 @@ def cases():
         abort(404)
     f, errors = _filter()
     page_no = request.args.get("page", "1")
-    page_no = int(page_no) if page_no.isdigit() and 0 < len(page_no) < 8 else 1
+    page_no = (
+        int(page_no) if (page_no.isascii() and page_no.isdigit()) and 0 < len(page_no) < 8 else 1
+    )
     terms = q.drilldown_terms(f, figure)
     recovered = q.recovered_in_range(f).label("recovered")
     order = (

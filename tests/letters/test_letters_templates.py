@@ -94,7 +94,7 @@ def test_an_unknown_merge_field_is_refused_at_save_with_the_field_named(setup, b
 
 
 def test_preview_renders_a_real_case_and_refuses_unknown_fields(setup, browser):
-    login(browser, setup.viewer)  # staff may preview
+    login(browser, setup.admin)  # previews need the template-editing role
     r = browser.post(
         "/letters/preview",
         {
