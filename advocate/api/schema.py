@@ -113,9 +113,21 @@ class ErrorDetail(BaseModel):
     message: str
 
 
+class ErrorKind(BaseModel):
+    kind: str
+    count: int
+
+
 class Error(Out):
     error: str
     details: list[ErrorDetail]
+    total: int | None = Field(
+        default=None, description="When the details are capped: how many problems in all."
+    )
+    shown: int | None = Field(default=None, description="How many of them `details` lists.")
+    by_kind: list[ErrorKind] | None = Field(
+        default=None, description="How many problems of each kind, most frequent first."
+    )
 
 
 class Ref(Out):

@@ -20,14 +20,32 @@ from flask import g, jsonify
 
 from advocate.api import bp
 from advocate.api.auth import api_error
+from advocate.api.openapi import describe
+from advocate.api.schema import Out
 from advocate.auth.access import WORKERS, roles
 from advocate.imports import claims837, claims837_import
 from advocate.imports.api import _upload
 from tenants import require_tenant_id
 
 
+class ClaimFileSummary(Out):
+    """What importing the 837 did."""
+
+    claims: int
+    created: int
+    updated: int
+    unmatched: int
+    duplicate: int
+    file_duplicate: bool
+
+
 @bp.route("/claims/x12", methods=["POST"])
 @roles(WORKERS)
+@describe(
+    multipart={"file": "An 837P or 837I claim file."},
+    responses={201: ClaimFileSummary, 200: ClaimFileSummary},
+    errors=(400,),
+)
 def claims_x12_create():
     """Import an 837 claim file; returns the counts."""
     data, filename = _upload()
