@@ -307,6 +307,7 @@ def load_refs(
     zips = {z for c in cases if (z := _zip5(c.zip))}
     years = sorted(db.session.scalars(select(PfsYear.year)))
     refs = Refs(years=years, rvus={}, zips={}, percentiles={}, policies={}, scas={})
+
     def add_rvus(wanted) -> None:
         for r in db.session.execute(select(*_RVU_COLUMNS).where(_in(PfsRvu.hcpcs, wanted))):
             refs.rvus.setdefault((r.year, r.hcpcs), {})[r.modifier] = Rvu(
@@ -1671,7 +1672,7 @@ class CaseBenchmark:
 
     @property
     def fee_label(self) -> str:
-        """"CY2025 rates; CY2026 not loaded" (advocate.rates.years), or ""."""
+        """The label, e.g. "CY2025 rates; CY2026 not loaded" (advocate.rates.years), or ""."""
         return combined_label(self.fee_years)
 
     @property

@@ -585,7 +585,9 @@ def _families(group: list[_Work]) -> dict[str, list[_Work]]:
             continue
         base_fee = next((m.base for m in members if m.code == base), None)
         if base_fee is None:
-            base_fee = next((m.endo_base_price for m in members if m.endo_base_price is not None), None)
+            base_fee = next(
+                (m.endo_base_price for m in members if m.endo_base_price is not None), None
+            )
         if base_fee is None:
             continue
         for m in members:
@@ -662,13 +664,10 @@ def _multiple_procedures(work: list[_Work]) -> None:
                     m.mppr_rank = position + 1
                 if procedures >= 2:
                     first = position == 0
-                    text = (
-                        f"The {w.mppr_family} endoscopy family counts as one procedure: "
-                        + (
-                            f"the highest-valued of {procedures}, paid at 100%."
-                            if first
-                            else f"ranked {position + 1} of {procedures}: paid at 50%."
-                        )
+                    text = f"The {w.mppr_family} endoscopy family counts as one procedure: " + (
+                        f"the highest-valued of {procedures}, paid at 100%."
+                        if first
+                        else f"ranked {position + 1} of {procedures}: paid at 50%."
                     )
                     for m in ws:
                         m.adjustments.append(
@@ -703,8 +702,11 @@ def _multiple_procedures(work: list[_Work]) -> None:
                     text += (
                         " The endoscopic family rule does not apply: no other endoscopy of its "
                         "family on the claim"
-                        + ("" if w.endo_base_price is not None or not w.endo_base else
-                           " (or the base code's fee is not known)")
+                        + (
+                            ""
+                            if w.endo_base_price is not None or not w.endo_base
+                            else " (or the base code's fee is not known)"
+                        )
                         + "."
                     )
                 w.adjustments.append(Adjustment("Multiple procedure", factor, text))
