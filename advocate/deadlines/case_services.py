@@ -292,14 +292,22 @@ class _Policies:
         return policy_on
 
 
-def _nsa_facts(case: Case, dispute: NsaDispute | None, notes: list[str]) -> NsaFacts | None:
-    eligible = case.is_nsa_eligible
+def nsa_track_applies(case: Case, dispute: NsaDispute | None) -> bool:
+    """The one answer to "does this case have NSA deadlines and actions": the
+    case's recorded eligibility (``is_nsa_eligible``), or, while it is unknown,
+    a negotiation already under way. Deadlines, the NSA page's banner and the
+    case page's "Open NSA negotiation" all follow it."""
     working = dispute is not None and dispute.notice_sent_on is not None
-    if eligible is False:
-        if working:
+    if case.is_nsa_eligible is False:
+        return False
+    return case.is_nsa_eligible is True or working
+
+
+def _nsa_facts(case: Case, dispute: NsaDispute | None, notes: list[str]) -> NsaFacts | None:
+    working = dispute is not None and dispute.notice_sent_on is not None
+    if not nsa_track_applies(case, dispute):
+        if case.is_nsa_eligible is False and working:
             notes.append("The case is not eligible for the NSA: its NSA deadlines are not kept.")
-        return None
-    if eligible is None and not working:
         return None
     if case.initial_payment_received_on is None:
         notes.append(
