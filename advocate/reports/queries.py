@@ -530,7 +530,5 @@ def benchmark_ratios(f: ReportFilter, keys: Sequence[str] = ()) -> dict | None:
     )
     return {
         k: (percent(pm, m), percent(pp, p), int(n or 0), int(flagged or 0))
-        for k, (pm, m, pp, p, n, flagged) in _collect(
-            db.session.execute(stmt), len(keys)
-        ).items()
+        for k, (pm, m, pp, p, n, flagged) in _collect(db.session.execute(stmt), len(keys)).items()
     }
