@@ -223,3 +223,63 @@ def test_amount_at_stake_rule(billed, expected, agreed, paid, resp):
     got = amount_at_stake(billed=billed, expected=expected, agreed=agreed, paid=paid, resp=resp)
     basis = agreed if agreed is not None else expected if expected is not None else billed
     assert got == max(D("0"), basis - paid - resp) and got >= 0
+
+
+_db_line = st.fixed_dictionaries(
+    {
+        "billed": st.decimals(min_value=D("50"), max_value=D("5000"), places=2),
+        "share": st.sampled_from([D("0"), D("0.2"), D("0.35"), D("0.6")]),
+        "code": st.sampled_from(["99213", "20610", "27447"]),
+    }
+)
+
+
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(lines=st.lists(_db_line, min_size=1, max_size=3), later=_money)
+def test_every_surface_adds_up_for_random_cases(pfs, lines, later):
+    """Random cases through the real services: the case page, the API and the
+    letter's claim table show line figures that sum to the totals they show."""
+    from advocate.rates.models import PfsYear  # noqa: F401  (the fee schedule is loaded)
+    from tests.factories import make_firm, make_payer, make_practice
+
+    firm = make_firm("Prop Firm")
+    practice = make_practice(firm.tenant)
+    payer = make_payer(firm.tenant)
+    payload = []
+    for ln in lines:
+        paid = (ln["billed"] * ln["share"]).quantize(D("0.01"))
+        payload.append({"code": ln["code"], "modifiers": [], "units": 1, "billed": str(ln["billed"]),
+                        "allowed": str(paid), "paid": str(paid), "patient_resp": "0.00"})  # fmt: skip
+    from tests.factories import make_case
+
+    cid = make_case(firm.tenant, practice, payer, service_from="2025-06-02",
+                    service_to="2025-06-02", place_of_service="22", lines=payload)  # fmt: skip
+    if later > 0:
+        _later_payment(firm.tenant.id, cid, str(later), source="check")
+    ltype = letter_type("reconsideration")
+    with tenant_scope(firm.tenant.id):
+        case = db.session.get(Case, cid)
+        data = doc.load_cases([cid], ltype, date(2026, 12, 7))
+        ctx = doc.merge_context(data.cases[cid], ltype, tenant=firm.tenant, sender=doc.Sender("A"),
+                                today=date(2026, 12, 7), data=data)  # fmt: skip
+        table = doc.claim_table(data.cases[cid], ltype, ctx, data, None)
+        from advocate.rates import benchmark
+
+        bm = benchmark.for_case(case)
+        total_paid, billed_total = case.total_paid, case.billed_total
+    cols = table["columns"]
+    for name in ("Billed", "Paid", "Benchmark"):
+        if name in cols:
+            i = cols.index(name)
+            cells = [_amount(r[i]) for r in table["rows"] if r[i] not in ("", "—")]
+            assert sum(cells, D("0")) == _amount(table["totals"][i]), name
+    assert _amount(table["totals"][cols.index("Paid")]) == total_paid
+    assert _amount(table["totals"][cols.index("Billed")]) == billed_total
+    medicare = [b.medicare for _ln, b in bm.lines if b is not None and b.medicare is not None]
+    assert bm.medicare_total == (sum(medicare, D("0")) if medicare else None)
+    if "Benchmark" in cols:
+        assert _amount(table["totals"][cols.index("Benchmark")]) == bm.medicare_total
