@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import select
 
 from advocate.auth.models import User
@@ -208,7 +210,6 @@ def seed_cases(tenant: Tenant) -> list[str]:
 
     from advocate.cases import services as case_services
     from advocate.cases.models import Case
-    from advocate.db import utcnow
     from advocate.payers.models import Payer
     from advocate.practices.models import Practice
 
@@ -220,20 +221,32 @@ def seed_cases(tenant: Tenant) -> list[str]:
         advocate = db.session.scalar(select(User).where(User.email == "advocate@demo.advocate.test"))
         if not practices or not payers:
             return ["Demo cases: skipped (no practices or payers)"]
-        today = utcnow().date()
+        cases: list = []
+        from advocate.practices.services import tenant_today
+
+        today = tenant_today(tenant)  # the firm's day: the demo is about today's work
         for i, (first, last) in enumerate(DEMO_PATIENTS):
             code, mods, billed, paid = DEMO_LINES[i % len(DEMO_LINES)]
-            served = today - timedelta(days=20 + 9 * i)
+            path = DEMO_PATHS[i % len(DEMO_PATHS)]
+            # An appeal case was denied months ago: its appeal window is nearly over.
+            served = today - timedelta(days=200 if ("appeal", 1) in path else 20 + 9 * i)
+            pos = "22" if i % 2 else "11"
+            practice = practices[i % len(practices)]
+            # What payers really pay out of network: about 55-80% of Medicare, so the
+            # payer's own policy (125-140% of Medicare) leaves a real underpayment.
+            fee = _medicare_fee(code, mods, pos, practice.zip, served)
+            if fee is not None:
+                paid = str((fee * DEMO_PAID_SHARE[i % len(DEMO_PAID_SHARE)]).quantize(Decimal("0.01")))
             billed_d, paid_d = Decimal(billed), Decimal(paid)
             presp = (paid_d * Decimal("0.25")).quantize(Decimal("0.01"))
             data = {
-                "practice_id": practices[i % len(practices)].id, "payer_id": payers[i % len(payers)].id,
+                "practice_id": practice.id, "payer_id": payers[i % len(payers)].id,
                 "plan_type": "erisa_self_funded" if i % 3 else "fully_insured",
                 "patient_first_name": first, "patient_last_name": last,
                 "patient_dob": f"{1950 + 3 * i}-0{1 + i % 9}-1{i % 9}", "member_id": f"DEMO{100200 + i}",
                 "payer_claim_number": f"NS{2026000 + i}", "patient_control_number": f"HV-{5000 + i}",
                 "service_from": served.isoformat(), "service_to": served.isoformat(),
-                "place_of_service": "22" if i % 2 else "11",
+                "place_of_service": pos,
                 "service_type": "emergency" if code == "99285" else "other",
                 "initial_payment_received_on": (served + timedelta(days=14)).isoformat(),
                 "assignee_id": advocate.id if advocate and i % 2 == 0 else None,
@@ -244,16 +257,110 @@ def seed_cases(tenant: Tenant) -> list[str]:
                                            {"group": "PR", "reason": "2", "amount": str(presp)}]}],
             }
             case = case_services.create_case(tenant_id=tenant.id, actor_id=None, data=data)
-            for step in DEMO_PATHS[i % len(DEMO_PATHS)]:
+            for step in path:
                 if isinstance(step, tuple) and step[0] == "appeal":
                     case_services.transition(case, "appeal", actor_id=None, appeal_level=step[1])
                 elif isinstance(step, tuple):
                     case_services.transition(case, step[0], actor_id=None, agreed_amount=Decimal(step[1]))
                 else:
                     case_services.transition(case, step, actor_id=None)
+            cases.append(case)
+        work = _seed_work_due(cases, advocate, today)
         won = _seed_won_cases(tenant, practices, payers, advocate, today)
         db.session.commit()
-    return [f"Demo cases: {len(DEMO_PATIENTS)} open cases, {won} won and closed (recoveries and fees)"]
+    return [
+        f"Demo cases: {len(DEMO_PATIENTS)} open cases, {won} won and closed (recoveries and fees)",
+        *work,
+    ]
+
+
+# Share of the Medicare fee the payer paid on each demo case.
+DEMO_PAID_SHARE = [Decimal(x) for x in ("0.62", "0.55", "0.71", "0.58", "0.80", "0.66")]
+
+
+def _medicare_fee(code: str, mods: list, pos: str, zip_code: str, served) -> Decimal | None:
+    """One unit's Medicare fee under the fee schedule year rule (a labelled
+    fallback to the latest loaded year), or None."""
+    from advocate.rates.services import RateLookupError, loaded_years, medicare_price
+    from advocate.rates.years import fee_year_for
+
+    fy = fee_year_for(served.year, loaded_years())
+    if fy.year_used is None:
+        return None
+    try:
+        quote = medicare_price(fy.year_used, code, mods[0] if mods else None, pos=pos, zip_code=zip_code)
+    except RateLookupError:
+        return None
+    return quote.amount
+
+
+def _seed_work_due(cases: list, advocate, today) -> list[str]:
+    """What a working firm has on its desk today: deadlines overdue, due this
+    week and later, follow-ups due, an NSA case inside its open negotiation
+    period and an appeal near its deadline (all relative to today)."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from advocate.cases import services as case_services
+    from advocate.cases import workflow
+    from advocate.deadlines import case_services as deadline_services
+
+    lines = ["Work due (relative to today):"]
+    open_cases = [c for c in cases if c.is_open]
+    for case, days, label in (
+        (open_cases[0], -2, "Send the itemized bill the payer asked for"),
+        (open_cases[1], 2, "Call the payer's provider line for a status"),
+        (open_cases[2], 0, "Upload the operative note"),
+        (open_cases[3], 21, "Check the reprocessed claim"),
+    ):
+        deadline_services.add_manual_deadline(
+            case, actor_id=None,
+            data={"label": label, "due_on": (today + timedelta(days=days)).isoformat()},
+        )  # fmt: skip
+    lines.append("  deadlines: 1 overdue, 2 due this week, 1 in three weeks")
+    actor = advocate.id if advocate else None
+    for case, days in ((open_cases[4], 0), (open_cases[5], -1)):
+        case_services.add_communication(
+            case, actor_id=actor,
+            data={"kind": "call", "direction": "outbound", "summary": "Called the payer; awaiting a callback",
+                  "occurred_at": (today - timedelta(days=3)).isoformat() + "T15:00:00",
+                  "follow_up_on": (today + timedelta(days=days)).isoformat()},
+        )  # fmt: skip
+    lines.append("  follow-ups: 2 due")
+    # An emergency claim in its 30-business-day open negotiation period.
+    nsa_case = next((c for c in open_cases if c.service_type == "emergency"), None)
+    if nsa_case is not None:
+        nsa_case.plan_type = "erisa_self_funded"
+        for step in (workflow.READY, workflow.NEGOTIATING):
+            if step in workflow.allowed(nsa_case.status):
+                case_services.transition(nsa_case, step, actor_id=None)
+        deadline_services.record_eligibility(nsa_case, actor_id=None)
+        received = nsa_case.initial_payment_received_on
+        if nsa_case.is_nsa_eligible and received is not None:
+            sent = max(received, today - timedelta(days=6))
+            cent = Decimal("0.01")
+            deadline_services.record_notice(
+                nsa_case, actor_id=None, today=today,
+                data={"notice_sent_on": sent.isoformat(),
+                      "qpa": str((nsa_case.billed_total * Decimal("0.18")).quantize(cent)),
+                      "offer": str((nsa_case.billed_total * Decimal("0.45")).quantize(cent)),
+                      "method": "portal"},
+            )  # fmt: skip
+            lines.append(f"  NSA: {nsa_case.reference} in its open negotiation period")
+    # An appeal whose filing deadline is four days away.
+    appeal_case = next((c for c in open_cases if c.status == workflow.APPEAL), None)
+    if appeal_case is not None:
+        window = case_services.appeal_deadline(appeal_case, 1, today)
+        if window is not None:
+            adverse = today - timedelta(days=(window - today).days - 4)
+            if adverse >= appeal_case.service_from:
+                case_services.file_appeal(
+                    appeal_case, actor_id=None, data={"level": 1, "adverse_decision_on": adverse.isoformat()}
+                )
+                lines.append(f"  appeal: {appeal_case.reference} must be filed within 4 days")
+    for c in cases:
+        deadline_services.recompute_deadlines(c)
+    return lines
 
 
 # Cases the firm has already won: settled, paid and closed over the past

@@ -113,8 +113,31 @@ def money(value) -> str:
     return f"${Decimal(value):,.2f}"
 
 
+def firm_zone():
+    """The firm's time zone in a request (UTC outside one or when unset)."""
+    from datetime import UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from flask import g, has_request_context
+
+    tenant = getattr(g, "tenant", None) if has_request_context() else None
+    try:
+        return ZoneInfo(tenant.timezone) if tenant is not None and tenant.timezone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def firm_local(value):
+    """A timestamp in the firm's time zone: one zone per page (issue 17); a
+    naive value or a date passes through."""
+    if getattr(value, "tzinfo", None) is None:
+        return value
+    return value.astimezone(firm_zone())
+
+
 def init_app(app: Flask) -> None:
     app.context_processor(_context)
+    app.add_template_global(firm_local, "firm_local")
     app.register_error_handler(HTTPException, _error)
     # A 500 handler (not Exception) so tests still see the original exception.
     app.register_error_handler(500, _server_error)

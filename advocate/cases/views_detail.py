@@ -194,6 +194,8 @@ def _next_steps(case: Case) -> list[dict]:
     order = list(workflow.STATES)
     steps = []
     for to in sorted(workflow.allowed(case.status), key=order.index):
+        if to == workflow.NSA_OPEN and case.is_nsa_eligible is False:
+            continue  # the case's NSA answer is "not eligible": no NSA action to offer
         label = TRANSITION_LABELS.get(to, workflow.STATES[to])
         if to == workflow.APPEAL and case.status == workflow.APPEAL:
             label = "Next appeal level"

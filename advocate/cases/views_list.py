@@ -4,7 +4,7 @@ saved filters, CSV export and bulk assignment."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -311,22 +311,27 @@ def mine():
     if "sort" not in args:
         args["sort"] = "deadline"
     f, errors = _filter(args, per_page=25)
+    from advocate.deadlines import case_services as deadline_services
+
     today, me = f.today, g.actor.id
-    week_end = today + timedelta(days=7)
+    # The Deadlines page's items and window (10 business days), counted the same way:
+    # the two pages never disagree about what is overdue or due soon.
+    week_end = deadline_services.due_horizon(g.membership.tenant_id, today)
     base = [Case.assignee_id == me, Case.status.in_(open_statuses())]
-    is_overdue = Case.next_deadline_on < today
-    is_due_week = Case.next_deadline_on.between(today, week_end)
+    mine = deadline_services.due_summary(today=today, until=week_end, assignee=me)
+    n_overdue = sum(r["overdue"] for r in mine)
+    n_due = sum(r["due_soon"] for r in mine)
+    is_overdue = Case.id.in_(
+        deadline_services.due_case_ids(today=today, until=week_end, assignee=me, overdue=True)
+    )
+    is_due_week = Case.id.in_(
+        deadline_services.due_case_ids(today=today, until=week_end, assignee=me, overdue=False)
+    )
     is_follow_up = Case.next_follow_up_on <= today
-    counts = db.session.execute(
-        select(
-            # count(*), not count(id): answered from the advocate+deadline index alone.
-            func.count().filter(is_overdue),
-            func.count().filter(is_due_week),
-            func.count().filter(is_follow_up),
-        )
-        .select_from(Case)
-        .where(*base)
-    ).one()
+    follow_ups = db.session.scalar(
+        select(func.count()).select_from(Case).where(*base, is_follow_up)
+    )
+    counts = (n_overdue, n_due, follow_ups)
 
     def section(cond, *order) -> list[Case]:
         return list(
@@ -339,15 +344,16 @@ def mine():
         (
             "overdue",
             "Overdue",
-            "Deadlines that have passed.",
+            "Deadlines that have passed (counted as on the Deadlines page).",
             counts[0],
             section(is_overdue, Case.next_deadline_on) if counts[0] else [],
             url_for("cases.index", assignee_id="me", overdue=1, sort="deadline"),
         ),
         (
             "due_week",
-            "Due this week",
-            f"Deadlines from today to {week_end.isoformat()}.",
+            "Due soon",
+            f"Deadlines from today to {week_end.isoformat()} (the next 10 business days, "
+            "as on the Deadlines page).",
             counts[1],
             section(is_due_week, Case.next_deadline_on) if counts[1] else [],
             None,

@@ -292,14 +292,22 @@ class _Policies:
         return policy_on
 
 
-def _nsa_facts(case: Case, dispute: NsaDispute | None, notes: list[str]) -> NsaFacts | None:
-    eligible = case.is_nsa_eligible
+def nsa_track_applies(case: Case, dispute: NsaDispute | None) -> bool:
+    """The one answer to "does this case have NSA deadlines and actions": the
+    case's recorded eligibility (``is_nsa_eligible``), or, while it is unknown,
+    a negotiation already under way. Deadlines, the NSA page's banner and the
+    case page's "Open NSA negotiation" all follow it."""
     working = dispute is not None and dispute.notice_sent_on is not None
-    if eligible is False:
-        if working:
+    if case.is_nsa_eligible is False:
+        return False
+    return case.is_nsa_eligible is True or working
+
+
+def _nsa_facts(case: Case, dispute: NsaDispute | None, notes: list[str]) -> NsaFacts | None:
+    working = dispute is not None and dispute.notice_sent_on is not None
+    if not nsa_track_applies(case, dispute):
+        if case.is_nsa_eligible is False and working:
             notes.append("The case is not eligible for the NSA: its NSA deadlines are not kept.")
-        return None
-    if eligible is None and not working:
         return None
     if case.initial_payment_received_on is None:
         notes.append(
@@ -451,11 +459,9 @@ def recompute_many(cases: Sequence[Case], *, actor_id: int | None = None) -> dic
         for row in by_key.values():
             db.session.delete(row)
         rows = kept + manual
-        open_dates = [
-            r.due_on
-            for r in rows
-            if not r.is_done and r.kind not in MILESTONES and r.kind != "follow_up"
-        ]
+        # The earliest open item of the case's deadlines table, follow-ups
+        # included: what the Deadlines page counts (milestones are dates to know).
+        open_dates = [r.due_on for r in rows if not r.is_done and r.kind not in MILESTONES]
         nxt = min(open_dates, default=None)
         if c.next_deadline_on != nxt:
             c.next_deadline_on = nxt
@@ -1363,6 +1369,22 @@ def case_info(case_ids: Iterable[int]) -> dict[int, dict]:
         }
         for r in rows
     }
+
+
+def due_case_ids(*, today: date, until: date | None, assignee=None, overdue: bool):
+    """A select of the ids of cases with an open item on the Deadlines page:
+    overdue ones (``overdue``), else ones due from today through ``until``
+    (the same terms as :func:`due_items` and :func:`due_summary`)."""
+    late = and_(CaseDeadline.due_on < today, CaseDeadline.kind.not_in(MILESTONES))
+    q = select(CaseDeadline.case_id).where(*_open_terms(today))
+    if overdue:
+        q = q.where(late)
+    else:
+        q = q.where(~late, CaseDeadline.due_on <= until)
+    term = _assignee_term(assignee)
+    if term is not None:
+        q = q.where(term)
+    return q
 
 
 def due_summary(*, today: date, until: date, assignee=None) -> list[dict]:

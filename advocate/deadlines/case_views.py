@@ -397,7 +397,12 @@ def _render(
         "timeline": timeline,
         "steps": _steps(timeline, dispute) if timeline else [],
         "warnings": svc.timeline_warnings(timeline) if timeline else [],
-        "approaching": _approaching(timeline, dispute, today, cal),
+        # Dates to act on only where the case's one NSA answer says the track applies.
+        "approaching": (
+            _approaching(timeline, dispute, today, cal)
+            if svc.nsa_track_applies(case, dispute)
+            else []
+        ),
         "deadlines": deadlines.deadlines,
         "deadline_notes": deadlines.notes,
         "offers": offers,

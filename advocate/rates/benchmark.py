@@ -307,8 +307,9 @@ def load_refs(
     zips = {z for c in cases if (z := _zip5(c.zip))}
     years = sorted(db.session.scalars(select(PfsYear.year)))
     refs = Refs(years=years, rvus={}, zips={}, percentiles={}, policies={}, scas={})
-    if codes and years:
-        for r in db.session.execute(select(*_RVU_COLUMNS).where(_in(PfsRvu.hcpcs, codes))):
+
+    def add_rvus(wanted) -> None:
+        for r in db.session.execute(select(*_RVU_COLUMNS).where(_in(PfsRvu.hcpcs, wanted))):
             refs.rvus.setdefault((r.year, r.hcpcs), {})[r.modifier] = Rvu(
                 r.hcpcs, r.modifier, r.status, r.work_rvu, r.nonfac_pe_rvu, r.fac_pe_rvu,
                 r.mp_rvu, r.is_nonfac_na, r.is_fac_na, r.is_not_used_for_medicare,
@@ -316,6 +317,15 @@ def load_refs(
                 r.mult_proc, r.bilat_surg, r.asst_surg, r.co_surg, r.team_surg,
                 r.endo_base or "",
             )  # fmt: skip
+
+    if codes and years:
+        add_rvus(codes)
+        # The endoscopy family rule prices each endoscopy against its base code.
+        bases = {
+            r.endo_base for rows in refs.rvus.values() for r in rows.values() if r.endo_base
+        } - codes
+        if bases:
+            add_rvus(bases)
     if zips and years:
         z, g = PfsZipLocality, PfsGpci
         rows = db.session.execute(
@@ -471,6 +481,7 @@ class _Surgical:
     units: int
     price: medicare.MedicarePrice
     rvu: Rvu
+    endo_base_price: Decimal | None = None  # the endoscopy family's base code, one unit
 
 
 def _fee_year(refs: Refs, year: int) -> int | None:
@@ -543,13 +554,20 @@ def _medicare_lines(case: CaseIn, refs: Refs, results: list[LineResult]) -> None
             continue
         price = refs.price(fy, rvu, gpci, facility)
         notes.extend({"label": "Note", "text": n} for n in price.notes)
+        base_price = None
+        if rvu.endo_base:
+            base_row = (refs.rvus.get((fy, rvu.endo_base)) or {}).get("")
+            if base_row is not None:
+                base_price = refs.price(fy, base_row, gpci, facility).amount
         units = ln.units
         whole = units == units.to_integral_value() and units >= 1
         fraction = None if whole else units
         todo.append(
             (
                 res,
-                _Surgical(ln.code, ln.modifiers, int(units) if whole else 1, price, rvu),
+                _Surgical(
+                    ln.code, ln.modifiers, int(units) if whole else 1, price, rvu, base_price
+                ),
                 fraction,
                 notes,
             )
@@ -1162,7 +1180,9 @@ r0 AS MATERIALIZED (
          (b.py
           OR COALESCE(upper(btrim(v.status)) NOT IN ('A', 'R', 'T') AND NOT (k.sr ? upper(btrim(v.status))), false)
           OR (k.fya[b.syear - 1899] IS NOT NULL AND g.carrier IS NOT NULL AND v.status IS NULL
-              AND EXISTS (SELECT 1 FROM pfs_rvus v3 WHERE v3.year = k.fya[b.syear - 1899] AND v3.hcpcs = b.code)))
+              AND EXISTS (SELECT 1 FROM pfs_rvus v3 WHERE v3.year = k.fya[b.syear - 1899] AND v3.hcpcs = b.code))
+          -- An endoscopy (MULT PROC 3): the family rule needs the base code's fee.
+          OR COALESCE(btrim(v.mult_proc), '') = '3')
            AS line_py
   FROM base0 b CROSS JOIN k
   LEFT JOIN pfs_zip_localities z ON z.year = k.fya[b.syear - 1899] AND z.zip = b.zip5
@@ -1652,7 +1672,7 @@ class CaseBenchmark:
 
     @property
     def fee_label(self) -> str:
-        """"CY2025 rates; CY2026 not loaded" (advocate.rates.years), or ""."""
+        """The label, e.g. "CY2025 rates; CY2026 not loaded" (advocate.rates.years), or ""."""
         return combined_label(self.fee_years)
 
     @property

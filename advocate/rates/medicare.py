@@ -420,6 +420,9 @@ class _Work:
     mppr_rank: int | None = None
     assistant: bool = False
     endo_base: str = ""
+    endo_base_price: Decimal | None = None  # the family's base endoscopy, one unit
+    mppr_family: str = ""
+    family_amount: Decimal | None = None  # the family rule's exact amount for the line
 
 
 def _indicator(rvu: Any, name: str) -> str:
@@ -443,11 +446,16 @@ def apply_surgical_rules(lines: Iterable[Any]) -> list[AdjustedLine]:
        such line is one procedure; they are ranked by amount (after the
        bilateral step); the highest is paid 100% and every other one 50%.
        Surgeon lines and assistant-at-surgery lines are ranked separately (they
-       are different providers' claims).  SIMPLIFICATION: indicator 3
-       (endoscopies) is ranked like indicator 2; CMS's family rule (highest
-       endoscopy in a family at 100% plus, for each other one, its value minus
-       the base endoscopy's) is NOT applied and the line says so.  The 6th and
-       later procedures, which CMS prices by report, are kept at 50%.
+       are different providers' claims).  Indicator 3 (endoscopies): two or
+       more endoscopies of one family (the same ENDO BASE code; the base code's
+       own line belongs to it) are first priced by CMS's family rule -- the
+       highest-valued in full, each other one at its value minus the base
+       endoscopy's, the base itself adding nothing -- and the family then
+       counts as ONE procedure, valued at that sum, in the 100%/50% ranking
+       with the other procedures (and other families).  The base code's fee
+       comes from its own line or from ``line.endo_base_price`` (optional; the
+       family rule is skipped, and the line says so, when neither gives it).
+       The 6th and later procedures, which CMS prices by report, are kept at 50%.
        Indicators 4-7 (imaging, therapy, cardiovascular, ophthalmology
        reductions) are not applied; a note says so when they could matter.
     4. Co-surgeons (modifier 62): CO-SURG 1 or 2 -> 62.5% (1 requires
@@ -496,6 +504,7 @@ def _prepare(line: Any) -> _Work:
         proc_units=units,
     )
     w.endo_base = str(getattr(rvu, "endo_base", "") or "")
+    w.endo_base_price = getattr(line, "endo_base_price", None)
     w.assistant = bool(w.mods & ASSISTANT_MODIFIERS)
     if w.base is None:
         w.reason = line.price.reason or "No Medicare fee schedule amount for this code."
@@ -559,6 +568,73 @@ def _bilateral(w: _Work) -> None:
     w.rank_value = w.rank_value * factor
 
 
+def _families(group: list[_Work]) -> dict[str, list[_Work]]:
+    """Endoscopy families (MULT PROC 3) of a group, by base code, with the base
+    code's own line when it was billed too; only families of two or more
+    endoscopies (units counted) whose base fee is known."""
+    fams: dict[str, list[_Work]] = {}
+    for w in group:
+        if w.ind["mult_proc"] == "3" and w.endo_base:
+            fams.setdefault(w.endo_base, []).append(w)
+    for w in group:
+        if w.code in fams and w.ind["mult_proc"] != "3" and w not in fams[w.code]:
+            fams[w.code].append(w)
+    out = {}
+    for base, members in fams.items():
+        if sum(m.proc_units for m in members) < 2:
+            continue
+        base_fee = next((m.base for m in members if m.code == base), None)
+        if base_fee is None:
+            base_fee = next(
+                (m.endo_base_price for m in members if m.endo_base_price is not None), None
+            )
+        if base_fee is None:
+            continue
+        for m in members:
+            m.endo_base_price = base_fee
+        out[base] = members
+    return out
+
+
+def _endoscopy_family(base: str, members: list[_Work]) -> Decimal:
+    """CMS's endoscopic family rule: the highest-valued endoscopy in full, each
+    other one at its value minus the base endoscopy's (never below zero; the
+    base itself adds nothing). Sets each member's factor; returns the family's
+    value (one procedure for the multiple procedure rule)."""
+    base_fee = members[0].endo_base_price or ZERO
+    units = [(m, m.rank_value) for m in members for _ in range(m.proc_units)]
+    units.sort(key=lambda u: -u[1])  # stable: ties keep input order
+    paid: dict[int, Decimal] = {}
+    total = ZERO
+    for i, (m, value) in enumerate(units):
+        amount = value if i == 0 else max(ZERO, value - base_fee)
+        paid[id(m)] = paid.get(id(m), ZERO) + amount
+        total += amount
+    top = units[0][0]
+    for m in members:
+        amount = paid.get(id(m), ZERO)
+        factor = ONE if m.rank_value == 0 else amount / m.rank_value
+        if m is top and m.proc_units == 1:
+            text = f"Highest-valued endoscopy of the {base} family: paid in full."
+        elif m.code == base:
+            text = (
+                f"Base endoscopy {base}, billed with other endoscopies of its family: "
+                "included in them, not paid separately."
+            )
+        else:
+            text = (
+                f"Endoscopy family {base}: paid its value less the base endoscopy's "
+                f"({m.rank_value:,.2f} - {base_fee:,.2f})"
+                + (" per unit after the first" if m is top else "")
+                + "."
+            )
+        m.adjustments.append(Adjustment("Endoscopy family", factor, text))
+        m.family_amount = amount
+        m.proc_units = 0  # the units are folded into this factor
+        m.mppr_family = base
+    return total
+
+
 def _multiple_procedures(work: list[_Work]) -> None:
     for assistant in (False, True):
         group = [
@@ -569,12 +645,36 @@ def _multiple_procedures(work: list[_Work]) -> None:
             and w.ind["mult_proc"] in MPPR_INDICATORS
             and w.rank_value > 0
         ]
-        procedures = sum(w.proc_units for w in group)
+        families = _families(group)
+        in_family = {id(m) for members in families.values() for m in members}
+        # Items ranked by the multiple procedure rule: a family counts as one procedure.
+        items: list[tuple[list[_Work], int, Decimal]] = [
+            ([w], w.proc_units, w.rank_value) for w in group if id(w) not in in_family
+        ]
+        for base, members in families.items():
+            items.append((members, 1, _endoscopy_family(base, members)))
+        procedures = sum(n for _ws, n, _v in items)
         # Higher amount first; ties keep input order (sorted() is stable).
-        ranked = sorted(group, key=lambda w: -w.rank_value)
+        ranked = sorted(items, key=lambda it: -it[2])
         position = 0  # procedures already ranked
-        for w in ranked:
-            n = w.proc_units
+        for ws, n, _value in ranked:
+            w = ws[0]
+            if len(ws) > 1 or id(w) in in_family:
+                for m in ws:
+                    m.mppr_rank = position + 1
+                if procedures >= 2:
+                    first = position == 0
+                    text = f"The {w.mppr_family} endoscopy family counts as one procedure: " + (
+                        f"the highest-valued of {procedures}, paid at 100%."
+                        if first
+                        else f"ranked {position + 1} of {procedures}: paid at 50%."
+                    )
+                    for m in ws:
+                        m.adjustments.append(
+                            Adjustment("Multiple procedure", ONE if first else MPPR_SECONDARY, text)
+                        )
+                position += 1
+                continue
             w.mppr_rank = position + 1
             if procedures >= 2:
                 first = 1 if position == 0 else 0
@@ -599,10 +699,15 @@ def _multiple_procedures(work: list[_Work]) -> None:
                 if position + n > 5:
                     text += " CMS prices the 6th and later procedures by report; 50% is used."
                 if w.ind["mult_proc"] == "3":
-                    family = f" (family base {w.endo_base})" if w.endo_base else ""
                     text += (
-                        f" Endoscopy{family} ranked like any other procedure: CMS's "
-                        "endoscopic family rule (base-code difference) is not applied."
+                        " The endoscopic family rule does not apply: no other endoscopy of its "
+                        "family on the claim"
+                        + (
+                            ""
+                            if w.endo_base_price is not None or not w.endo_base
+                            else " (or the base code's fee is not known)"
+                        )
+                        + "."
                     )
                 w.adjustments.append(Adjustment("Multiple procedure", factor, text))
                 w.proc_units = 0  # the units are folded into this factor
@@ -685,6 +790,11 @@ def _finish(w: _Work) -> AdjustedLine:
         assert w.base is not None
         total = w.base
         for adj in w.adjustments:
+            if w.family_amount is not None and adj.label == "Endoscopy family":
+                # Exact: the family rule's amount (earlier steps, e.g. bilateral,
+                # are in it), not the base times an inexact ratio.
+                total = w.family_amount
+                continue
             total *= adj.factor
         amount = _round(total)
     return AdjustedLine(

@@ -399,7 +399,7 @@ def payer_scorecards(f: ReportFilter, payer_names: dict[int, str], *, links: boo
     for pid in ids:
         row = _payer_row(pid, payer_names, opened, open_now, rec, cohort, appeals)
         if bench is not None:
-            row["pct_medicare"], row["pct_p80"], _n = bench.get(pid, (None, None, 0))
+            row["pct_medicare"], row["pct_p80"], _n, _flagged = bench.get(pid, (None, None, 0, 0))
         rows.append((pid, row))
     rows.sort(key=lambda r: (-r[1]["recovered"], r[1]["payer"].casefold(), r[0]))
     for pid, row in rows:
@@ -425,7 +425,7 @@ def payer_scorecards(f: ReportFilter, payer_names: dict[int, str], *, links: boo
         Chart(
             "median_days_by_payer",
             "Median days from intake to payment",
-            "Bar chart of the median number of days from opening a case to the payer's first recovery payment, "
+            "Bar chart of the median number of days from the date of service to the payer's first recovery payment, "
             "slowest payers first.",
             [r["payer"] for r in by_days],
             [Series("Median days", [r["median_days"] for r in by_days])],
@@ -506,11 +506,13 @@ def payer_scorecards(f: ReportFilter, payer_names: dict[int, str], *, links: boo
 _BENCH_NOTE = (
     " Paid % of Medicare / of the 80th percentile: the payer's own payment on each service line "
     "÷ the line's stored benchmark, over lines that have one, for cases whose service starts in the range."
+    " A line paid above 400% of its Medicare amount is left out of the percent and counted apart: "
+    "check its benchmark."
 )
 
 _COHORT_NOTE = (
     "Cases paid: cases whose first recovery payment falls in the range; median days run from the case's "
-    "opening to that payment. SCA: settled under a single case agreement; IDR: went to federal IDR."
+    "first date of service to that payment. SCA: settled under a single case agreement; IDR: went to federal IDR."
 )
 
 
@@ -651,7 +653,9 @@ def payer_scorecard(
         paid, med, sca, idr = cohort_month.get(m, (0, None, 0, 0))
         extra = {}
         if bench_month is not None:
-            extra["pct_medicare"], extra["pct_p80"], _n = bench_month.get(m, (None, None, 0))
+            extra["pct_medicare"], extra["pct_p80"], _n, _flagged = bench_month.get(
+                m, (None, None, 0, 0)
+            )
         t.add(
             {
                 **extra,
@@ -682,9 +686,17 @@ def payer_scorecard(
     _win_rate_figure(figs, L, won_total, lost_total)
     _fig(figs, "Appeal success", q.percent(won_appeals, decided), "percent", key="appeal_success")
     if bench_total is not None:
-        pm, pp, _n = bench_total.get(None, (None, None, 0))
+        pm, pp, _n, flagged = bench_total.get(None, (None, None, 0, 0))
         _fig(figs, "Paid % of Medicare", pm, "percent", key="pct_medicare")
         _fig(figs, "Paid % of 80th percentile", pp, "percent", key="pct_p80")
+        if flagged:
+            _fig(
+                figs,
+                f"Lines paid above {q.PLAUSIBLE_PCT_OF_MEDICARE}% of Medicare: check the benchmark",
+                flagged,
+                "int",
+                key="pct_medicare_check",
+            )
 
     labels = [month_label(m) for m in months]
     charts = [
@@ -711,7 +723,7 @@ def payer_scorecard(
         Chart(
             "median_days_by_month",
             "Median days from intake to payment, by month of payment",
-            "Line chart of the median days from opening a case to the first recovery payment; "
+            "Line chart of the median days from the date of service to the first recovery payment; "
             "months with no paid case are gaps.",
             labels,
             [Series("Median days", [r["median_days"] for r in t.rows])],
@@ -750,10 +762,11 @@ def payer_summary(f: ReportFilter) -> dict:
     won = sum(v[1] for v in appeals.values())
     n_open, stake = q.open_now(f).get(None, (0, q.money(0)))
     bench = q.benchmark_ratios(f)
-    pm, pp, _n = (bench or {}).get(None, (None, None, 0))
+    pm, pp, _n, flagged = (bench or {}).get(None, (None, None, 0, 0))
     return {
         "benchmarks": bench is not None,
         "pct_medicare": pm,
+        "pct_medicare_check": flagged,
         "pct_p80": pp,
         "recovered": rec[0],
         "paid_cases": paid,
@@ -1040,7 +1053,7 @@ def practice(
             Column("median_days", "Median days to payment", "days"),
         ],
         note="Cases paid: cases whose first recovery payment falls in the range; median days run "
-        "from the case's opening to that payment.",
+        "from the case's first date of service to that payment.",
     )
     pids = set(rec_payer) | set(cohort_payer)
     prow = []

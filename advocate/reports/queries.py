@@ -18,7 +18,7 @@ Which date the range applies to, per figure:
                    won or partly won, lost = closed lost (withdrawn cases
                    are counted apart and left out of the win rate)
   paid cohort      cases whose first recovery payment falls in the range:
-                   median days from opening to that payment, share settled
+                   median days from the date of service to that payment, share settled
                    under a single case agreement or through federal IDR
   appeals          appeals decided in the range (a pending or withdrawn
                    appeal is not decided); won = overturned or partly
@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Date, case, cast, exists, func, literal, or_, select
+from sqlalchemy import Date, and_, case, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from advocate.cases import workflow
@@ -80,6 +80,15 @@ def days_between(later_date, earlier_timestamp, tz: str):
     return cast(
         func.julianday(later_date) - func.julianday(func.date(earlier_timestamp)), db.Integer
     )
+
+
+def _days_from_service(paid_on):
+    """Whole days from the case's first date of service to a payment date, never negative."""
+    if _dialect() == "postgresql":
+        days = paid_on - Case.service_from
+    else:
+        days = cast(func.julianday(paid_on) - func.julianday(Case.service_from), db.Integer)
+    return case((days < 0, literal(0)), else_=days)
 
 
 KEY_COLUMNS = {
@@ -271,7 +280,7 @@ def follow_ups_overdue(f: ReportFilter, keys: Sequence[str] = ()) -> dict:
 
 
 def paid_cohort(f: ReportFilter, keys: Sequence[str] = ()) -> dict:
-    """{key: (cases, median days opening -> first recovery, via SCA, via IDR)}
+    """{key: (cases, median days date of service -> first recovery, via SCA, via IDR)}
     for the cases whose first recovery payment falls in the range. The median
     is computed in SQL with window functions (portable to SQLite)."""
     # Recovery payments in the range (an indexed range scan), less the cases
@@ -309,7 +318,9 @@ def paid_cohort(f: ReportFilter, keys: Sequence[str] = ()) -> dict:
     base = (
         select(
             *cols,
-            days_between(first.c.first_paid, Case.opened_at, f.tz).label("days"),
+            # From the date of service (the label says so): a case opened after
+            # its payment (imported, or entered late) never gives negative days.
+            _days_from_service(first.c.first_paid).label("days"),
             case((Case.sca_id.is_not(None), literal(1)), else_=0).label("sca"),
             case((idr, literal(1)), else_=0).label("idr"),
         )
@@ -472,8 +483,12 @@ def fees_collected(f: ReportFilter, keys: Sequence[str] = ()) -> dict | None:
     return _money_sums(stmt, len(keys))
 
 
+PLAUSIBLE_PCT_OF_MEDICARE = 400
+
+
 def benchmark_ratios(f: ReportFilter, keys: Sequence[str] = ()) -> dict | None:
-    """{key: (paid % of Medicare, paid % of the 80th percentile, lines)}: the
+    """{key: (paid % of Medicare, paid % of the 80th percentile, lines, lines to
+    check)}: the
     payer's own payment on each service line against the line's stored
     benchmark, summed over the lines that have one, for cases whose dates of
     service start in the range. None while no benchmarks are stored."""
@@ -483,16 +498,24 @@ def benchmark_ratios(f: ReportFilter, keys: Sequence[str] = ()) -> dict | None:
     from advocate.cases.models import ServiceLine
 
     cols = _keys(keys, month_of_date(Case.service_from))
-    has_m = bench.medicare.is_not(None)
+    # A line paid above PLAUSIBLE_PCT_OF_MEDICARE of its Medicare amount says more
+    # about its benchmark (a wrong code, units, locality or year) than about the
+    # payer: it is left out of the percent and counted, to be checked.
+    implausible = and_(
+        bench.medicare.is_not(None),
+        ServiceLine.paid * 100 > bench.medicare * PLAUSIBLE_PCT_OF_MEDICARE,
+    )
+    has_m = and_(bench.medicare.is_not(None), ~implausible)
     has_p = bench.p80.is_not(None)
     stmt = (
         select(
             *cols,
             func.sum(case((has_m, ServiceLine.paid), else_=None)),
-            func.sum(bench.medicare),
+            func.sum(case((has_m, bench.medicare), else_=None)),
             func.sum(case((has_p, ServiceLine.paid), else_=None)),
             func.sum(bench.p80),
             func.count(bench.id),
+            func.sum(case((implausible, 1), else_=0)),
         )
         .select_from(bench)
         .join(ServiceLine, ServiceLine.id == bench.line_id)
@@ -506,6 +529,6 @@ def benchmark_ratios(f: ReportFilter, keys: Sequence[str] = ()) -> dict | None:
         .group_by(*cols)
     )
     return {
-        k: (percent(pm, m), percent(pp, p), int(n or 0))
-        for k, (pm, m, pp, p, n) in _collect(db.session.execute(stmt), len(keys)).items()
+        k: (percent(pm, m), percent(pp, p), int(n or 0), int(flagged or 0))
+        for k, (pm, m, pp, p, n, flagged) in _collect(db.session.execute(stmt), len(keys)).items()
     }

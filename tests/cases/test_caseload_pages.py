@@ -89,18 +89,19 @@ def test_my_caseload_sections_hold_what_needs_me_today(db_app, browser):
     body = r.get_data(as_text=True)
     assert r.status_code == 200
     assert rows_in(body, "mine-overdue") == [overdue]
-    assert rows_in(body, "mine-due_week") == [due_today, due_in_7]
+    assert rows_in(body, "mine-due_week") == [due_today, due_in_7, later]
     assert rows_in(body, "mine-follow_ups") == [follow]
     # All my open cases, soonest deadline first, no deadline last.
     assert rows_in(body, "mine-open") == [overdue, due_today, due_in_7, later, follow, follow_later]
-    assert "Overdue (1)" in body and "Due this week (2)" in body and "Follow-ups due (1)" in body
+    # "later" (in 8 days) is inside the Deadlines page's 10 business days: due soon too.
+    assert "Overdue (1)" in body and "Due soon (3)" in body and "Follow-ups due (1)" in body
     for absent in (closed_overdue, others, unassigned):
         assert f'data-case-id="{absent}"' not in body
     with tenant_scope(t):
         ev = db.session.scalar(
             select(AuditEvent).where(AuditEvent.tenant_id == t, AuditEvent.action == "case.list")
         )
-    assert ev.is_phi and ev.details == {"view": "mine", "rows": 10, "total": 6}
+    assert ev.is_phi and ev.details == {"view": "mine", "rows": 11, "total": 6}
 
 
 def test_my_caseload_sections_are_bounded_and_link_to_the_full_list(db_app, browser):

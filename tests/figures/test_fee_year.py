@@ -127,6 +127,9 @@ def test_banner_when_the_current_year_is_missing(pfs, browser, make_browser):
             html = browser.get(url).get_data(as_text=True)
             assert 'data-testid="fee-schedule-banner"' in html, url
             assert "The CY2026 Medicare fee schedule is not loaded" in html
+            if url == "/rates/medicare":  # the loaded schedule, its sources and row counts
+                assert 'data-testid="pfs-year" data-year="2025"' in html
+                assert "PPRRVU2025_Oct.csv" in html and "GPCI2025.csv" in html
     with time_machine.travel(datetime(2025, 12, 7, 15, 0, tzinfo=UTC), tick=False):
         other = make_browser("10.9.9.9")
         login(other, s.admin)  # a first log-in for this person (TOTP steps move forward only)

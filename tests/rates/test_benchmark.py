@@ -480,8 +480,9 @@ def test_set_based_job_equals_per_case_on_edge_lines_and_writes_only_changes(pfs
     assert (run.cases, run.lines) == (len(ids), len(per_case[0]))
     if db.engine.dialect.name == "postgresql":
         # Only the cases with modifiers or fractional units took the Python path
-        # (anesthesia is computed in SQL).
-        assert run.seconds["python_cases"] == 4
+        # (anesthesia is computed in SQL), and those with an endoscopy (29881,
+        # MULT PROC 3: the endoscopic family rule needs its base code's fee).
+        assert run.seconds["python_cases"] == 6
     assert _snapshot(tid) == per_case
     anesthesia = [r for r in per_case[0] if r["case_id"] in ids[14:]]
     assert [r["medicare"] is None for r in anesthesia] == [True, True, False, False] * 2
@@ -528,7 +529,7 @@ def test_set_based_job_equals_per_case_on_edge_lines_and_writes_only_changes(pfs
     assert (run.cases, run.lines) == (len(ids), len(per_case[0]))
     assert _snapshot(tid) == per_case
     if db.engine.dialect.name == "postgresql":
-        assert run.seconds["parts"] == 3 and run.seconds["python_cases"] == 4
+        assert run.seconds["parts"] == 3 and run.seconds["python_cases"] == 6
     # A line deleted: its row goes, the rest stay, a re-run adds nothing back.
     with tenant_scope(tid):
         gone = db.session.scalar(

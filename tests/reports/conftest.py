@@ -61,6 +61,8 @@ def build_dataset(firm=None) -> Dataset:
     ds = Dataset(firm, firm.owner, ana, ben, p1, p2, acme, beacon, today)
 
     def mk(name, practice, payer, **kw):
+        # Seen the day of the service (median days to payment count from it).
+        kw.setdefault("service_from", max(kw["opened_at"].date(), date(2026, 1, 1)))
         ds.cases[name] = build_case(t.id, practice, payer, **kw)
         return ds.cases[name]
 

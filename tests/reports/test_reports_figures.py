@@ -112,7 +112,8 @@ def test_payer_scorecards(ds, owner_browser):
         "appeal_success",
     )
     assert cols(t["payers"], *keys) == [
-        # c1 50 days, c5 90 (under an SCA), c6 52 (through IDR): median 52
+        # From the date of service: c1 50 days, c5 90 (under an SCA), c6 40 (through IDR;
+        # served 2026-01-01, opened before it): median 50
         (
             "Acme Health Plan",
             "2",
@@ -120,7 +121,7 @@ def test_payer_scorecards(ds, owner_browser):
             "400.00",
             "2500.00",
             "3",
-            "52.0",
+            "50.0",
             "33.3",
             "33.3",
             "1",
@@ -146,7 +147,7 @@ def test_one_payers_scorecard_over_time(ds, owner_browser):
         "open_cases": "2",
         "at_stake": "400.00",
         "paid_cases": "3",
-        "median_days": "52.0",
+        "median_days": "50.0",
         "sca_share": "33.3",
         "idr_share": "33.3",
         "win_rate": "100.0",
@@ -155,7 +156,7 @@ def test_one_payers_scorecard_over_time(ds, owner_browser):
     t = page_tables(body)
     assert cols(t["by_month"], "month", "recovered", "paid_cases", "median_days", "sca", "idr") == [
         ("2026-01", "0.00", "0", "", "0", "0"),
-        ("2026-02", "800.00", "1", "52.0", "0", "1"),
+        ("2026-02", "800.00", "1", "40.0", "0", "1"),
         ("2026-03", "500.00", "1", "50.0", "0", "0"),
         ("2026-04", "1200.00", "1", "90.0", "1", "0"),
         ("2026-05", "0.00", "0", "", "0", "0"),

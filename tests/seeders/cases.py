@@ -210,5 +210,16 @@ def build_case(tenant_id: int, practice_id: int, payer_id: int, **kw) -> int:
         db.session.add(case)
         db.session.flush()
         cid = case.id
+        if case.next_deadline_on is not None:
+            # The next deadline is the earliest open item of the case's deadlines
+            # table (issue 17): a case seeded with one has that item.
+            from advocate.deadlines.case_models import CaseDeadline
+
+            db.session.add(
+                CaseDeadline(
+                    tenant_id=tenant_id, case_id=cid, kind="manual", label="Seeded deadline",
+                    due_on=case.next_deadline_on, rule="Seeded by the test.", is_manual=True,
+                )
+            )  # fmt: skip
         db.session.commit()
     return cid
