@@ -234,6 +234,36 @@ class PatientOut(Out):
     member_id: str | None
 
 
+class FeeScheduleUsed(Out):
+    """Which Medicare fee schedule priced the case."""
+
+    year_used: int | None
+    service_year: int | None = None
+    service_years: list[int] | None = Field(
+        default=None, description="For a case: the years of its dates of service."
+    )
+    fallback: bool
+    label: str | None
+
+
+class CaseFiguresOut(Out):
+    """The case's figures, the same values as on the case page, letters and lists."""
+
+    billed: MoneyOut | None
+    paid: MoneyOut | None
+    patient_resp: MoneyOut | None
+    expected_payment: MoneyOut | None
+    underpayment: MoneyOut | None
+    amount_at_stake: MoneyOut | None
+    agreed_amount: MoneyOut | None
+    medicare_total: MoneyOut | None
+    fee_schedule: FeeScheduleUsed | None
+    next_deadline_on: str | None
+    nsa_status: str = Field(description="eligible, not_eligible or unknown")
+    ask: MoneyOut | None = Field(default=None, description="Staff only: the suggested ask.")
+    floor: MoneyOut | None = Field(default=None, description="Staff only: the suggested floor.")
+
+
 class CaseDetail(CaseSummary):
     """One case with lines, payments, offers, appeals, communications and deadlines."""
 
@@ -250,6 +280,7 @@ class CaseDetail(CaseSummary):
     appeals: list[AppealOut]
     communications: list[CommunicationOut]
     status_history: list[dict]
+    figures: CaseFiguresOut
     deadlines: dict
 
 
