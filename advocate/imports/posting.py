@@ -41,7 +41,6 @@ from advocate.cases.models import Case, Payment
 from advocate.db import utcnow
 from advocate.extensions import db
 from advocate.imports import era
-from advocate.imports.claims837_match import apply_remittance_lines
 from advocate.imports.bulk import (
     NSA_NOTE,
     CaseDraft,
@@ -56,6 +55,7 @@ from advocate.imports.bulk import (
     insert_rows,
     update_by_id,
 )
+from advocate.imports.claims837_match import apply_remittance_lines
 from advocate.imports.models import (
     ZERO,
     IdentifierAlias,
