@@ -52,6 +52,7 @@ def test_sign_up_invite_accept_and_log_in(live_server, chromium, screenshot_dir)
     page.get_by_text("Invitation sent to arlo@harbor.example.com").wait_for()
     page.screenshot(path=str(screenshot_dir / "04-people.png"), full_page=True)
 
+    page.get_by_role("link", name="Settings").first.click()
     page.get_by_role("link", name="Email outbox").first.click()
     body = page.get_by_test_id("email-body").first.inner_text()
     link = re.search(r"https?://\S+/invitations/accept/\S+", body).group(0)
