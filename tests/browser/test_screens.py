@@ -94,7 +94,11 @@ LAYOUT_JS = """
 def _get_rules(app, allowed_for):
     rules = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if "GET" not in rule.methods or rule.endpoint in SKIP_ENDPOINTS or rule.rule.startswith(SKIP_PREFIXES):
+        if (
+            "GET" not in rule.methods
+            or rule.endpoint in SKIP_ENDPOINTS
+            or rule.rule.startswith(SKIP_PREFIXES)
+        ):
             continue
         if rule.endpoint == "static":
             continue
@@ -129,7 +133,9 @@ def _log_in(page, base, person):
 
 
 def _axe_problems(axe, page) -> list[str]:
-    result = axe.run(page, options={"resultTypes": ["violations"], "runOnly": {"type": "tag", "values": WCAG}})
+    result = axe.run(
+        page, options={"resultTypes": ["violations"], "runOnly": {"type": "tag", "values": WCAG}}
+    )
     return [
         f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(str(n['target']) for n in v['nodes'][:3])}"
         for v in result.response["violations"]
@@ -174,7 +180,9 @@ def test_every_page_fits_both_widths_and_passes_axe(db_app, live_server, chromiu
             t0 = time.monotonic()
             # The whole page the first time an endpoint is seen; what a role
             # sees first (the viewport) after that, which is much cheaper.
-            page.screenshot(path=str(shots / f"{stem}--{label}.png"), full_page=endpoint not in axed)
+            page.screenshot(
+                path=str(shots / f"{stem}--{label}.png"), full_page=endpoint not in axed
+            )
             spent["screenshot"] += time.monotonic() - t0
         page.set_viewport_size(DESKTOP)
         if endpoint not in axed:
@@ -214,7 +222,9 @@ def test_every_page_fits_both_widths_and_passes_axe(db_app, live_server, chromiu
         context.set_default_timeout(20_000)
         page = context.new_page()
         _log_in(page, live_server, person)
-        rules = _get_rules(db_app, lambda access, r=role: access not in (None, PUBLIC, PENDING) and r in access)
+        rules = _get_rules(
+            db_app, lambda access, r=role: access not in (None, PUBLIC, PENDING) and r in access
+        )
         walk(page, role, rules)
         context.close()
 

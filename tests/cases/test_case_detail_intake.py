@@ -5,7 +5,6 @@ field or line row, and nothing at all is saved."""
 from __future__ import annotations
 
 import re
-
 from datetime import timedelta
 from decimal import Decimal
 
