@@ -56,6 +56,15 @@ LAYOUT_JS = """
         if (out.wide.length >= 3) break;
       }
     }
+    if (!out.wide.length) {
+      // Nothing in the flow: the widest boxes anywhere say where to look.
+      const all = [...document.body.querySelectorAll('*')]
+        .map((el) => [el.getBoundingClientRect().right, el])
+        .filter(([right]) => Math.abs(right - doc.scrollWidth) < 3);
+      for (const [right, el] of all.slice(0, 4)) {
+        out.wide.push(el.tagName.toLowerCase() + '.' + String(el.className).split(' ').join('.') + ' right=' + Math.round(right));
+      }
+    }
   }
   const name = (el) => {
     const t = el.closest('[id]');
