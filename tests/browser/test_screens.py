@@ -39,6 +39,9 @@ LAYOUT_JS = """
 () => {
   const doc = document.documentElement;
   const out = {pageOverflow: doc.scrollWidth - window.innerWidth, clipped: [], scrolled: [], wide: []};
+  const sidebar = document.querySelector('.sidebar');
+  out.menuHidden = sidebar && getComputedStyle(sidebar).position === 'sticky'
+    ? sidebar.scrollHeight - sidebar.clientHeight : 0;
   if (out.pageOverflow > 0) {
     // The outermost elements sticking out: the ones to fix.
     const contained = (el) => {
@@ -72,7 +75,7 @@ LAYOUT_JS = """
     return (t ? '#' + t.id + ' ' : '') + (head ? head.textContent.trim().slice(0, 40) : el.className);
   };
   for (const table of document.querySelectorAll('table')) {
-    if (!table.offsetParent) continue;  // hidden (closed <details>, inactive tab)
+    if (!table.checkVisibility()) continue;  // hidden (closed <details>, inactive tab)
     let el = table.parentElement;
     let scroller = null;
     while (el && el !== document.body) {
@@ -184,6 +187,8 @@ def test_every_page_fits_both_widths_and_passes_axe(db_app, live_server, chromiu
             for table in found["clipped"]:
                 failures.append(f"{where}: table clipped: {table}")
             if size is DESKTOP:
+                if found["menuHidden"] > 1:
+                    failures.append(f"{where}: {found['menuHidden']}px of the menu is below the fold")
                 for table in found["scrolled"]:
                     failures.append(f"{where}: table needs a sideways scroll: {table}")
             t0 = time.monotonic()
