@@ -19,7 +19,9 @@ def _tab_to(page, selector: str, limit: int = 250) -> None:
     """Press Tab until the focused element matches the selector."""
     for _ in range(limit):
         page.keyboard.press("Tab")
-        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
+        if page.evaluate(
+            "(s) => document.activeElement && document.activeElement.matches(s)", selector
+        ):
             return
     raise AssertionError(f"Tab never reached {selector}")
 
@@ -68,7 +70,9 @@ def test_log_in_open_a_case_record_an_offer_and_generate_a_letter_by_keyboard(
     page.keyboard.type("175% of Medicare")
     _tab_to(page, "[data-testid=offer-form] button[type=submit]")
     page.keyboard.press("Enter")
-    page.get_by_test_id("timeline").get_by_text("Payer offered 4,200.00 (175% of Medicare)").wait_for()
+    page.get_by_test_id("timeline").get_by_text(
+        "Payer offered 4,200.00 (175% of Medicare)"
+    ).wait_for()
     page.screenshot(path=str(shots / "02-offer-recorded.png"))
 
     # Generate a letter: choose it with the arrow keys, then the button.

@@ -188,7 +188,9 @@ def test_every_page_fits_both_widths_and_passes_axe(db_app, live_server, chromiu
                 failures.append(f"{where}: table clipped: {table}")
             if size is DESKTOP:
                 if found["menuHidden"] > 1:
-                    failures.append(f"{where}: {found['menuHidden']}px of the menu is below the fold")
+                    failures.append(
+                        f"{where}: {found['menuHidden']}px of the menu is below the fold"
+                    )
                 for table in found["scrolled"]:
                     failures.append(f"{where}: table needs a sideways scroll: {table}")
             t0 = time.monotonic()
@@ -224,7 +226,7 @@ def test_every_page_fits_both_widths_and_passes_axe(db_app, live_server, chromiu
             check(page, who, rule.endpoint, url)
 
     # Anonymous visitors: the public pages.
-    context = chromium.new_context(viewport=DESKTOP)
+    context = chromium.new_context(viewport=DESKTOP, reduced_motion="reduce")
     context.set_default_timeout(20_000)
     page = context.new_page()
     walk(page, "public", _get_rules(db_app, lambda access: access == PUBLIC))
@@ -232,7 +234,7 @@ def test_every_page_fits_both_widths_and_passes_axe(db_app, live_server, chromiu
 
     for role in os.environ.get("SCREENS_ROLES", ",".join(ROLES)).split(","):
         person = people[role]
-        context = chromium.new_context(viewport=DESKTOP)
+        context = chromium.new_context(viewport=DESKTOP, reduced_motion="reduce")
         context.set_default_timeout(20_000)
         page = context.new_page()
         _log_in(page, live_server, person)

@@ -8,9 +8,20 @@ import re
 
 from tests.factories import login, make_case, make_firm, make_payer, make_practice, make_user
 
-ACTIVE = re.compile(r'<a class="nav-link is-active" href="[^"]*" aria-current="page">\s*<span>([^<]+)</span>')
-SETTINGS = ("Billing", "Stripe account", "Closure days", "State surprise-billing laws", "Letter templates",
-            "Email outbox", "Deleted documents", "Audit log", "API tokens")
+ACTIVE = re.compile(
+    r'<a class="nav-link is-active" href="[^"]*" aria-current="page">\s*<span>([^<]+)</span>'
+)
+SETTINGS = (
+    "Billing",
+    "Stripe account",
+    "Closure days",
+    "State surprise-billing laws",
+    "Letter templates",
+    "Email outbox",
+    "Deleted documents",
+    "Audit log",
+    "API tokens",
+)
 
 
 def _active(html: str) -> list[str]:
