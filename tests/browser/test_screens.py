@@ -19,6 +19,7 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from advocate.auth.access import PENDING, PUBLIC
+from tests.factories import make_case
 from tests.isolation import TOKEN_ARGS, seed_firm
 
 pytestmark = pytest.mark.browser
@@ -170,6 +171,11 @@ def test_every_page_fits_both_widths_and_passes_axe(db_app, live_server, chromiu
     db_app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
     seeded = seed_firm("Alpha", "QXALPHA7")
     people = {"owner": seeded.firm.owner, **seeded.firm.people}
+    # A case of the practice people's own practice, so their case pages show
+    # a case (the seeders' cases belong to other practices of the firm).
+    seeded.add(
+        "case_id", make_case(seeded.firm.tenant, seeded.practice_id, seeded.ids["payer_id"][0])
+    )
     shots = screenshot_dir / "screens"
     shots.mkdir(exist_ok=True)
     axe = Axe()
