@@ -25,7 +25,23 @@ def register_nav(order: int, section: str, label: str, endpoint: str, allowed) -
         NAV.sort(key=lambda e: (SECTION_ORDER.get(e[1], 9), e[0]))
 
 
+# The firm's settings: one "Settings" item in the menu, a page that lists
+# them (advocate.main.views.settings), and that item lit on any of them.
+# (endpoint, description); the label and roles stay those of register_nav.
+SETTINGS: dict[str, str] = {
+    "billing.invoices": "Fee invoices to client practices, and sending them.",
+    "billing.stripe_settings": "The firm's own Stripe account that invoices are sent through.",
+    "deadlines.closures": "Days the firm is closed, which deadline counting skips.",
+    "deadlines.state_laws": "State surprise-billing laws and their deadlines.",
+    "letters.templates": "The letter templates advocates generate letters from.",
+    "onboarding.outbox": "Email the app has sent (invitations, password resets).",
+    "documents.deleted": "Documents deleted in the last days, to restore or purge.",
+    "audit.index": "Who read or changed what, protected health information included.",
+    "auth.tokens": "API tokens for other systems to use the API.",
+}
+
 register_nav(0, "Work", "Dashboard", "main.index", STAFF | PRACTICE)
+register_nav(99, "Firm", "Settings", "main.settings", STAFF)
 register_nav(10, "Firm", "People", "onboarding.staff", MANAGERS)
 register_nav(80, "Firm", "Email outbox", "onboarding.outbox", MANAGERS)
 register_nav(90, "Firm", "Audit log", "audit.index", MANAGERS)
@@ -52,21 +68,56 @@ def _role_nav(role: str) -> tuple:
     return found
 
 
+def settings_for(role: str) -> list[dict]:
+    """The settings pages this role may open: label, url, endpoint, description."""
+    return [
+        {"label": label, "url": url, "endpoint": endpoint, "description": SETTINGS[endpoint]}
+        for _section, label, url, endpoint in _role_nav(role)
+        if endpoint in SETTINGS
+    ]
+
+
+def _prefix(url: str, path: str) -> int:
+    """How much of the path this menu URL covers (-1: none); "/" only itself."""
+    base = url.rstrip("/")
+    if not base:
+        return 0 if path == "/" else -1
+    return len(base) if path == base or path.startswith(base + "/") else -1
+
+
 def _nav_items():
     m = g.get("membership")
     if m is None:
         return []
     current = request.endpoint or ""
-    blueprint = current.split(".")[0]
+    rows = _role_nav(m.role)
     entries = [
         {"section": section, "label": label, "url": url, "endpoint": endpoint, "active": False}
-        for section, label, url, endpoint in _role_nav(m.role)
+        for section, label, url, endpoint in rows
+        if endpoint not in SETTINGS
     ]
-    # One active item: the exact page, else the first entry of the same feature.
-    exact = [e for e in entries if e["endpoint"] == current]
-    same = [e for e in entries if e["endpoint"].split(".")[0] == blueprint and blueprint != "main"]
-    for e in (exact or same)[:1]:
-        e["active"] = True
+    if not any(endpoint in SETTINGS for *_rest, endpoint in rows):
+        entries = [e for e in entries if e["endpoint"] != "main.settings"]
+    # One active item: the exact page, else the menu URL that covers most of
+    # the path (a case's pages light "Cases", a scorecard "Payer scorecards"),
+    # else the first entry of the same feature. A settings page lights Settings.
+    by_endpoint = {e["endpoint"]: e for e in entries}
+    settings_entry = by_endpoint.get("main.settings")
+
+    def shown(endpoint):
+        return settings_entry if endpoint in SETTINGS else by_endpoint.get(endpoint)
+
+    active = shown(current) if any(ep == current for *_r, ep in rows) else None
+    if active is None:
+        best = max(rows, key=lambda r: _prefix(r[2], request.path), default=None)
+        if best is not None and _prefix(best[2], request.path) > 0:
+            active = shown(best[3])
+    if active is None:
+        blueprint = current.split(".")[0]
+        same = [e for e in entries if e["endpoint"].split(".")[0] == blueprint and blueprint != "main"]
+        active = same[0] if same else None
+    if active is not None:
+        active["active"] = True
     return entries
 
 

@@ -141,6 +141,15 @@ class CaseForm(FlaskForm):
               "patient_control_number", "service_from", "service_to", "place_of_service",
               "initial_payment_received_on")
 
+    # Marked required (asterisk, aria-required) without WTForms validating:
+    # the service checks the case, and the form says what it found.
+    REQUIRED = ("practice_id", "payer_id", "plan_type", "patient_first_name", "patient_last_name", "service_from")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.REQUIRED:
+            getattr(self, name).flags.required = True
+
     def add_rows(self, n: int = MORE_ROWS) -> None:
         for _ in range(n):
             if len(self.lines.entries) >= MAX_ROWS:
@@ -178,9 +187,53 @@ class CaseForm(FlaskForm):
 _LINE_ERR = re.compile(r"^lines\[(\d+)\](?:\.([a-z_]+))?")
 
 
+# The service speaks to API callers ("unknown practice", "must be one of
+# erisa_self_funded, ..."); the form speaks to a person: a whole sentence
+# that names the field and says what to do.
+_CHOOSE = {
+    "practice_id": "Choose the practice this claim is for.",
+    "payer_id": "Choose the payer that processed the claim.",
+    "plan_type": "Choose the patient's plan type: it decides which rules and deadlines apply.",
+    "service_type": "Choose a service type from the list.",
+    "assignee_id": "Choose one of the firm's advocates, or leave it unassigned.",
+}
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[1:2].islower() or len(text) < 2 else text
+
+
+def human_case_error(name: str, message: str, label: str) -> str:
+    """One service message for `name` as the intake form says it."""
+    subject = _lower_first(label)
+    if name in _CHOOSE and (message.startswith(("unknown", "must be one of", "is not one of")) or message == "is required"):
+        return _CHOOSE[name]
+    if name == "place_of_service":
+        if message.startswith("''"):
+            return "This practice has no default place of service: choose the place of service."
+        return "Choose a place of service from the list."
+    if message == "is required":
+        return f"Enter the {subject}."
+    if message == "is in the future":
+        return f"{label} cannot be in the future."
+    if message.startswith("is longer than"):
+        return f"{label} {message}: shorten it."
+    if message == "is before the first date of service":
+        return "The last date of service cannot be before the first date of service."
+    if message.endswith("is not a date (YYYY-MM-DD)"):
+        return f"{label} is not a date: use the date picker or YYYY-MM-DD."
+    if message.endswith("is not an amount"):
+        return f"{label} is not an amount: type it like 1250.00."
+    if message == "a case needs at least one service line":
+        return "Add at least one service line: its code and the amount billed."
+    if message[:1].islower():
+        return f"{label} {message}."
+    return message
+
+
 def apply_case_errors(form: CaseForm, errors: list[tuple[str, str]], rows: dict[int, int]) -> list[tuple[str, str, str]]:
-    """Put each service error on its field or line row; return the summary
-    [(anchor id, label, message)] for the top of the form."""
+    """Put each service error on its field or line row, in the form's words;
+    return the summary [(anchor id, label, message)] for the top of the form."""
     summary = []
     for name, message in errors:
         m = _LINE_ERR.match(name)
@@ -191,20 +244,25 @@ def apply_case_errors(form: CaseForm, errors: list[tuple[str, str]], rows: dict[
                 continue
             sub = form.lines.entries[row].form
             field = getattr(sub, m.group(2) or "code", None) or sub.code
-            field.errors = [*field.errors, message]
-            summary.append((field.id, f"Line {row + 1} {field.label.text.lower()}", message))
+            label = f"Line {row + 1} {field.label.text.lower()}"
+            text = human_case_error(m.group(2) or "code", message, field.label.text)
+            field.errors = [*field.errors, text]
+            summary.append((field.id, label, text))
             continue
         if name == "lines":
             first = form.lines.entries[0].form.code
-            first.errors = [*first.errors, message]
-            summary.append((first.id, "Service lines", message))
+            text = human_case_error(name, message, "Service lines")
+            first.errors = [*first.errors, text]
+            summary.append((first.id, "Service lines", text))
             continue
         field = getattr(form, name, None)
         if field is None:
-            summary.append(("", name.replace("_", " ").capitalize(), message))
+            label = name.replace("_", " ").capitalize()
+            summary.append(("", label, human_case_error(name, message, label)))
             continue
-        field.errors = [*field.errors, message]
-        summary.append((field.id, field.label.text, message))
+        text = human_case_error(name, message, field.label.text)
+        field.errors = [*field.errors, text]
+        summary.append((field.id, field.label.text, text))
     return summary
 
 

@@ -85,9 +85,9 @@ def _parse_choice(value: str | None) -> tuple[str, int | None]:
     value = (value or "").strip()
     key, _, version = value.partition(":")
     if key not in LETTER_TYPES:
-        raise services.LetterError("template", "letter: choose a letter")
+        raise services.LetterError("template", "Choose the letter to generate.")
     if version and not (version.isascii() and version.isdigit()):
-        raise services.LetterError("template", "letter: choose a letter")
+        raise services.LetterError("template", "Choose the letter to generate.")
     return key, int(version) if version else None
 
 

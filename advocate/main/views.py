@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g, redirect, render_template, url_for
 from sqlalchemy import func, select
 
-from advocate.auth.access import ANY, roles
+from advocate.auth.access import ANY, STAFF, roles
 from advocate.extensions import db
 from advocate.main import bp
 from tenants.models import Membership
@@ -52,3 +52,12 @@ def healthz():
 
 
 healthz._access = "public"
+
+
+@bp.route("/settings")
+@roles(STAFF)
+def settings():
+    """List the firm's settings pages this person may open."""
+    from advocate.web import settings_for
+
+    return render_template("main/settings.html", settings=settings_for(g.membership.role))

@@ -77,6 +77,7 @@ def test_sign_up_invite_accept_and_log_in(db_app, live_server, chromium, screens
     page.get_by_text("Invitation sent to arlo@harbor.example.com").wait_for()
     page.screenshot(path=str(screenshot_dir / "04-people.png"), full_page=True)
 
+    page.get_by_role("link", name="Settings").first.click()
     # The firm's Email outbox lists the invitation, never its link...
     page.get_by_role("link", name="Email outbox").first.click()
     body = page.get_by_test_id("email-body").first.inner_text()

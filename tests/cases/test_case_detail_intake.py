@@ -4,6 +4,7 @@ field or line row, and nothing at all is saved."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -84,11 +85,12 @@ def _no_case_saved(shop):
 @pytest.mark.parametrize(
     ("change", "field_id", "message"),
     [
-        ({"practice_id": "999999"}, "practice_id", "unknown practice"),
-        ({"payer_id": "424242"}, "payer_id", "unknown payer"),
-        ({"lines-1-paid": "900.00"}, "lines-1-paid", "is more than billed"),
-        ({"lines-1-units": "-2"}, "lines-1-units", "must be more than zero"),
-        ({"service_from": (utcnow().date() + timedelta(days=3)).isoformat()}, "service_from", "is in the future"),
+        ({"practice_id": "999999"}, "practice_id", "Choose the practice this claim is for."),
+        ({"payer_id": "424242"}, "payer_id", "Choose the payer that processed the claim."),
+        ({"lines-1-paid": "900.00"}, "lines-1-paid", "Paid is more than billed"),
+        ({"lines-1-units": "-2"}, "lines-1-units", "Units must be more than zero."),
+        ({"service_from": (utcnow().date() + timedelta(days=3)).isoformat()}, "service_from",
+         "First date of service cannot be in the future."),
         ({"lines-0-adjustments": "CO45"}, "lines-0-adjustments", "is not GROUP-REASON AMOUNT"),
         ({"lines-1-code": "ABC"}, "lines-1-code", ""),
     ],
@@ -118,7 +120,7 @@ def test_every_problem_is_reported_at_once(shop, browser):
     html = r.get_data(as_text=True)
     for fid in ("payer_id", "lines-1-paid", "lines-0-units"):
         assert f'id="{fid}-error"' in html, fid
-    assert "Line 2 paid: is more than billed" in text_of(r)
+    assert "Line 2 paid: Paid is more than billed" in text_of(r)
     _no_case_saved(shop)
 
 
@@ -126,7 +128,7 @@ def test_a_claim_needs_a_line(shop, browser):
     b = logged_in(browser, shop.advocate)
     r = b.post("/cases/new", intake_form(shop, rows=[]))
     assert r.status_code == 422
-    assert "a case needs at least one service line" in text_of(r)
+    assert "Add at least one service line: its code and the amount billed." in text_of(r)
     _no_case_saved(shop)
 
 
@@ -137,8 +139,32 @@ def test_blank_rows_between_lines_keep_errors_on_the_right_row(shop, browser):
     assert r.status_code == 422
     html = r.get_data(as_text=True)
     assert 'id="lines-2-paid-error"' in html  # the third row on screen, the second line to the service
-    assert "Line 3 paid: is more than billed" in text_of(r)
+    assert "Line 3 paid: Paid is more than billed" in text_of(r)
     _no_case_saved(shop)
+
+
+def test_the_form_speaks_to_a_person_not_an_api_client(shop, browser):
+    """Blank choices and required fields get sentences that name the field,
+    never the service's raw words (value lists, "unknown practice")."""
+    b = logged_in(browser, shop.advocate)
+    r = b.post("/cases/new", intake_form(shop, practice_id="", plan_type="", patient_first_name=""))
+    assert r.status_code == 422
+    text = text_of(r)
+    assert "Practice: Choose the practice this claim is for." in text
+    assert "Plan type: Choose the patient's plan type" in text
+    assert "Patient first name: Enter the patient first name." in text
+    for raw in ("unknown practice", "must be one of", "erisa_self_funded,", ": is required"):
+        assert raw not in text, raw
+    _no_case_saved(shop)
+
+
+def test_required_fields_are_marked(shop, browser):
+    html = logged_in(browser, shop.advocate).get("/cases/new").get_data(as_text=True)
+    for name in ("practice_id", "payer_id", "plan_type", "patient_first_name", "patient_last_name", "service_from"):
+        tag = re.search(rf'<(?:input|select)[^>]*\bid="{name}"[^>]*>', html).group(0)
+        assert " required" in tag, name
+    tag = re.search(r'<input[^>]*\bid="member_id"[^>]*>', html).group(0)
+    assert " required" not in tag  # optional fields stay unmarked
 
 
 def test_practice_users_and_viewers_cannot_open_cases(shop, browser, make_browser):

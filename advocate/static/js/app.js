@@ -19,6 +19,7 @@
  *   [data-nav-toggle]        opens/closes the sidebar drawer on small screens.
  *   .progress-bar[data-pct]  width set from data-pct.
  *   details.user-menu        closes on outside click / Escape.
+ *   .table-wrap that scrolls sideways: focusable region named after its table.
  */
 (function () {
   "use strict";
@@ -399,10 +400,42 @@
     }
   }
 
+  /* ------------------------------------------------------------------ */
+  /* A table wider than its box scrolls inside it: make that scroll      */
+  /* container reachable by keyboard and named after its table (WCAG     */
+  /* 2.1.1), only while it actually scrolls.                             */
+  function markScrollers() {
+    var boxes = doc.querySelectorAll(".table-wrap, .card-body-flush, .scroll-x");
+    for (var i = 0; i < boxes.length; i++) {
+      var box = boxes[i];
+      if (box.scrollWidth > box.clientWidth + 1) {
+        if (!box.hasAttribute("tabindex")) {
+          var caption = box.querySelector("caption, th");
+          box.setAttribute("tabindex", "0");
+          box.setAttribute("role", "region");
+          box.setAttribute("aria-label", (caption ? caption.textContent.trim() : "Table") + " (scrolls sideways)");
+          box.setAttribute("data-scroller", "");
+        }
+      } else if (box.hasAttribute("data-scroller")) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+        box.removeAttribute("data-scroller");
+      }
+    }
+  }
+  var scrollTimer = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(scrollTimer);
+    scrollTimer = window.setTimeout(markScrollers, 100);
+  });
+
   if (doc.readyState === "loading") {
     doc.addEventListener("DOMContentLoaded", init);
+    doc.addEventListener("DOMContentLoaded", markScrollers);
   } else {
     init();
+    markScrollers();
   }
 
   // Expose a tiny API for page scripts loaded via {% block scripts %}.
