@@ -87,7 +87,7 @@ def _wants_json() -> bool:
 def _error(e: HTTPException):
     if _wants_json():
         return jsonify(error=e.description or e.name, details=getattr(e, "details", []) or []), e.code
-    template = f"errors/{e.code}.html" if e.code in (400, 403, 404, 429) else "errors/500.html"
+    template = f"errors/{e.code}.html" if e.code in (400, 403, 404, 422, 429) else "errors/500.html"
     return render_template(template, error=e), e.code
 
 

@@ -83,10 +83,21 @@ def firm_today(tenant_id: int):
 
 
 def make_firm(name: str = "Firm", slug: str | None = None) -> Firm:
+    from tenants.scoping import lookup_tenant_slug
+
     n = next(_seq)
     tenant = Tenant(name=name, slug=slug or f"firm-{n}", letterhead_name=name)
     db.session.add(tenant)
-    db.session.commit()
+    # On PostgreSQL a firm's row is visible only in its own scope (RLS), as the
+    # app sees it: inserted under its slug, then kept loaded but detached, so
+    # tests can read firm.tenant.id and .slug outside any scope.
+    with lookup_tenant_slug(tenant.slug):
+        db.session.flush()
+        tid = tenant.id
+        db.session.commit()
+    with tenant_scope(tid):
+        db.session.refresh(tenant)
+    db.session.expunge(tenant)
     owner = make_user(tenant, "owner", name=f"{name} Owner")
     return Firm(tenant=tenant, owner=owner, people={"owner": owner})
 

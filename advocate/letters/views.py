@@ -22,6 +22,7 @@ from advocate.letters.models import (
     LetterTemplateVersion,
 )
 from advocate.letters.types import LETTER_TYPES, letter_type
+from advocate.ownership import ForeignIdError, require_own
 from advocate.practices.services import tenant_today
 
 PAGE = 25
@@ -154,9 +155,12 @@ def copy_template():
     form = CopyTemplateForm()
     source = None
     if form.source_template_id.data:
-        if not str(form.source_template_id.data).isdigit():
+        try:
+            source = require_own(LetterTemplate, form.source_template_id.data, field="source_template_id",
+                                 label="template")
+        except ForeignIdError:
             abort(404)
-        source = _template_or_404(int(form.source_template_id.data))
+        source = _template_or_404(source.id)
     if not form.validate_on_submit():
         for field, errors in form.errors.items():
             for e in errors:
