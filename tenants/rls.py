@@ -83,6 +83,30 @@ def tenants_statements() -> list[str]:
 TENANTS_POLICIES = ("tenant_read", "tenant_signup", "tenant_update")
 
 
+def auth_sessions_statements() -> list[str]:
+    """Log-in sessions: a request sees the session its cookie names (by token
+    hash), the signed-in user's own sessions, and, for a manager of the firm in
+    scope (owner, admin, practice admin), the sessions of the firm's members
+    (a deactivation or role change ends them). Nothing else: no other firm's,
+    and not the colleagues' sessions of anyone who manages no one."""
+    manager = (
+        "EXISTS (SELECT 1 FROM memberships me WHERE me.user_id = "  # noqa: S608 - constants, no input
+        f"{CURRENT_USER} AND me.tenant_id = {CURRENT_TENANT} AND me.is_active "
+        "AND me.role IN ('owner', 'admin', 'practice_admin'))"
+    )
+    visible = (
+        f"user_id = {CURRENT_USER} OR token_hash = {CURRENT_TOKEN}"  # noqa: S608 - constants, no input
+        f" OR (membership_id IN (SELECT m.id FROM memberships m WHERE m.tenant_id = {CURRENT_TENANT})"
+        f" AND {manager})"
+    )
+    return [
+        "ALTER TABLE auth_sessions ENABLE ROW LEVEL SECURITY",
+        "ALTER TABLE auth_sessions FORCE ROW LEVEL SECURITY",
+        "DROP POLICY IF EXISTS session_access ON auth_sessions",
+        f"CREATE POLICY session_access ON auth_sessions USING ({visible}) WITH CHECK ({visible})",
+    ]
+
+
 def audit_statements() -> list[str]:
     """The audit log: readable by its own firm; insertable for the firm in
     scope, or with no firm only for the pre-tenant events."""

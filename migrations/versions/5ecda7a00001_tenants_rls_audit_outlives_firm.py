@@ -10,6 +10,8 @@
   the pre-tenant events (auth.*, signup.*).
 * memberships.deactivated_by_role: who deactivated a person decides who may
   reactivate them (a firm's deactivation outranks a practice admin).
+* auth_sessions: row-level security (the cookie's own session, the user's own
+  sessions, and a firm manager's view of the firm's members' sessions).
 * advocate_tenant_directory(): the list of firms (id, slug, active) for the
   ops commands that run for every firm.
 
@@ -49,6 +51,7 @@ def upgrade():
         batch_op.drop_constraint("fk_audit_events_user_id_users", type_="foreignkey")
     rls.run(op, rls.tenants_statements())
     rls.run(op, rls.audit_statements())
+    rls.run(op, rls.auth_sessions_statements())
     rls.run(op, rls.tenant_directory_statements())
     rls.grant_app_role(op)
     role = _app_role()
@@ -59,6 +62,11 @@ def upgrade():
 def downgrade():
     role = _app_role()
     rls.run(op, ["DROP FUNCTION IF EXISTS advocate_tenant_directory()"])
+    rls.run(op, [
+        "DROP POLICY IF EXISTS session_access ON auth_sessions",
+        "ALTER TABLE auth_sessions NO FORCE ROW LEVEL SECURITY",
+        "ALTER TABLE auth_sessions DISABLE ROW LEVEL SECURITY",
+    ])
     rls.run(op, rls.log_statements("audit_events"))
     rls.run(op, [
         *(f"DROP POLICY IF EXISTS {p} ON tenants" for p in rls.TENANTS_POLICIES),

@@ -24,7 +24,7 @@ def app_conn(db_app):
     engine.dispose()
 
 
-def _as(conn, tenant_id=None, **settings):
+def _as(conn, tenant_id=None, **settings):  # noqa: D103
     conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id or "")})
     for name, value in settings.items():
         conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": f"app.{name}", "v": value})
@@ -161,3 +161,33 @@ def test_the_audit_log_outlives_a_deleted_firm(db_app):
         text("SELECT count(*) FROM pg_constraint WHERE conrelid = 'audit_events'::regclass AND contype = 'f'")
     ).scalar()
     assert fks == 0
+
+
+def test_sessions_are_visible_only_to_their_user_and_the_firms_managers(db_app, app_conn, make_browser):
+    from tests.factories import login, make_user
+
+    a = make_firm("Alpha")
+    b = make_firm("Bravo")
+    adv = make_user(a.tenant, "advocate")
+    viewer = make_user(a.tenant, "viewer")
+    login(make_browser("10.9.9.1"), adv)
+    login(make_browser("10.9.9.2"), b.owner)
+    count = text("SELECT count(*) FROM auth_sessions")
+    with app_conn.begin():
+        _as(app_conn)  # nothing known: nothing (the old table showed every session)
+        assert app_conn.execute(count).scalar() == 0
+    with app_conn.begin():
+        _as(app_conn, user_id=str(adv.user.id))
+        assert app_conn.execute(text("SELECT DISTINCT user_id FROM auth_sessions")).scalars().all() == [adv.user.id]
+    with app_conn.begin():
+        # A colleague who manages no one sees no one's sessions.
+        _as(app_conn, a.tenant.id, user_id=str(viewer.user.id))
+        assert app_conn.execute(count).scalar() == 0
+    with app_conn.begin():
+        # Firm A's owner (to end a deactivated person's sessions): A's members only.
+        _as(app_conn, a.tenant.id, user_id=str(a.owner.user.id))
+        assert app_conn.execute(text("SELECT DISTINCT user_id FROM auth_sessions")).scalars().all() == [adv.user.id]
+        changed = app_conn.execute(
+            text("UPDATE auth_sessions SET revoked_at = now() WHERE user_id = :u"), {"u": b.owner.user.id}
+        ).rowcount
+        assert changed == 0
