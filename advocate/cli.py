@@ -94,13 +94,14 @@ def create_token(slug, email, label):
     from advocate.auth.models import ApiToken, User, new_token, token_hash
     from tenants import set_db_user, tenant_scope
     from tenants.models import Membership, Tenant
-    from tenants.scoping import lookup_tenant_slug
+    from tenants.scoping import lookup_email, lookup_tenant_slug
 
     with lookup_tenant_slug(slug):
         tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
         raise click.ClickException(f"No firm with slug '{slug}'.")
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    with lookup_email(email):
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"No user with email '{email}'.")
     with tenant_scope(tenant.id):

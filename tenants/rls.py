@@ -15,6 +15,8 @@ CURRENT_TOKEN = "NULLIF(current_setting('app.token_hash', true), '')"  # noqa: S
 # --tenant SLUG, a Stripe webhook's connected account.
 CURRENT_SLUG = "NULLIF(current_setting('app.tenant_slug', true), '')"
 CURRENT_STRIPE_ACCOUNT = "NULLIF(current_setting('app.stripe_account', true), '')"
+# A pre-sign-in look-up of one account by its address (log-in, password reset).
+CURRENT_EMAIL = "NULLIF(current_setting('app.email', true), '')"
 
 # Audit rows with no tenant are allowed only for these actions: events before
 # anyone is known to belong to a firm (a failed log-in of an unknown address,
@@ -81,6 +83,34 @@ def tenants_statements() -> list[str]:
 
 
 TENANTS_POLICIES = ("tenant_read", "tenant_signup", "tenant_update")
+
+
+def users_statements() -> list[str]:
+    """Accounts: a request sees the signed-in user (app.user_id), the account
+    its session cookie names and the inviter of the invitation it opens
+    (app.token_hash), the one address being looked up
+    before sign-in (app.email), and the members of the firm in scope (names on
+    cases, the audit log, the people page). Only the user themself (or the
+    looked-up address: log-in, password reset, sign-up) changes or creates an
+    account row. No DELETE."""
+    visible = (
+        f"id = {CURRENT_USER} OR email = {CURRENT_EMAIL}"  # noqa: S608 - constants, no input
+        f" OR id IN (SELECT s.user_id FROM auth_sessions s WHERE s.token_hash = {CURRENT_TOKEN})"
+        f" OR id IN (SELECT i.invited_by_id FROM invitations i WHERE i.token_hash = {CURRENT_TOKEN})"
+        f" OR id IN (SELECT m.user_id FROM memberships m WHERE m.tenant_id = {CURRENT_TENANT})"
+    )
+    own = f"id = {CURRENT_USER} OR email = {CURRENT_EMAIL}"
+    return [
+        "ALTER TABLE users ENABLE ROW LEVEL SECURITY",
+        "ALTER TABLE users FORCE ROW LEVEL SECURITY",
+        *(f"DROP POLICY IF EXISTS {p} ON users" for p in USERS_POLICIES),
+        f"CREATE POLICY user_read ON users FOR SELECT USING ({visible})",
+        f"CREATE POLICY user_create ON users FOR INSERT WITH CHECK (email = {CURRENT_EMAIL})",
+        f"CREATE POLICY user_update ON users FOR UPDATE USING ({own}) WITH CHECK ({own})",
+    ]
+
+
+USERS_POLICIES = ("user_read", "user_create", "user_update")
 
 
 def auth_sessions_statements() -> list[str]:

@@ -28,6 +28,7 @@ from tenants import (
 _token_hash: ContextVar[str | None] = ContextVar("lookup_token_hash", default=None)
 _tenant_slug: ContextVar[str | None] = ContextVar("lookup_tenant_slug", default=None)
 _stripe_account: ContextVar[str | None] = ContextVar("lookup_stripe_account", default=None)
+_email: ContextVar[str | None] = ContextVar("lookup_email", default=None)
 
 _installed = False
 _session_factory = None
@@ -209,6 +210,7 @@ def _settings() -> dict[str, str]:
         "app.token_hash": _token_hash.get() or "",
         "app.tenant_slug": _tenant_slug.get() or "",
         "app.stripe_account": _stripe_account.get() or "",
+        "app.email": _email.get() or "",
     }
 
 
@@ -222,7 +224,8 @@ def _apply(connection) -> None:
             "set_config('app.user_id', :u, true), "
             "set_config('app.token_hash', :h, true), "
             "set_config('app.tenant_slug', :s, true), "
-            "set_config('app.stripe_account', :a, true)"
+            "set_config('app.stripe_account', :a, true), "
+            "set_config('app.email', :e, true)"
         ),
         {
             "t": s["app.tenant_id"],
@@ -230,6 +233,7 @@ def _apply(connection) -> None:
             "h": s["app.token_hash"],
             "s": s["app.tenant_slug"],
             "a": s["app.stripe_account"],
+            "e": s["app.email"],
         },
     )
 
@@ -302,6 +306,17 @@ class lookup_stripe_account(_lookup):  # noqa: N801 - used as a context manager
     """Let RLS reveal the firm with this Stripe connected account (webhooks)."""
 
     var = _stripe_account
+
+
+class lookup_email(_lookup):  # noqa: N801 - used as a context manager
+    """Let RLS reveal the account with this e-mail address before anyone is
+    signed in (log-in, password reset, sign-up, accepting an invitation); a
+    new account is inserted under its own address."""
+
+    var = _email
+
+    def __init__(self, email: str):
+        super().__init__((email or "").strip().lower())
 
 
 def tenant_directory(slug: str | None = None) -> list[tuple[int, str, bool]]:

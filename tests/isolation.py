@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from advocate.auth.models import ApiToken, new_token, token_hash
+from advocate.auth.models import ApiToken, User, new_token, token_hash
 from advocate.extensions import db
 from advocate.mail import send_mail
 from tenants import tenant_scope
@@ -97,8 +97,10 @@ def _load_feature_seeders() -> None:
 def seed_firm(name: str, marker: str) -> Seeded:
     _load_feature_seeders()
     firm = make_firm(f"{name} {marker}")
+    with tenant_scope(firm.tenant.id):  # person.user is detached (RLS on users): change the row
+        db.session.get(User, firm.owner.user.id).name = f"{marker} owner"
+        db.session.commit()
     firm.owner.user.name = f"{marker} owner"
-    db.session.commit()
     s = Seeded(firm=firm, marker=marker)
     for fn in SEEDERS:
         fn(s)

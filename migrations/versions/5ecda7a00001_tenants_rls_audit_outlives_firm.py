@@ -12,6 +12,8 @@
   reactivate them (a firm's deactivation outranks a practice admin).
 * auth_sessions: row-level security (the cookie's own session, the user's own
   sessions, and a firm manager's view of the firm's members' sessions).
+* users: row-level security (the signed-in user, the account a cookie or a
+  looked-up address names, the members of the firm in scope).
 * advocate_tenant_directory(): the list of firms (id, slug, active) for the
   ops commands that run for every firm.
 
@@ -52,6 +54,7 @@ def upgrade():
     rls.run(op, rls.tenants_statements())
     rls.run(op, rls.audit_statements())
     rls.run(op, rls.auth_sessions_statements())
+    rls.run(op, rls.users_statements())
     rls.run(op, rls.tenant_directory_statements())
     rls.grant_app_role(op)
     role = _app_role()
@@ -66,6 +69,9 @@ def downgrade():
         "DROP POLICY IF EXISTS session_access ON auth_sessions",
         "ALTER TABLE auth_sessions NO FORCE ROW LEVEL SECURITY",
         "ALTER TABLE auth_sessions DISABLE ROW LEVEL SECURITY",
+        *(f"DROP POLICY IF EXISTS {p} ON users" for p in rls.USERS_POLICIES),
+        "ALTER TABLE users NO FORCE ROW LEVEL SECURITY",
+        "ALTER TABLE users DISABLE ROW LEVEL SECURITY",
     ])
     rls.run(op, rls.log_statements("audit_events"))
     rls.run(op, [

@@ -31,7 +31,7 @@ from tenants.models import (
     Tenant,
 )
 from tenants.onboarding.models import Invitation
-from tenants.scoping import lookup_tenant_slug, lookup_token
+from tenants.scoping import lookup_email, lookup_tenant_slug, lookup_token
 
 
 class OnboardingError(ValueError):
@@ -71,8 +71,9 @@ def create_firm(
     problems = password_problems(password, email=email)
     if problems:
         raise OnboardingError("password", " ".join(problems))
-    if db.session.scalar(select(User).where(User.email == email)) is not None:
-        raise OnboardingError("email", "An account with this email already exists. Log in instead.")
+    with lookup_email(email):  # RLS: the one account this address names
+        if db.session.scalar(select(User).where(User.email == email)) is not None:
+            raise OnboardingError("email", "An account with this email already exists. Log in instead.")
     if slug is not None:
         if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?", slug):
             raise OnboardingError("slug", "Use lowercase letters, digits and hyphens.")
@@ -83,7 +84,7 @@ def create_firm(
     db.session.add_all([tenant, user])
     # The new firm is inserted under its own slug (the only firm row RLS lets
     # a request with no firm insert), then the request is in its scope.
-    with lookup_tenant_slug(tenant.slug):
+    with lookup_tenant_slug(tenant.slug), lookup_email(email):
         db.session.flush()
     set_current_tenant(tenant.id)
     set_db_user(user.id)
@@ -112,7 +113,8 @@ def invite(
         actor_role != PRACTICE_ADMIN or role != PRACTICE_USER or practice_id != actor_practice_id
     ):
         raise OnboardingError("role", "A practice admin can invite practice users of their own practice only.")
-    existing_user = db.session.scalar(select(User).where(User.email == email))
+    with lookup_email(email):  # RLS: an account of this address, in any firm
+        existing_user = db.session.scalar(select(User).where(User.email == email))
     if existing_user is not None:
         set_db_user(existing_user.id)
         already = db.session.scalar(
@@ -165,6 +167,7 @@ def find_invitation(raw: str) -> Invitation | None:
         )
         if inv is not None:
             _ = inv.tenant  # load while the token lets RLS show the row
+            _ = inv.invited_by  # (and the inviter's name, for the accept page)
     return inv
 
 
@@ -173,6 +176,11 @@ def accept_invitation(inv: Invitation, *, name: str | None, password: str) -> tu
     if inv.status != "pending":
         raise OnboardingError(None, f"This invitation is {inv.status}.")
     set_current_tenant(inv.tenant_id)
+    with lookup_email(inv.email):  # RLS: the account of the invited address, if any
+        return _accept(inv, name=name, password=password)
+
+
+def _accept(inv: Invitation, *, name: str | None, password: str) -> tuple[User, Membership]:
     user = db.session.scalar(select(User).where(User.email == inv.email))
     if user is None:
         problems = password_problems(password, email=inv.email)

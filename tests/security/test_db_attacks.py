@@ -191,3 +191,27 @@ def test_sessions_are_visible_only_to_their_user_and_the_firms_managers(db_app, 
             text("UPDATE auth_sessions SET revoked_at = now() WHERE user_id = :u"), {"u": b.owner.user.id}
         ).rowcount
         assert changed == 0
+
+
+def test_accounts_are_visible_only_to_themselves_their_firm_and_a_lookup(db_app, app_conn):
+    from tests.factories import make_user
+
+    a = make_firm("Alpha")
+    b = make_firm("Bravo")
+    colleague = make_user(a.tenant, "advocate")
+    ids = text("SELECT id FROM users ORDER BY id")
+    with app_conn.begin():
+        _as(app_conn)  # nothing known: no account (the old table showed every one)
+        assert app_conn.execute(ids).scalars().all() == []
+    with app_conn.begin():
+        _as(app_conn, a.tenant.id, user_id=str(a.owner.user.id))
+        assert app_conn.execute(ids).scalars().all() == sorted([a.owner.user.id, colleague.user.id])
+        # Another firm's account: neither readable nor writable.
+        hijack = text("UPDATE users SET password_hash = 'x' WHERE id = :u")
+        assert app_conn.execute(hijack, {"u": b.owner.user.id}).rowcount == 0
+        # Nor a colleague's: only the user themself changes their account.
+        assert app_conn.execute(hijack, {"u": colleague.user.id}).rowcount == 0
+    with app_conn.begin():
+        # Log-in looks up one address, and sees that account only.
+        _as(app_conn, email=b.owner.user.email)
+        assert app_conn.execute(ids).scalars().all() == [b.owner.user.id]
