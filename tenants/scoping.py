@@ -329,9 +329,13 @@ def tenant_directory(slug: str | None = None) -> list[tuple[int, str, bool]]:
 
     session = _session_factory()
     if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(text("SELECT id, slug, is_active FROM advocate_tenant_directory()")).all()
+        rows = session.execute(
+            text("SELECT id, slug, is_active FROM advocate_tenant_directory()")
+        ).all()
     else:
-        rows = session.execute(select(Tenant.id, Tenant.slug, Tenant.is_active).order_by(Tenant.id)).all()
+        rows = session.execute(
+            select(Tenant.id, Tenant.slug, Tenant.is_active).order_by(Tenant.id)
+        ).all()
     out = [(int(r[0]), r[1], bool(r[2])) for r in rows]
     if slug is not None:
         out = [r for r in out if r[1] == slug]

@@ -237,7 +237,10 @@ def resolve_text(
         return ltype.subject, ltype.body, None
     try:
         version = require_own(
-            LetterTemplateVersion, template_version_id, field="template_version_id", label="template"
+            LetterTemplateVersion,
+            template_version_id,
+            field="template_version_id",
+            label="template",
         )
     except ForeignIdError:
         version = None

@@ -156,8 +156,12 @@ def copy_template():
     source = None
     if form.source_template_id.data:
         try:
-            source = require_own(LetterTemplate, form.source_template_id.data, field="source_template_id",
-                                 label="template")
+            source = require_own(
+                LetterTemplate,
+                form.source_template_id.data,
+                field="source_template_id",
+                label="template",
+            )
         except ForeignIdError:
             abort(404)
         source = _template_or_404(source.id)

@@ -46,17 +46,28 @@ def test_the_app_role_cannot_delete_a_firm(db_app, app_conn):
     with app_conn.begin():
         _as(app_conn, a.tenant.id)
         app_conn.execute(
-            text("INSERT INTO audit_events (tenant_id, action, is_phi, at) VALUES (:t, 'case.view', true, now())"),
+            text(
+                "INSERT INTO audit_events (tenant_id, action, is_phi, at) VALUES (:t, 'case.view', true, now())"
+            ),
             {"t": a.tenant.id},
         )
-    for stmt in ("DELETE FROM tenants", "DELETE FROM tenants WHERE id = :t", "TRUNCATE tenants CASCADE"):
+    for stmt in (
+        "DELETE FROM tenants",
+        "DELETE FROM tenants WHERE id = :t",
+        "TRUNCATE tenants CASCADE",
+    ):
         trans = app_conn.begin()
         _as(app_conn, a.tenant.id)
         with pytest.raises(Exception, match="permission denied"):
             app_conn.execute(text(stmt), {"t": a.tenant.id})
         trans.rollback()
     assert _owner_count(db_app, "SELECT count(*) FROM tenants WHERE id = :t", t=a.tenant.id) == 1
-    assert _owner_count(db_app, "SELECT count(*) FROM audit_events WHERE tenant_id = :t", t=a.tenant.id) >= 1
+    assert (
+        _owner_count(
+            db_app, "SELECT count(*) FROM audit_events WHERE tenant_id = :t", t=a.tenant.id
+        )
+        >= 1
+    )
 
 
 def test_a_firm_sees_only_its_own_tenant_row(db_app, app_conn):
@@ -64,8 +75,15 @@ def test_a_firm_sees_only_its_own_tenant_row(db_app, app_conn):
     b = make_firm("Bravo")
     with app_conn.begin():
         _as(app_conn, a.tenant.id)
-        assert app_conn.execute(text("SELECT id FROM tenants ORDER BY id")).scalars().all() == [a.tenant.id]
-        assert app_conn.execute(text("SELECT count(*) FROM tenants WHERE id = :b"), {"b": b.tenant.id}).scalar() == 0
+        assert app_conn.execute(text("SELECT id FROM tenants ORDER BY id")).scalars().all() == [
+            a.tenant.id
+        ]
+        assert (
+            app_conn.execute(
+                text("SELECT count(*) FROM tenants WHERE id = :b"), {"b": b.tenant.id}
+            ).scalar()
+            == 0
+        )
         # Nor can it change another firm's row.
         changed = app_conn.execute(
             text("UPDATE tenants SET name = 'pwned' WHERE id = :b"), {"b": b.tenant.id}
@@ -82,8 +100,10 @@ def test_a_firm_sees_only_its_own_tenant_row(db_app, app_conn):
     _as(app_conn, a.tenant.id)
     with pytest.raises(Exception, match="row-level security"):
         app_conn.execute(
-            text("INSERT INTO tenants (name, slug, timezone, is_active, created_at, updated_at) "
-                 "VALUES ('Evil', 'evil', 'UTC', true, now(), now())")
+            text(
+                "INSERT INTO tenants (name, slug, timezone, is_active, created_at, updated_at) "
+                "VALUES ('Evil', 'evil', 'UTC', true, now(), now())"
+            )
         )
     trans.rollback()
 
@@ -93,13 +113,18 @@ def test_the_tenant_directory_lists_ids_and_slugs_only(db_app, app_conn):
     b = make_firm("Bravo")
     with app_conn.begin():
         rows = app_conn.execute(text("SELECT * FROM advocate_tenant_directory()")).all()
-    assert [(r.id, r.slug) for r in rows] == [(a.tenant.id, a.tenant.slug), (b.tenant.id, b.tenant.slug)]
+    assert [(r.id, r.slug) for r in rows] == [
+        (a.tenant.id, a.tenant.slug),
+        (b.tenant.id, b.tenant.slug),
+    ]
     assert set(rows[0]._mapping) == {"id", "slug", "is_active"}
 
 
 def test_audit_rows_with_no_tenant_only_for_pre_tenant_events(db_app, app_conn):
     a = make_firm("Alpha")
-    insert = text("INSERT INTO audit_events (tenant_id, action, is_phi, at) VALUES (:t, :a, false, now())")
+    insert = text(
+        "INSERT INTO audit_events (tenant_id, action, is_phi, at) VALUES (:t, :a, false, now())"
+    )
     for action in ("case.view", "tenant.deleted", "document.download", "xauth.login_failed"):
         trans = app_conn.begin()
         _as(app_conn, a.tenant.id)
@@ -130,8 +155,10 @@ def test_the_audit_log_outlives_a_deleted_firm(db_app):
         with engine.begin() as conn:
             _as(conn, a.tenant.id)
             conn.execute(
-                text("INSERT INTO audit_events (tenant_id, user_id, action, is_phi, at) "
-                     "VALUES (:t, :u, 'case.view', true, now())"),
+                text(
+                    "INSERT INTO audit_events (tenant_id, user_id, action, is_phi, at) "
+                    "VALUES (:t, :u, 'case.view', true, now())"
+                ),
                 {"t": a.tenant.id, "u": a.owner.user.id},
             )
     finally:
@@ -145,25 +172,42 @@ def test_the_audit_log_outlives_a_deleted_firm(db_app):
         )
     assert result.exit_code == 0, result.output
     assert _owner_count(db_app, "SELECT count(*) FROM tenants WHERE id = :t", t=a.tenant.id) == 0
-    assert _owner_count(db_app, "SELECT count(*) FROM memberships WHERE tenant_id = :t", t=a.tenant.id) == 0
+    assert (
+        _owner_count(db_app, "SELECT count(*) FROM memberships WHERE tenant_id = :t", t=a.tenant.id)
+        == 0
+    )
     # The log is whole, tenant and user kept as plain values, plus the deletion itself.
-    assert _owner_count(
-        db_app, "SELECT count(*) FROM audit_events WHERE tenant_id = :t AND action = 'case.view' "
-        "AND user_id = :u", t=a.tenant.id, u=a.owner.user.id
-    ) == 1
-    assert _owner_count(
-        db_app, "SELECT count(*) FROM audit_events WHERE tenant_id = :t AND action = 'tenant.deleted'",
-        t=a.tenant.id,
-    ) == 1
+    assert (
+        _owner_count(
+            db_app,
+            "SELECT count(*) FROM audit_events WHERE tenant_id = :t AND action = 'case.view' "
+            "AND user_id = :u",
+            t=a.tenant.id,
+            u=a.owner.user.id,
+        )
+        == 1
+    )
+    assert (
+        _owner_count(
+            db_app,
+            "SELECT count(*) FROM audit_events WHERE tenant_id = :t AND action = 'tenant.deleted'",
+            t=a.tenant.id,
+        )
+        == 1
+    )
     assert _owner_count(db_app, "SELECT count(*) FROM tenants WHERE id = :t", t=b.tenant.id) == 1
     # No foreign key leads into the audit log any more.
     fks = db.session.execute(
-        text("SELECT count(*) FROM pg_constraint WHERE conrelid = 'audit_events'::regclass AND contype = 'f'")
+        text(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'audit_events'::regclass AND contype = 'f'"
+        )
     ).scalar()
     assert fks == 0
 
 
-def test_sessions_are_visible_only_to_their_user_and_the_firms_managers(db_app, app_conn, make_browser):
+def test_sessions_are_visible_only_to_their_user_and_the_firms_managers(
+    db_app, app_conn, make_browser
+):
     from tests.factories import login, make_user
 
     a = make_firm("Alpha")
@@ -178,7 +222,9 @@ def test_sessions_are_visible_only_to_their_user_and_the_firms_managers(db_app, 
         assert app_conn.execute(count).scalar() == 0
     with app_conn.begin():
         _as(app_conn, user_id=str(adv.user.id))
-        assert app_conn.execute(text("SELECT DISTINCT user_id FROM auth_sessions")).scalars().all() == [adv.user.id]
+        assert app_conn.execute(
+            text("SELECT DISTINCT user_id FROM auth_sessions")
+        ).scalars().all() == [adv.user.id]
     with app_conn.begin():
         # A colleague who manages no one sees no one's sessions.
         _as(app_conn, a.tenant.id, user_id=str(viewer.user.id))
@@ -186,9 +232,12 @@ def test_sessions_are_visible_only_to_their_user_and_the_firms_managers(db_app, 
     with app_conn.begin():
         # Firm A's owner (to end a deactivated person's sessions): A's members only.
         _as(app_conn, a.tenant.id, user_id=str(a.owner.user.id))
-        assert app_conn.execute(text("SELECT DISTINCT user_id FROM auth_sessions")).scalars().all() == [adv.user.id]
+        assert app_conn.execute(
+            text("SELECT DISTINCT user_id FROM auth_sessions")
+        ).scalars().all() == [adv.user.id]
         changed = app_conn.execute(
-            text("UPDATE auth_sessions SET revoked_at = now() WHERE user_id = :u"), {"u": b.owner.user.id}
+            text("UPDATE auth_sessions SET revoked_at = now() WHERE user_id = :u"),
+            {"u": b.owner.user.id},
         ).rowcount
         assert changed == 0
 

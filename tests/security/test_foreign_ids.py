@@ -85,8 +85,11 @@ def test_api_case_with_another_firms_assignee_is_422_and_nothing_stored(two_firm
 def test_api_case_with_unknown_or_malformed_ids_is_422_not_500(two_firms, db_app, field, value):
     f = two_firms
     client = db_app.test_client()
-    r = client.post("/api/v1/cases", json={**case_payload(f["practice"], f["payer"]), field: value},
-                    headers=f["auth"])
+    r = client.post(
+        "/api/v1/cases",
+        json={**case_payload(f["practice"], f["payer"]), field: value},
+        headers=f["auth"],
+    )
     assert r.status_code == 422, (r.status_code, r.get_data(as_text=True)[:300])
     assert field in [d["field"] for d in r.get_json()["details"]]
     assert _count(f["mine"].tenant.id, Case) == 0
@@ -96,8 +99,11 @@ def test_api_case_with_another_firms_practice_or_payer_is_422(two_firms, db_app)
     f = two_firms
     client = db_app.test_client()
     for field, value in (("practice_id", f["their_practice"]), ("payer_id", f["their_payer"])):
-        r = client.post("/api/v1/cases", json={**case_payload(f["practice"], f["payer"]), field: value},
-                        headers=f["auth"])
+        r = client.post(
+            "/api/v1/cases",
+            json={**case_payload(f["practice"], f["payer"]), field: value},
+            headers=f["auth"],
+        )
         assert r.status_code == 422
         assert [d["field"] for d in r.get_json()["details"]] == [field]
     assert _count(f["mine"].tenant.id, Case) == 0
@@ -114,12 +120,18 @@ def test_assignee_must_be_an_active_worker_of_the_firm(two_firms, db_app):
         db.session.get(Membership, gone.membership_id).is_active = False
         db.session.commit()
     for person in (viewer, gone):
-        r = client.post("/api/v1/cases", json=case_payload(f["practice"], f["payer"], assignee_id=person.user.id),
-                        headers=f["auth"])
+        r = client.post(
+            "/api/v1/cases",
+            json=case_payload(f["practice"], f["payer"], assignee_id=person.user.id),
+            headers=f["auth"],
+        )
         assert r.status_code == 422
     ok = make_user(f["mine"].tenant, "advocate")
-    r = client.post("/api/v1/cases", json=case_payload(f["practice"], f["payer"], assignee_id=ok.user.id),
-                    headers=f["auth"])
+    r = client.post(
+        "/api/v1/cases",
+        json=case_payload(f["practice"], f["payer"], assignee_id=ok.user.id),
+        headers=f["auth"],
+    )
     assert r.status_code == 201 and r.get_json()["assignee_id"] == ok.user.id
 
 
@@ -127,11 +139,20 @@ def test_web_intake_refuses_another_firms_assignee_on_the_form(two_firms, browse
     f = two_firms
     login(browser, f["me"])
     data = {
-        "practice_id": f["practice"], "payer_id": f["payer"], "plan_type": "erisa_self_funded",
-        "patient_first_name": "Jane", "patient_last_name": "Doe", "service_from": "2026-03-02",
-        "service_to": "2026-03-02", "place_of_service": "11", "service_type": "other",
+        "practice_id": f["practice"],
+        "payer_id": f["payer"],
+        "plan_type": "erisa_self_funded",
+        "patient_first_name": "Jane",
+        "patient_last_name": "Doe",
+        "service_from": "2026-03-02",
+        "service_to": "2026-03-02",
+        "place_of_service": "11",
+        "service_type": "other",
         "assignee_id": str(f["their_advocate"].user.id),
-        "lines-0-code": "99213", "lines-0-units": "1", "lines-0-billed": "250.00", "lines-0-paid": "0",
+        "lines-0-code": "99213",
+        "lines-0-units": "1",
+        "lines-0-billed": "250.00",
+        "lines-0-paid": "0",
     }
     r = browser.post("/cases/new", data)
     assert r.status_code == 422
@@ -143,7 +164,9 @@ def test_bulk_assign_to_another_firms_user_is_refused(two_firms, browser):
     f = two_firms
     case_id = make_case(f["mine"].tenant, f["practice"], f["payer"])
     login(browser, f["me"])
-    r = browser.post("/cases/assign", {"case_id": [case_id], "assignee_id": f["their_advocate"].user.id})
+    r = browser.post(
+        "/cases/assign", {"case_id": [case_id], "assignee_id": f["their_advocate"].user.id}
+    )
     assert r.status_code == 302
     assert "not an active member of this firm" in browser.get("/cases/").get_data(as_text=True)
     r = browser.post("/cases/assign", {"case_id": [case_id], "assignee_id": str(2**70)})
@@ -158,12 +181,20 @@ def test_authorization_with_another_firms_payer_is_refused(two_firms, browser):
     owner = f["mine"].owner
     login(browser, owner)
     url = f"/practices/{f['practice']}/authorizations/new"
-    r = browser.post(url, {"signed_on": "2026-01-05", "scope": "listed",
-                           "payer_ids": f"{f['payer']}, {f['their_payer']}"})
+    r = browser.post(
+        url,
+        {
+            "signed_on": "2026-01-05",
+            "scope": "listed",
+            "payer_ids": f"{f['payer']}, {f['their_payer']}",
+        },
+    )
     assert r.status_code in (200, 422)
     assert f"no payer {f['their_payer']} in this firm" in r.get_data(as_text=True)
     assert _count(f["mine"].tenant.id, PracticeAuthorization) == 0
-    r = browser.post(url, {"signed_on": "2026-01-05", "scope": "listed", "payer_ids": str(f["payer"])})
+    r = browser.post(
+        url, {"signed_on": "2026-01-05", "scope": "listed", "payer_ids": str(f["payer"])}
+    )
     assert r.status_code == 302
     with tenant_scope(f["mine"].tenant.id):
         assert db.session.scalar(select(PracticeAuthorization.payer_ids)) == [f["payer"]]
@@ -176,10 +207,20 @@ def test_sca_link_to_another_firms_agreement_or_an_overflowing_id_is_refused(two
     from advocate.cases.services import create_sca
 
     with tenant_scope(f["theirs"].tenant.id):
-        sca = create_sca(tenant_id=f["theirs"].tenant.id, actor_id=None, data={
-            "practice_id": f["their_practice"], "payer_id": f["their_payer"], "patient_first_name": "Jane",
-            "patient_last_name": "Doe", "codes": "99213", "rate_type": "medicare_percent",
-            "rate_percent": "120", "status": "requested"})
+        sca = create_sca(
+            tenant_id=f["theirs"].tenant.id,
+            actor_id=None,
+            data={
+                "practice_id": f["their_practice"],
+                "payer_id": f["their_payer"],
+                "patient_first_name": "Jane",
+                "patient_last_name": "Doe",
+                "codes": "99213",
+                "rate_type": "medicare_percent",
+                "rate_percent": "120",
+                "status": "requested",
+            },
+        )
         their_sca = sca.id
         db.session.commit()
     assert their_case

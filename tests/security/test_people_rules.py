@@ -44,7 +44,9 @@ def test_deactivation_revokes_api_tokens_for_good(db_app, make_browser):
     # Reactivated, the person logs in again, but the old token stays dead.
     assert client.get("/api/v1/me", headers=auth).status_code == 401
     with tenant_scope(firm.tenant.id):
-        tokens = db.session.scalars(select(ApiToken).where(ApiToken.membership_id == adv.membership_id)).all()
+        tokens = db.session.scalars(
+            select(ApiToken).where(ApiToken.membership_id == adv.membership_id)
+        ).all()
         assert tokens and all(t.revoked_at is not None for t in tokens)
 
 
@@ -114,7 +116,9 @@ def test_a_practice_admin_cannot_undo_the_firms_deactivation(db_app, make_browse
     admin_b, pam_b = make_browser("10.9.4.1"), make_browser("10.9.4.2")
     login(admin_b, admin)
     login(pam_b, pam)
-    assert admin_b.post(f"/practices/{pid}/portal/{colin.membership_id}/deactivate").status_code == 302
+    assert (
+        admin_b.post(f"/practices/{pid}/portal/{colin.membership_id}/deactivate").status_code == 302
+    )
     assert _membership(firm.tenant.id, colin.membership_id).is_active is False
     page = pam_b.get("/portal/people").get_data(as_text=True)
     assert f"/portal/people/{colin.membership_id}/restore" not in page
