@@ -10,7 +10,7 @@ a form error on the web), never a 500 and never stored:
 
 * not a whole number, or out of the database's id range: "is not an id";
 * no such row in the firm in scope (another firm's, deleted, never existed):
-  "no <label> <id> in this firm" (the same answer whether or not it exists
+  "unknown <label>: <id> is not one of this firm's" (the same answer whether or not it exists
   elsewhere, so the check leaks nothing).
 
 `ForeignIdError` is an HTTP 422 exception: a call site that collects field
@@ -101,7 +101,7 @@ def require_own(
         # as well as by the ORM's filter and RLS.
         obj = db.session.get(model, pk)
     if obj is None or obj.tenant_id != tid:
-        raise ForeignIdError(field, f"no {label} {pk} in this firm")
+        raise ForeignIdError(field, f"unknown {label}: {pk} is not one of this firm's")
     return obj
 
 
@@ -123,7 +123,7 @@ def require_own_ids(model, values: Iterable[Any], *, field: str, label: str | No
     found = {r.id for r in rows}
     for pk in ids:
         if pk not in found:
-            raise ForeignIdError(field, f"no {label} {pk} in this firm")
+            raise ForeignIdError(field, f"unknown {label}: {pk} is not one of this firm's")
     return sorted(rows, key=lambda r: ids.index(r.id))
 
 

@@ -83,8 +83,10 @@ def firm_today(tenant_id: int):
     app behaviour with the UTC date: they differ for hours every evening."""
     from advocate.practices.services import tenant_today
 
-    tenant = db.session.get(Tenant, tenant_id)
-    return tenant_today(tenant)
+    with tenant_scope(tenant_id):  # RLS shows a firm its own row only
+        tenant = db.session.get(Tenant, tenant_id)
+        assert tenant is not None
+        return tenant_today(tenant)
 
 
 def make_firm(name: str = "Firm", slug: str | None = None) -> Firm:
