@@ -1,4 +1,4 @@
-"""Ops commands: `flask --app wsgi tenants create`, `tokens create`, `demo seed`."""
+"""Ops commands: `flask --app wsgi tenants create`, `tenants delete`, `tokens create`, `demo seed`."""
 
 from __future__ import annotations
 
@@ -43,6 +43,47 @@ def _create_tenant(name, slug, owner_email, owner_password, owner_name):
     click.echo(f"Created firm {tenant.name} (slug {tenant.slug}, id {tenant.id}); owner {user.email}.")
 
 
+@tenants_cli.command("delete")
+@click.option("--slug", required=True, help="The firm to delete")
+@click.option("--confirm", "confirm_slug", required=True, help="The slug again, to confirm")
+def delete_tenant(slug, confirm_slug):
+    """Delete a firm and everything it owns (not its audit log). Runs as the
+    owner role (MIGRATION_DATABASE_URL): the app role may not delete firms."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from advocate.config import normalise_db_url
+
+    if slug != confirm_slug:
+        raise click.ClickException("--confirm must repeat the slug.")
+    from flask import current_app
+
+    url = current_app.config.get("MIGRATION_DATABASE_URL")
+    if not url:
+        raise click.ClickException("Set MIGRATION_DATABASE_URL (the owner role) to delete a firm.")
+    engine = create_engine(normalise_db_url(url), poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(text("SELECT id FROM tenants WHERE slug = :s"), {"s": slug}).first()
+            if row is None:
+                raise click.ClickException(f"No firm with slug '{slug}'.")
+            if conn.dialect.name == "postgresql":
+                # The owner is bound by the forced policies of the audit log.
+                conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(row.id)})
+            # The audit log is not cascaded (no foreign key): it outlives the firm.
+            conn.execute(
+                text(
+                    "INSERT INTO audit_events (tenant_id, action, object_type, object_id, is_phi, at) "
+                    "VALUES (:t, 'tenant.deleted', 'tenants', :o, false, now())"
+                ),
+                {"t": row.id, "o": str(row.id)},
+            )
+            conn.execute(text("DELETE FROM tenants WHERE id = :t"), {"t": row.id})
+    finally:
+        engine.dispose()
+    click.echo(f"Deleted firm {slug} (id {row.id}); its audit log is kept.")
+
+
 @tokens_cli.command("create")
 @click.option("--tenant", "slug", required=True, help="Firm slug")
 @click.option("--email", required=True, help="The user the token acts as")
@@ -53,11 +94,14 @@ def create_token(slug, email, label):
     from advocate.auth.models import ApiToken, User, new_token, token_hash
     from tenants import set_db_user, tenant_scope
     from tenants.models import Membership, Tenant
+    from tenants.scoping import lookup_email, lookup_tenant_slug
 
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    with lookup_tenant_slug(slug):
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
         raise click.ClickException(f"No firm with slug '{slug}'.")
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    with lookup_email(email):
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"No user with email '{email}'.")
     with tenant_scope(tenant.id):

@@ -12,6 +12,7 @@ from advocate.db import utcnow
 from advocate.extensions import db
 from tenants import set_db_user, tenant_scope
 from tenants.models import Membership, Tenant
+from tenants.scoping import lookup_email, lookup_tenant_slug
 
 DEMO_SLUG = "demo"
 PEOPLE = [
@@ -23,7 +24,8 @@ PEOPLE = [
 
 
 def seed(password: str) -> list[str]:
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == DEMO_SLUG))
+    with lookup_tenant_slug(DEMO_SLUG):  # RLS on tenants: this one firm
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == DEMO_SLUG))
     if tenant is None:
         tenant = Tenant(
             name="Fairpay Advocacy Partners", slug=DEMO_SLUG, letterhead_name="Fairpay Advocacy Partners",
@@ -31,15 +33,17 @@ def seed(password: str) -> list[str]:
             phone="(212) 555-0100",
         )
         db.session.add(tenant)
-        db.session.flush()
+        with lookup_tenant_slug(DEMO_SLUG):
+            db.session.flush()
     lines = [f"Demo firm: {tenant.name} (slug '{tenant.slug}')", "Demo logins (two-factor enrollment on first log-in):"]
     with tenant_scope(tenant.id):
         for email, name, role in PEOPLE:
-            user = db.session.scalar(select(User).where(User.email == email))
-            if user is None:
-                user = User(email=email, name=name, password_hash=hash_password(password))
-                db.session.add(user)
-                db.session.flush()
+            with lookup_email(email):  # RLS on users: this one account
+                user = db.session.scalar(select(User).where(User.email == email))
+                if user is None:
+                    user = User(email=email, name=name, password_hash=hash_password(password))
+                    db.session.add(user)
+                    db.session.flush()
             user.email_verified_at = user.email_verified_at or utcnow()  # demo addresses need no mailbox
             set_db_user(user.id)
             m = db.session.scalar(
@@ -154,12 +158,13 @@ def seed_practices(tenant: Tenant, password: str) -> list[str]:
             if db.session.scalar(select(Association).where(Association.name == name)) is None:
                 db.session.add(Association(name=name, specialty=specialty, url=url, notes=notes))
         email, person = DEMO_PRACTICE_ADMIN
-        user = db.session.scalar(select(User).where(User.email == email))
-        if user is None:
-            user = User(email=email, name=person, password_hash=hash_password(password))
-            db.session.add(user)
-            db.session.flush()
-        user.email_verified_at = user.email_verified_at or utcnow()
+        with lookup_email(email):  # RLS on users: this one account
+            user = db.session.scalar(select(User).where(User.email == email))
+            if user is None:
+                user = User(email=email, name=person, password_hash=hash_password(password))
+                db.session.add(user)
+                db.session.flush()
+        user.email_verified_at = user.email_verified_at or utcnow()  # demo addresses need no mailbox
         set_db_user(user.id)
         m = db.session.scalar(
             select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id)

@@ -142,7 +142,7 @@ def _error(e: HTTPException):
         return "Bad Request: unknown host.\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
     if _wants_json():
         return jsonify(error=e.description or e.name, details=getattr(e, "details", []) or []), e.code
-    template = f"errors/{e.code}.html" if e.code in (400, 403, 404, 413, 429) else "errors/500.html"
+    template = f"errors/{e.code}.html" if e.code in (400, 403, 404, 413, 422, 429) else "errors/500.html"
     # A description given to abort() says what was wrong; the class default says nothing.
     message = e.description if e.description != type(e).description else None
     return render_template(template, error=e, message=message), e.code

@@ -76,6 +76,18 @@ def tenant_scope(tenant_id: int) -> Iterator[int]:
         reset_current_tenant(token)
 
 
+@contextmanager
+def user_scope(user_id: int) -> Iterator[int]:
+    """Run a block as user `user_id` for row-level security (their own
+    memberships and sessions): ops commands and tests."""
+    token = set_db_user(int(user_id))
+    try:
+        yield int(user_id)
+    finally:
+        _current_user_id.reset(token)
+        _sync_db()
+
+
 def _default_tenant_id() -> int:
     return require_tenant_id()
 

@@ -77,6 +77,9 @@ class Membership(TimestampMixin, db.Model):
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     deactivated_at: Mapped[datetime | None]
+    # The role of whoever deactivated this person: only that rank or above may
+    # reactivate them (a firm's deactivation outranks a practice admin).
+    deactivated_by_role: Mapped[str | None] = mapped_column(String(20))
     last_login_at: Mapped[datetime | None]
 
     tenant: Mapped[Tenant] = relationship(lazy="joined")

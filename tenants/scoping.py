@@ -26,6 +26,9 @@ from tenants import (
 )
 
 _token_hash: ContextVar[str | None] = ContextVar("lookup_token_hash", default=None)
+_tenant_slug: ContextVar[str | None] = ContextVar("lookup_tenant_slug", default=None)
+_stripe_account: ContextVar[str | None] = ContextVar("lookup_stripe_account", default=None)
+_email: ContextVar[str | None] = ContextVar("lookup_email", default=None)
 
 _installed = False
 _session_factory = None
@@ -205,6 +208,9 @@ def _settings() -> dict[str, str]:
         "app.tenant_id": "" if tid is None else str(tid),
         "app.user_id": "" if uid is None else str(uid),
         "app.token_hash": _token_hash.get() or "",
+        "app.tenant_slug": _tenant_slug.get() or "",
+        "app.stripe_account": _stripe_account.get() or "",
+        "app.email": _email.get() or "",
     }
 
 
@@ -216,9 +222,19 @@ def _apply(connection) -> None:
         text(
             "SELECT set_config('app.tenant_id', :t, true), "
             "set_config('app.user_id', :u, true), "
-            "set_config('app.token_hash', :h, true)"
+            "set_config('app.token_hash', :h, true), "
+            "set_config('app.tenant_slug', :s, true), "
+            "set_config('app.stripe_account', :a, true), "
+            "set_config('app.email', :e, true)"
         ),
-        {"t": s["app.tenant_id"], "u": s["app.user_id"], "h": s["app.token_hash"]},
+        {
+            "t": s["app.tenant_id"],
+            "u": s["app.user_id"],
+            "h": s["app.token_hash"],
+            "s": s["app.tenant_slug"],
+            "a": s["app.stripe_account"],
+            "e": s["app.email"],
+        },
     )
 
 
@@ -258,6 +274,72 @@ class lookup_token:  # noqa: N801 - used as a context manager
         _token_hash.reset(self._tok)
         sync_session_settings()
         return False
+
+
+class _lookup:
+    """Reveal, for a block, the one firm row a narrow setting names."""
+
+    var: ContextVar
+
+    def __init__(self, value: str):
+        self.value = value
+
+    def __enter__(self):
+        self._tok = self.var.set(self.value)
+        sync_session_settings()
+        return self
+
+    def __exit__(self, *exc):
+        self.var.reset(self._tok)
+        sync_session_settings()
+        return False
+
+
+class lookup_tenant_slug(_lookup):  # noqa: N801 - used as a context manager
+    """Let RLS reveal the firm with this slug before any tenant is known
+    (sign-up's check that a slug is free, and the new firm's own insert)."""
+
+    var = _tenant_slug
+
+
+class lookup_stripe_account(_lookup):  # noqa: N801 - used as a context manager
+    """Let RLS reveal the firm with this Stripe connected account (webhooks)."""
+
+    var = _stripe_account
+
+
+class lookup_email(_lookup):  # noqa: N801 - used as a context manager
+    """Let RLS reveal the account with this e-mail address before anyone is
+    signed in (log-in, password reset, sign-up, accepting an invitation); a
+    new account is inserted under its own address."""
+
+    var = _email
+
+    def __init__(self, email: str):
+        super().__init__((email or "").strip().lower())
+
+
+def tenant_directory(slug: str | None = None) -> list[tuple[int, str, bool]]:
+    """Every firm as (id, slug, is_active), or the one with `slug`: for ops
+    commands that run for each firm. On PostgreSQL the app role cannot list
+    firms (RLS): it asks the owner's advocate_tenant_directory() function."""
+    from sqlalchemy import select
+
+    from tenants.models import Tenant
+
+    session = _session_factory()
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            text("SELECT id, slug, is_active FROM advocate_tenant_directory()")
+        ).all()
+    else:
+        rows = session.execute(
+            select(Tenant.id, Tenant.slug, Tenant.is_active).order_by(Tenant.id)
+        ).all()
+    out = [(int(r[0]), r[1], bool(r[2])) for r in rows]
+    if slug is not None:
+        out = [r for r in out if r[1] == slug]
+    return out
 
 
 def install(db) -> None:

@@ -14,8 +14,9 @@ from advocate.auth.models import User
 from advocate.auth.passwords import hash_password
 from advocate.db import utcnow
 from advocate.extensions import db
-from tenants import set_db_user, tenant_scope
+from tenants import set_db_user, tenant_scope, user_scope
 from tenants.models import Membership, Tenant
+from tenants.scoping import lookup_email
 
 PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 - test fixture
 _seq = itertools.count(1)
@@ -55,7 +56,7 @@ def make_user(tenant: Tenant, role: str, *, name: str | None = None, email: str 
     user = User(email=email, name=name or f"{role.title()} {n}", password_hash=_password_hash(),
                 password_changed_at=utcnow(), email_verified_at=utcnow() if verified else None)
     secret = None
-    with tenant_scope(tenant.id):
+    with tenant_scope(tenant.id), lookup_email(email):  # RLS: a new account under its address
         db.session.add(user)
         db.session.flush()
         if with_totp:
@@ -68,6 +69,10 @@ def make_user(tenant: Tenant, role: str, *, name: str | None = None, email: str 
         db.session.flush()
         person = Person(user=user, membership_id=m.id, tenant_id=tenant.id, role=role, totp_secret=secret)
         db.session.commit()
+        # On PostgreSQL an account is visible only to itself and its firm
+        # (RLS): kept loaded but detached, so tests read person.user anywhere.
+        db.session.refresh(user)
+        db.session.expunge(user)
         set_db_user(None)
     return person
 
@@ -78,15 +83,28 @@ def firm_today(tenant_id: int):
     app behaviour with the UTC date: they differ for hours every evening."""
     from advocate.practices.services import tenant_today
 
-    tenant = db.session.get(Tenant, tenant_id)
-    return tenant_today(tenant)
+    with tenant_scope(tenant_id):  # RLS shows a firm its own row only
+        tenant = db.session.get(Tenant, tenant_id)
+        assert tenant is not None
+        return tenant_today(tenant)
 
 
 def make_firm(name: str = "Firm", slug: str | None = None) -> Firm:
+    from tenants.scoping import lookup_tenant_slug
+
     n = next(_seq)
     tenant = Tenant(name=name, slug=slug or f"firm-{n}", letterhead_name=name)
     db.session.add(tenant)
-    db.session.commit()
+    # On PostgreSQL a firm's row is visible only in its own scope (RLS), as the
+    # app sees it: inserted under its slug, then kept loaded but detached, so
+    # tests can read firm.tenant.id and .slug outside any scope.
+    with lookup_tenant_slug(tenant.slug):
+        db.session.flush()
+        tid = tenant.id
+        db.session.commit()
+    with tenant_scope(tid):
+        db.session.refresh(tenant)
+    db.session.expunge(tenant)
     owner = make_user(tenant, "owner", name=f"{name} Owner")
     return Firm(tenant=tenant, owner=owner, people={"owner": owner})
 
@@ -101,7 +119,8 @@ def totp_code(person: Person) -> str:
     totp = pyotp.TOTP(person.totp_secret)
     for _ in range(2):
         db.session.expire_all()
-        user = db.session.get(User, person.user.id)
+        with user_scope(person.user.id):
+            user = db.session.get(User, person.user.id)
         now_step = int(utcnow().timestamp()) // 30
         for step in (now_step, now_step + 1):
             if user.totp_last_step is None or step > user.totp_last_step:

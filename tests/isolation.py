@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from advocate.auth.models import ApiToken, new_token, token_hash
+from advocate.auth.models import ApiToken, User, new_token, token_hash
 from advocate.extensions import db
 from advocate.mail import send_mail
-from tenants import tenant_scope
+from tenants import tenant_scope, user_scope
 from tests.factories import Firm, make_firm, make_user
 
 # Route arguments that are secrets, not ids: the crawler tries a random value.
@@ -97,8 +97,11 @@ def _load_feature_seeders() -> None:
 def seed_firm(name: str, marker: str) -> Seeded:
     _load_feature_seeders()
     firm = make_firm(f"{name} {marker}")
+    # person.user is detached (RLS on users): change the row, as its own user.
+    with tenant_scope(firm.tenant.id), user_scope(firm.owner.user.id):
+        db.session.get(User, firm.owner.user.id).name = f"{marker} owner"
+        db.session.commit()
     firm.owner.user.name = f"{marker} owner"
-    db.session.commit()
     s = Seeded(firm=firm, marker=marker)
     for fn in SEEDERS:
         fn(s)

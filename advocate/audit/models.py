@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, event
+from sqlalchemy import JSON, BigInteger, Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from advocate.db import IdType, utcnow
 from advocate.extensions import db
+
+# The actions that may be logged with no firm (kept in step with the database
+# policy, tenants.rls.PRE_TENANT_AUDIT_PREFIXES): events before anyone is known
+# to belong to a firm. Name any new such event auth.* or signup.*.
+PRE_TENANT_PREFIXES = ("auth.", "signup.")
 
 
 class AuditEvent(db.Model):
@@ -23,11 +28,12 @@ class AuditEvent(db.Model):
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    # Nullable: a failed log-in of an unknown address belongs to no firm.
-    tenant_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("tenants.id", ondelete="CASCADE")
-    )
-    user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+    # Nullable: a failed log-in of an unknown address belongs to no firm (on
+    # PostgreSQL only the pre-tenant events, PRE_TENANT_PREFIXES, may be).
+    # Plain values, no foreign keys: the log outlives a deleted firm or user
+    # (HIPAA keeps audit records six years), so nothing cascades into it.
+    tenant_id: Mapped[int | None] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
     action: Mapped[str] = mapped_column(String(64))
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[str | None] = mapped_column(String(64))
@@ -38,7 +44,9 @@ class AuditEvent(db.Model):
     details: Mapped[dict | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    user = relationship("User", lazy="joined", viewonly=True)
+    user = relationship(
+        "User", primaryjoin="foreign(AuditEvent.user_id) == User.id", lazy="joined", viewonly=True
+    )
 
 
 @event.listens_for(AuditEvent, "before_update")

@@ -19,12 +19,14 @@ from advocate.db import utcnow
 from advocate.extensions import db
 from tenants import set_db_user
 from tenants.models import Membership
+from tenants.scoping import lookup_token
 
 # Writing last_seen on every request would turn each page view into a write.
 TOUCH_EVERY = timedelta(seconds=60)
 
 
 def create_session(user: User, membership: Membership) -> str:
+    set_db_user(user.id)  # RLS: a session is created by (and for) its own user
     token = new_token()
     now = utcnow()
     db.session.add(
@@ -47,11 +49,17 @@ def load_session(token: str) -> User | None:
     """The user behind a session token, or None if the session has ended."""
     if not token:
         return None
+    h = token_hash(token)
+    # RLS shows a session to the request whose cookie names it (the token
+    # hash), until the user is known.
+    with lookup_token(h):
+        return _load_session(h, token)
+
+
+def _load_session(h: str, token: str) -> User | None:
     # The user comes in the same round trip: every page view pays for this.
     row = db.session.scalar(
-        select(AuthSession)
-        .options(joinedload(AuthSession.user))
-        .where(AuthSession.token_hash == token_hash(token))
+        select(AuthSession).options(joinedload(AuthSession.user)).where(AuthSession.token_hash == h)
     )
     if row is None or row.revoked_at is not None:
         return None

@@ -47,6 +47,7 @@ from advocate.links import external_url
 from advocate.mail import send_mail
 from tenants import set_current_tenant, set_db_user
 from tenants.models import Membership
+from tenants.scoping import lookup_email
 
 PENDING_MAX_AGE = 600  # seconds between the password and the second factor
 GENERIC_LOGIN_ERROR = "Invalid email or password."
@@ -91,10 +92,12 @@ def _pending() -> tuple[User, Membership, dict] | None:
     data = session.get("pending_auth")
     if not data or int(time.time()) - int(data.get("ts", 0)) > PENDING_MAX_AGE:
         return None
+    if not isinstance(data.get("uid"), int):
+        return None
+    set_db_user(data["uid"])  # RLS: the account half-way through logging in
     user = db.session.get(User, data["uid"])
     if user is None or not user.is_active:
         return None
-    set_db_user(user.id)
     membership = db.session.get(Membership, data["mid"])
     if membership is None or not membership.is_active or membership.user_id != user.id:
         return None
@@ -127,7 +130,8 @@ def login():
             db.session.commit()
             flash("Too many failed attempts for this account. Try again later.", "danger")
             return render_template("auth/login.html", form=form), 429
-        user = db.session.scalar(select(User).where(User.email == email))
+        with lookup_email(email):  # RLS: the one account this address names
+            user = db.session.scalar(select(User).where(User.email == email))
         ok = verify_password(user.password_hash if user else None, form.password.data)
         # An account whose address nobody proved cannot log in (see sign-up).
         memberships = active_memberships(user) if ok and user.is_active and user.is_verified else []
@@ -358,19 +362,20 @@ def forgot_password():
     form = ForgotForm()
     if form.validate_on_submit():
         email = normalise_email(form.email.data)
-        user = db.session.scalar(select(User).where(User.email == email))
-        if user is not None and user.is_active and user.is_verified:
-            link = external_url("auth.reset_password", token=make_reset_token(user))
-            send_mail(
-                user.email,
-                "Reset your Advocate password",
-                f"Hello {user.name},\n\nUse this link within one hour to choose a new password:\n"
-                f"{link}\n\nIf you did not ask for this, ignore this message.",
-                tenant_id=None,
-                private=[link],
-            )
-            audit("auth.password_reset_requested", user_id=user.id)
-        db.session.commit()
+        with lookup_email(email):  # RLS: the one account this address names
+            user = db.session.scalar(select(User).where(User.email == email))
+            if user is not None and user.is_active and user.is_verified:
+                link = external_url("auth.reset_password", token=make_reset_token(user))
+                send_mail(
+                    user.email,
+                    "Reset your Advocate password",
+                    f"Hello {user.name},\n\nUse this link within one hour to choose a new password:\n"
+                    f"{link}\n\nIf you did not ask for this, ignore this message.",
+                    tenant_id=None,
+                    private=[link],
+                )
+                audit("auth.password_reset_requested", user_id=user.id)
+            db.session.commit()
         flash("If that address has an account, a reset link is on its way.", "info")
         if not current_app.config.get("SMTP_HOST"):
             flash("No mail server is configured: messages are kept in the instance outbox folder.", "info")
@@ -390,7 +395,11 @@ def reset_password(token: str):
         return redirect(url_for("auth.forgot_password"))
     except BadSignature:
         abort(404)
-    user = db.session.get(User, data.get("u"))
+    uid = data.get("u")
+    if not isinstance(uid, int):
+        abort(404)
+    set_db_user(uid)  # RLS: the account the signed link names
+    user = db.session.get(User, uid)
     if user is None or not user.is_active or user.password_hash[-16:] != data.get("p"):
         flash("That reset link has already been used. Ask for a new one.", "warning")
         return redirect(url_for("auth.forgot_password"))

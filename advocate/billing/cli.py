@@ -11,22 +11,19 @@ import contextvars
 from datetime import date
 
 import click
-from sqlalchemy import select
 
 from advocate.billing import bp
 from advocate.extensions import db
 
 
 def _tenants(slug: str | None) -> list[tuple[int, str]]:
-    from tenants.models import Tenant
+    from tenants.scoping import tenant_directory
 
-    q = select(Tenant).where(Tenant.is_active.is_(True)).order_by(Tenant.id)
-    if slug:
-        q = select(Tenant).where(Tenant.slug == slug)
-    tenants = list(db.session.scalars(q))
+    # The app role cannot list firms (RLS on tenants): the directory can.
+    tenants = tenant_directory(slug) if slug else [t for t in tenant_directory() if t[2]]
     if slug and not tenants:
         raise click.ClickException(f"No firm with slug '{slug}'.")
-    out = [(t.id, t.slug) for t in tenants]
+    out = [(tid, tslug) for tid, tslug, _active in tenants]
     db.session.rollback()  # no transaction left open across the firms' scopes
     return out
 

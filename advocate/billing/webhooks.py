@@ -34,6 +34,7 @@ from advocate.billing.stripe_api import StripeNotConfigured
 from advocate.extensions import csrf, db
 from tenants import tenant_scope
 from tenants.models import Tenant
+from tenants.scoping import lookup_stripe_account
 
 TOLERANCE_SECONDS = 300
 INVOICE_EVENTS = (
@@ -75,16 +76,19 @@ def _payload(event) -> tuple[dict, str | None]:
 def _tenant_for(event) -> int | None:
     obj, account = _payload(event)
     if account:
-        tenant = db.session.scalar(select(Tenant).where(Tenant.stripe_account_id == account))
-        return tenant.id if tenant is not None and tenant.is_active else None
+        with lookup_stripe_account(account):
+            tenant = db.session.scalar(select(Tenant).where(Tenant.stripe_account_id == account))
+            return tenant.id if tenant is not None and tenant.is_active else None
     if event.type not in INVOICE_EVENTS:
         return None
     metadata = obj.get("metadata") or {}
     raw = str(metadata.get("advocate_tenant") or "")
-    if not (raw.isascii() and raw.isdigit()):
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 2**63:
         return None
-    tenant = db.session.get(Tenant, int(raw))
-    return tenant.id if tenant is not None and tenant.is_active else None
+    # The firm's row is visible only in its own scope (RLS on tenants).
+    with tenant_scope(int(raw)):
+        tenant = db.session.get(Tenant, int(raw))
+        return tenant.id if tenant is not None and tenant.is_active else None
 
 
 def process_event(event) -> str:

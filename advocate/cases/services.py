@@ -34,7 +34,7 @@ from advocate.cases.models import (
 )
 from advocate.db import utcnow
 from advocate.extensions import db
-from advocate.input_guard import as_id
+from advocate.ownership import ForeignIdError, require_member, require_own
 from advocate.practices.validators import (
     PLACES_OF_SERVICE,
     cpt_hcpcs_error,
@@ -134,6 +134,16 @@ def next_case_number(tenant_id: int) -> int:
     return counter.last_number
 
 
+def _own(model, value, name: str, label: str, errors: _Errors):
+    """The firm's own row named by an id from the request, or None with the
+    field's error added (the shared check: advocate.ownership)."""
+    try:
+        return require_own(model, value, field=name, label=label)
+    except ForeignIdError as err:
+        errors.items.extend(err.errors)
+        return None
+
+
 def validate_case_input(data: dict, *, today: date | None = None) -> tuple[dict, list[dict]]:
     """Check a whole case (header and lines) and return cleaned values, or
     raise CaseValidationError listing every problem."""
@@ -143,24 +153,16 @@ def validate_case_input(data: dict, *, today: date | None = None) -> tuple[dict,
     today = today or utcnow().date()
     e = _Errors()
     clean: dict = {}
-    practice = None
+    practice = _own(Practice, data.get("practice_id"), "practice_id", "practice", e)
+    clean["practice_id"] = practice.id if practice is not None else None
+    payer = _own(Payer, data.get("payer_id"), "payer_id", "payer", e)
+    clean["payer_id"] = payer.id if payer is not None else None
     try:
-        practice_id = int(data.get("practice_id"))
-        practice = db.session.get(Practice, practice_id)
-    except (TypeError, ValueError):
-        practice_id = None
-    if practice is None:
-        e.add("practice_id", "unknown practice")
-    clean["practice_id"] = practice_id
-    payer = None
-    try:
-        payer_id = int(data.get("payer_id"))
-        payer = db.session.get(Payer, payer_id)
-    except (TypeError, ValueError):
-        payer_id = None
-    if payer is None:
-        e.add("payer_id", "unknown payer")
-    clean["payer_id"] = payer_id
+        assignee = require_member(data.get("assignee_id"), field="assignee_id")
+    except ForeignIdError as err:
+        e.items.extend(err.errors)
+        assignee = None
+    clean["assignee_id"] = assignee.id if assignee is not None else None
     plan_type = (data.get("plan_type") or "").strip()
     if plan_type not in _plan_types():
         e.add("plan_type", f"must be one of {', '.join(_plan_types())}")
@@ -286,9 +288,6 @@ def create_case(*, tenant_id: int, actor_id: int | None, data: dict, today: date
     case.lines = [ServiceLine(tenant_id=tenant_id, **ln) for ln in lines]
     if any(NSA_REMARKS & set(ln["remark_codes"]) for ln in lines):
         case.nsa_flagged = True
-    assignee = data.get("assignee_id")
-    if assignee:
-        case.assignee_id = int(assignee)
     db.session.add(case)
     db.session.flush()
     # The timeline starts with the opening, then the intake's initial payment.
@@ -788,15 +787,8 @@ def validate_sca_input(data: dict, *, today: date | None = None) -> dict:
     e = _Errors()
     clean: dict = {}
     for name, model, label in (("practice_id", Practice, "practice"), ("payer_id", Payer, "payer")):
-        obj = None
-        try:
-            pk = int(data.get(name))
-            obj = db.session.get(model, pk)
-        except (TypeError, ValueError):
-            pk = None
-        if obj is None:
-            e.add(name, f"unknown {label}")
-        clean[name] = pk
+        obj = _own(model, data.get(name), name, label, e)
+        clean[name] = obj.id if obj is not None else None
     for name in ("patient_first_name", "patient_last_name"):
         v = (data.get(name) or "").strip()
         if not v:
@@ -869,8 +861,15 @@ def validate_sca_input(data: dict, *, today: date | None = None) -> dict:
     if signed and signed > today:
         e.add("signed_on", "is in the future")
     clean["status"], clean["signed_on"] = status, signed
-    document_id = data.get("document_id")
-    clean["document_id"] = as_id(document_id)
+    from advocate.documents.models import Document
+
+    try:
+        document = require_own(Document, data.get("document_id"), field="document_id", label="document",
+                               required=False)
+    except ForeignIdError as err:
+        e.items.extend(err.errors)
+        document = None
+    clean["document_id"] = document.id if document is not None else None
     note = (data.get("note") or "").strip() or None
     if note and len(note) > 5000:
         e.add("note", "is longer than 5000 characters")

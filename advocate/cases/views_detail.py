@@ -48,6 +48,7 @@ from advocate.deadlines.case_services import case_deadlines
 from advocate.documents import documents_for, register_owner
 from advocate.extensions import db
 from advocate.forms import choices
+from advocate.ownership import ForeignIdError, require_own
 from advocate.payers.defaults import PLAN_TYPES
 from advocate.payers.models import Payer
 from advocate.practices.models import Practice
@@ -476,12 +477,11 @@ def add_note(case_id: int):
 def link_sca(case_id: int):
     """Bill the case under a single case agreement (or under none)."""
     def apply(case, form):
-        raw = (form.sca_id.data or "").strip()
-        sca = None
-        if raw:
-            sca = db.session.get(SingleCaseAgreement, int(raw)) if (raw.isascii() and raw.isdigit()) else None
-            if sca is None:
-                raise CaseValidationError([("sca_id", "unknown agreement")])
+        try:
+            sca = require_own(SingleCaseAgreement, form.sca_id.data, field="sca_id", label="agreement",
+                              required=False)
+        except ForeignIdError as err:
+            raise CaseValidationError(err.errors) from None
         services.link_case_to_sca(case, sca, actor_id=g.actor.id)
 
     return _panel_post(case_id, ScaLinkForm, "sca", apply, "sca", "Single case agreement saved.", lock=True)
@@ -517,10 +517,8 @@ def new():
         form.add_rows()
     else:
         data, rows, errors = form.service_data()
-        assignee = (form.assignee_id.data or "").strip()
-        if assignee and assignee not in {c.value for c in form.assignee_id.choices}:
-            errors.append(("assignee_id", "is not one of the firm's advocates"))
-        data["assignee_id"] = assignee or None
+        # Checked with the rest by validate_case_input (advocate.ownership).
+        data["assignee_id"] = (form.assignee_id.data or "").strip() or None
         try:
             services.validate_case_input(data, today=_today())
         except CaseValidationError as err:

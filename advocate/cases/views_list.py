@@ -48,6 +48,7 @@ from advocate.cases.queries import (
     with_changes,
 )
 from advocate.extensions import db
+from advocate.ownership import ForeignIdError, require_member
 from advocate.spreadsheets import CsvWriter
 from tenants import tenant_scope
 from tenants.models import WORKER_ROLES, Membership
@@ -479,28 +480,17 @@ class AssignError(ValueError):
 
 def resolve_assignee(raw: str | None) -> User | None:
     """The user a case goes to: an active owner, admin or advocate of this
-    firm. "none" unassigns. Raises AssignError with the reason."""
+    firm (the shared check, advocate.ownership). "none" unassigns. Raises
+    AssignError with the reason."""
     raw = (raw or "").strip()
     if raw == "":
         raise AssignError("Choose who to assign the cases to.")
     if raw.lower() == "none":
         return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-        raise AssignError(f"'{raw[:40]}' is not a person of this firm.")
-    row = db.session.execute(
-        select(User, Membership.role)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            User.id == int(raw),
-            Membership.tenant_id == g.membership.tenant_id,
-            Membership.is_active.is_(True),
-        )
-    ).first()
-    if row is None:
-        raise AssignError("That person is not an active member of this firm.")
-    if row.role not in WORKER_ROLES:
-        raise AssignError("Only owners, admins and advocates can be assigned cases.")
-    return row.User
+    try:
+        return require_member(raw, field="assignee_id", roles=WORKER_ROLES, required=True)
+    except ForeignIdError as err:
+        raise AssignError(f"{err.field}: {err.message}.") from None
 
 
 def assign_cases(cases: Iterable[Case], assignee: User | None, *, actor_id: int | None) -> int:

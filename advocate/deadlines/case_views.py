@@ -600,15 +600,13 @@ def recompute(case_id: int):
 
 
 def _tenants(slug: str | None):
-    from tenants.models import Tenant
+    from tenants.scoping import tenant_directory
 
-    q = select(Tenant).where(Tenant.is_active.is_(True)).order_by(Tenant.id)
-    if slug:
-        q = select(Tenant).where(Tenant.slug == slug)
-    tenants = list(db.session.scalars(q))
+    # The app role cannot list firms (RLS on tenants): the directory can.
+    tenants = tenant_directory(slug) if slug else [t for t in tenant_directory() if t[2]]
     if slug and not tenants:
         raise click.ClickException(f"No firm with slug '{slug}'.")
-    return [(t.id, t.slug) for t in tenants]
+    return [(tid, tslug) for tid, tslug, _active in tenants]
 
 
 @bp.cli.command("digest")

@@ -29,7 +29,7 @@ from advocate.documents.services import KEY_KIND, RESTORE_DAYS
 from advocate.extensions import db
 from advocate.storage import TENANT_PREFIX, Storage, tenant_of_key
 from tenants import tenant_scope
-from tenants.models import Tenant
+from tenants.scoping import tenant_directory
 
 DEFAULT_GRACE = timedelta(hours=1)
 
@@ -64,7 +64,9 @@ def sweep(
     report = SweepReport()
     log = log or (lambda _msg: None)
     db.session.rollback()
-    tenant_ids = set(db.session.scalars(select(Tenant.id)))
+    # Every firm, through the directory (RLS shows the app role no firm row
+    # outside its scope: reading tenants here would make every firm look gone).
+    tenant_ids = {tid for tid, _slug, _active in tenant_directory()}
     db.session.commit()
     visited: set[int] = set()
 

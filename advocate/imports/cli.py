@@ -26,13 +26,16 @@ def _firm_and_actor(slug: str, email: str | None) -> tuple[int, int | None]:
     from advocate.auth.models import User
     from tenants import set_db_user
     from tenants.models import WORKER_ROLES, Membership, Tenant
+    from tenants.scoping import lookup_email, lookup_tenant_slug
 
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    with lookup_tenant_slug(slug):
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
         raise click.ClickException(f"No firm with slug '{slug}'.")
     if email is None:
         return tenant.id, None
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    with lookup_email(email):
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"No user with email '{email}'.")
     set_db_user(user.id)

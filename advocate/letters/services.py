@@ -42,6 +42,7 @@ from advocate.letters.models import (
 from advocate.letters.render import render_pdf, render_png
 from advocate.letters.sandbox import TemplateProblem
 from advocate.letters.types import LETTER_TYPES, LetterType, letter_type
+from advocate.ownership import ForeignIdError, require_own
 from advocate.storage import Storage, get_storage, safe_filename, tenant_key
 
 MAX_BATCH_LETTERS = 20_000
@@ -234,7 +235,15 @@ def resolve_text(
     ltype = letter_type(letter_type_key)
     if not template_version_id:
         return ltype.subject, ltype.body, None
-    version = db.session.get(LetterTemplateVersion, int(template_version_id))
+    try:
+        version = require_own(
+            LetterTemplateVersion,
+            template_version_id,
+            field="template_version_id",
+            label="template",
+        )
+    except ForeignIdError:
+        version = None
     if version is None or version.template.letter_type != ltype.key:
         raise LetterError(
             "template_version_id",

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from advocate.audit.services import audit
 from advocate.auth.access import MANAGERS, STAFF, WORKERS, is_safe_next, roles
 from advocate.extensions import db
-from advocate.input_guard import as_id
 from advocate.letters import bp, services, tasks
 from advocate.letters.fields import documented_fields
 from advocate.letters.forms import CopyTemplateForm, EditTemplateForm, PreviewForm
@@ -23,6 +22,7 @@ from advocate.letters.models import (
     LetterTemplateVersion,
 )
 from advocate.letters.types import LETTER_TYPES, letter_type
+from advocate.ownership import ForeignIdError, require_own
 from advocate.practices.services import tenant_today
 
 PAGE = 25
@@ -155,10 +155,16 @@ def copy_template():
     form = CopyTemplateForm()
     source = None
     if form.source_template_id.data:
-        source_id = as_id(form.source_template_id.data)
-        if source_id is None:
+        try:
+            source = require_own(
+                LetterTemplate,
+                form.source_template_id.data,
+                field="source_template_id",
+                label="template",
+            )
+        except ForeignIdError:
             abort(404)
-        source = _template_or_404(source_id)
+        source = _template_or_404(source.id)
     if not form.validate_on_submit():
         for field, errors in form.errors.items():
             for e in errors:

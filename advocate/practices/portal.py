@@ -183,9 +183,14 @@ def restore(membership_id: int):
     """Give a removed colleague their access back."""
     practice = own_practice()
     m = _colleague_or_404(practice, membership_id)
-    services.restore_member(practice, m)
-    db.session.commit()
-    flash(f"{m.user.name} can log in again.", "success")
+    try:
+        services.restore_member(practice, m, actor_membership=g.membership)
+    except OnboardingError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+    else:
+        db.session.commit()
+        flash(f"{m.user.name} can log in again.", "success")
     return redirect(url_for("portal.people"))
 
 

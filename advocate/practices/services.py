@@ -32,6 +32,7 @@ from advocate.billing.fees import (
 )
 from advocate.db import utcnow
 from advocate.extensions import db
+from advocate.ownership import ForeignIdError, require_own, require_own_ids
 from advocate.practices.models import (
     AUTHORIZATION_SCOPES,
     BILLING_CADENCES,
@@ -567,6 +568,14 @@ def add_authorization(
     ids, id_error = parse_payer_ids(payer_ids)
     if id_error:
         errors.append(("payer_ids", id_error))
+    elif ids:
+        # Each listed payer must be one of the firm's own (advocate.ownership).
+        from advocate.payers.models import Payer
+
+        try:
+            require_own_ids(Payer, ids, field="payer_ids", label="payer")
+        except ForeignIdError as err:
+            errors.extend(err.errors)
     names, name_error = parse_payer_names(payer_names)
     if name_error:
         errors.append(("payer_names", name_error))
@@ -578,6 +587,19 @@ def add_authorization(
         not isinstance(document_id, int) or isinstance(document_id, bool) or document_id <= 0
     ):
         errors.append(("document_id", "The document reference must be a document id."))
+    elif document_id is not None:
+        from advocate.documents.models import Document
+
+        try:
+            require_own(
+                Document,
+                document_id,
+                field="document_id",
+                label="document of this practice",
+                where=(Document.owner_type == "practice", Document.owner_id == practice.id),
+            )
+        except ForeignIdError as err:
+            errors.extend(err.errors)
     if notes is not None and len(notes) > 5000:
         errors.append(("notes", "At most 5000 characters."))
     if errors:
@@ -774,8 +796,12 @@ def remove_member(
     return ended
 
 
-def restore_member(practice: Practice, membership: Membership) -> None:
+def restore_member(
+    practice: Practice, membership: Membership, *, actor_membership: Membership
+) -> None:
+    """Give a portal account its access back (OnboardingError when the actor
+    may not: a firm's deactivation outranks a practice admin)."""
     from tenants.onboarding import services as onboarding
 
-    onboarding.reactivate(membership)
+    onboarding.reactivate(membership, actor_membership=actor_membership)
     audit("practice.member_restored", practice, details={"membership_id": membership.id})

@@ -540,7 +540,12 @@ def reactivate_member(practice_id: int, membership_id: int):
     """Give a practice person their portal access back."""
     practice = practice_or_404(practice_id)
     m = _member_or_404(practice, membership_id)
-    services.restore_member(practice, m)
-    db.session.commit()
-    flash(f"{m.user.name} can log in again.", "success")
+    try:
+        services.restore_member(practice, m, actor_membership=g.membership)
+    except OnboardingError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+    else:
+        db.session.commit()
+        flash(f"{m.user.name} can log in again.", "success")
     return redirect(url_for("practices.detail", practice_id=practice_id) + "#portal")

@@ -1600,9 +1600,10 @@ def rebenchmark_firm_job(tenant_id: int) -> None:
 def rebenchmark_all_firms_job() -> None:
     """Background job after a fee schedule import: every firm with cases."""
     from advocate.cases.models import Case
-    from tenants.models import Tenant
+    from tenants.scoping import tenant_directory
 
-    tenant_ids = list(db.session.scalars(select(Tenant.id).order_by(Tenant.id)))
+    # The directory: RLS shows the app role no firm row outside its scope.
+    tenant_ids = [tid for tid, _slug, _active in tenant_directory()]
     from tenants import tenant_scope
 
     for tid in tenant_ids:

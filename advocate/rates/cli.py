@@ -71,12 +71,14 @@ def benchmark_command(slug):
     from advocate.rates.benchmark import benchmark_firm, rebenchmark_all_firms_job
     from tenants import tenant_scope
     from tenants.models import Tenant
+    from tenants.scoping import lookup_tenant_slug
 
     if slug is None:
         rebenchmark_all_firms_job()
         click.echo("Re-benchmarked every firm's caseload.")
         return
-    tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+    with lookup_tenant_slug(slug):  # RLS on tenants: this one firm
+        tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == slug))
     if tenant_id is None:
         raise click.ClickException(f"no firm with slug {slug!r}")
     with tenant_scope(tenant_id):

@@ -25,17 +25,20 @@ from advocate.links import external_url
 from advocate.mail import send_mail
 from tenants import set_current_tenant, set_db_user, tenant_scope
 from tenants.models import (
+    ADMIN,
+    ADVOCATE,
     OWNER,
     PRACTICE_ADMIN,
     PRACTICE_ROLES,
     PRACTICE_USER,
     ROLE_LABELS,
     STAFF_ROLES,
+    VIEWER,
     Membership,
     Tenant,
 )
 from tenants.onboarding.models import Invitation
-from tenants.scoping import lookup_token
+from tenants.scoping import lookup_email, lookup_tenant_slug, lookup_token
 
 
 class OnboardingError(ValueError):
@@ -56,7 +59,7 @@ def slugify(name: str) -> str:
 def unique_slug(name: str) -> str:
     base = slugify(name)
     slug, n = base, 1
-    while db.session.scalar(select(func.count()).select_from(Tenant).where(Tenant.slug == slug)):
+    while _slug_taken(slug):
         n += 1
         slug = f"{base}-{n}"
     return slug
@@ -79,7 +82,8 @@ def clean_name(value: str | None, field: str, *, required: bool = True) -> str |
 
 
 def find_user(email: str) -> User | None:
-    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    with lookup_email(email):  # RLS: the one account this address names
+        return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
 def supersede_unverified(user: User, *, name: str, password_hash: str) -> None:
@@ -113,6 +117,12 @@ def supersede_unverified(user: User, *, name: str, password_hash: str) -> None:
     audit("auth.unverified_account_superseded", user_id=user.id)
 
 
+def _slug_taken(slug: str) -> bool:
+    # RLS shows a firm only to itself; the slug setting reveals this one row.
+    with lookup_tenant_slug(slug):
+        return bool(db.session.scalar(select(func.count()).select_from(Tenant).where(Tenant.slug == slug)))
+
+
 def create_firm(
     *, firm_name: str, owner_name: str, email: str, password: str | None = None,
     password_hash: str | None = None, slug: str | None = None,
@@ -134,7 +144,7 @@ def create_firm(
     if slug is not None:
         if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?", slug):
             raise OnboardingError("slug", "Use lowercase letters, digits and hyphens.")
-        if db.session.scalar(select(Tenant).where(Tenant.slug == slug)) is not None:
+        if _slug_taken(slug):
             raise OnboardingError("slug", f"The slug '{slug}' is taken.")
     if existing is not None:
         supersede_unverified(existing, name=owner_name, password_hash=password_hash)
@@ -145,7 +155,10 @@ def create_firm(
         db.session.add(user)
     tenant = Tenant(name=firm_name, slug=slug or unique_slug(firm_name), letterhead_name=firm_name)
     db.session.add(tenant)
-    db.session.flush()
+    # The new firm is inserted under its own slug (the only firm row RLS lets
+    # a request with no firm insert), the new account under its own address.
+    with lookup_tenant_slug(tenant.slug), lookup_email(email):
+        db.session.flush()
     set_current_tenant(tenant.id)
     set_db_user(user.id)
     membership = Membership(tenant_id=tenant.id, user_id=user.id, role=OWNER)
@@ -273,7 +286,8 @@ def invite(
         actor_role != PRACTICE_ADMIN or role != PRACTICE_USER or practice_id != actor_practice_id
     ):
         raise OnboardingError("role", "A practice admin can invite practice users of their own practice only.")
-    existing_user = db.session.scalar(select(User).where(User.email == email))
+    with lookup_email(email):  # RLS: an account of this address, in any firm
+        existing_user = db.session.scalar(select(User).where(User.email == email))
     if existing_user is not None:
         set_db_user(existing_user.id)
         already = db.session.scalar(
@@ -327,6 +341,7 @@ def find_invitation(raw: str) -> Invitation | None:
         )
         if inv is not None:
             _ = inv.tenant  # load while the token lets RLS show the row
+            _ = inv.invited_by  # (and the inviter's name, for the accept page)
     return inv
 
 
@@ -375,7 +390,8 @@ def accept_invitation(inv: Invitation, *, name: str | None, password: str) -> tu
         user = User(email=inv.email, name=name, password_hash=hash_password(password),
                     password_changed_at=utcnow(), email_verified_at=utcnow())
         db.session.add(user)
-        db.session.flush()
+        with lookup_email(inv.email):  # RLS: a new account is inserted under its own address
+            db.session.flush()
     return user, _add_membership(inv, user)
 
 
@@ -401,11 +417,68 @@ def _owner_count(tenant_id: int) -> int:
     )
 
 
+# Who may change whom: a person changes only people below their own role
+# (owners, the top of a firm, also change other owners; the last owner stays).
+# The same rank decides who may undo a deactivation: a firm's deactivation of
+# a practice user outranks that practice's admin.
+RANK = {OWNER: 50, ADMIN: 40, ADVOCATE: 30, VIEWER: 20, PRACTICE_ADMIN: 10, PRACTICE_USER: 0}
+
+
+def outranks(actor_role: str, role: str) -> bool:
+    """True when `actor_role` may change a person of `role` (or give it)."""
+    if actor_role == OWNER:
+        return True
+    return RANK.get(actor_role, -1) > RANK.get(role, 100)
+
+
+def assignable_roles(actor_role: str, roles=STAFF_ROLES) -> list[str]:
+    """The roles `actor_role` may give (what the role drop-downs offer)."""
+    return [r for r in roles if outranks(actor_role, r)]
+
+
+def may_change(actor_membership: Membership, membership: Membership) -> bool:
+    """Whether the actor may change this person's role or access at all (the
+    pages offer only what this allows)."""
+    if membership.id == actor_membership.id or not actor_membership.is_active:
+        return False
+    if not outranks(actor_membership.role, membership.role):
+        return False
+    if not membership.is_active:
+        return _may_undo(actor_membership.role, membership.deactivated_by_role)
+    return True
+
+
+def _may_undo(actor_role: str, deactivated_by_role: str | None) -> bool:
+    """A deactivation is undone by someone of at least the rank of whoever did it."""
+    if not deactivated_by_role:
+        return True
+    return RANK.get(actor_role, -1) >= RANK.get(deactivated_by_role, 100)
+
+
+def _check_may_change(membership: Membership, actor_membership: Membership, verb: str) -> None:
+    if membership.id == actor_membership.id:
+        raise OnboardingError(None, f"You cannot {verb} yourself.")
+    if not outranks(actor_membership.role, membership.role):
+        if membership.role == OWNER:
+            raise OnboardingError(None, f"Only an owner can {verb} an owner.")
+        raise OnboardingError(
+            None, f"You can only {verb} people below your own role ({ROLE_LABELS[actor_membership.role]})."
+        )
+
+
 def change_role(membership: Membership, role: str, *, actor_membership: Membership) -> None:
     if role not in STAFF_ROLES or not membership.is_staff:
         raise OnboardingError("role", "Choose a staff role.")
     if OWNER in (role, membership.role) and actor_membership.role != OWNER:
         raise OnboardingError("role", "Only an owner can grant or remove the owner role.")
+    if role == membership.role:
+        return
+    try:
+        _check_may_change(membership, actor_membership, "change the role of")
+    except OnboardingError as err:
+        raise OnboardingError("role", err.message) from None
+    if not outranks(actor_membership.role, role):
+        raise OnboardingError("role", f"You can only give roles below your own ({ROLE_LABELS[actor_membership.role]}).")
     if membership.role == OWNER and role != OWNER and _owner_count(membership.tenant_id) <= 1:
         raise OnboardingError("role", "The firm needs at least one owner.")
     old = membership.role
@@ -415,21 +488,43 @@ def change_role(membership: Membership, role: str, *, actor_membership: Membersh
     audit("membership.role_changed", membership, details={"from": old, "to": role})
 
 
+def revoke_membership_tokens(membership_id: int) -> int:
+    """Revoke every live API token of a membership, for good (reactivation
+    does not bring them back: the person makes new ones)."""
+    from sqlalchemy import update
+
+    from advocate.auth.models import ApiToken
+
+    return db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.membership_id == membership_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+
+
 def deactivate(membership: Membership, *, actor_membership: Membership) -> int:
-    if membership.id == actor_membership.id:
-        raise OnboardingError(None, "You cannot deactivate yourself.")
-    if membership.role == OWNER and actor_membership.role != OWNER:
-        raise OnboardingError(None, "Only an owner can deactivate an owner.")
+    _check_may_change(membership, actor_membership, "deactivate")
     if membership.role == OWNER and _owner_count(membership.tenant_id) <= 1:
         raise OnboardingError(None, "The firm needs at least one owner.")
     membership.is_active = False
     membership.deactivated_at = utcnow()
+    # Who deactivated decides who may undo it (the firm outranks a practice admin).
+    membership.deactivated_by_role = actor_membership.role
     ended = revoke_membership_sessions(membership.id, "deactivated")
-    audit("membership.deactivated", membership, details={"sessions_ended": ended})
+    tokens = revoke_membership_tokens(membership.id)
+    audit("membership.deactivated", membership, details={"sessions_ended": ended, "tokens_revoked": tokens})
     return ended
 
 
-def reactivate(membership: Membership) -> None:
+def reactivate(membership: Membership, *, actor_membership: Membership) -> None:
+    _check_may_change(membership, actor_membership, "reactivate")
+    by = membership.deactivated_by_role
+    if not _may_undo(actor_membership.role, by):
+        raise OnboardingError(
+            None, f"{ROLE_LABELS.get(by, by)} deactivated this person: only they (or above) can reactivate them."
+        )
     membership.is_active = True
     membership.deactivated_at = None
+    membership.deactivated_by_role = None
     audit("membership.reactivated", membership)

@@ -14,7 +14,7 @@ from advocate.auth.views import complete_login, start_pending
 from advocate.db import utcnow
 from advocate.extensions import db, limiter
 from advocate.mail import OutboxMessage
-from tenants.models import STAFF_ROLES, Membership
+from tenants.models import OWNER, STAFF_ROLES, Membership
 from tenants.onboarding import bp, services
 from tenants.onboarding.forms import (
     AcceptForm,
@@ -118,6 +118,33 @@ def _staff_query():
     )
 
 
+def _people_rules() -> dict:
+    """What the people page may offer this actor: only the roles they may
+    give, and actions only on people they may change (an admin is not offered
+    the owner role, nor actions on an owner's row)."""
+    actor = g.membership
+    form = RoleForm()
+    allowed = set(services.assignable_roles(actor.role))
+    return {
+        "role_form": form,
+        "role_choices": [c for c in form.role.choices if c.value in allowed],
+    }
+
+
+@bp.app_template_global("may_change_member")
+def _may_change_member(m: Membership) -> bool:
+    """Whether the signed-in person may change this person's role or access."""
+    actor = g.get("membership")
+    return actor is not None and services.may_change(actor, m)
+
+
+def _invite_form(form: InviteForm | None = None) -> InviteForm:
+    form = form or InviteForm()
+    if g.membership.role != OWNER:  # only an owner invites an owner
+        form.role.choices = [c for c in form.role.choices if c.value != OWNER]
+    return form
+
+
 @bp.route("/people")
 @roles(MANAGERS)
 def staff():
@@ -130,7 +157,7 @@ def staff():
         .limit(100)
     ).all()
     return render_template(
-        "onboarding/staff.html", page=page, invitations=invitations, form=InviteForm(), role_form=RoleForm()
+        "onboarding/staff.html", page=page, invitations=invitations, form=_invite_form(), **_people_rules()
     )
 
 
@@ -160,7 +187,7 @@ def invite():
         select(Invitation).where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None)).limit(100)
     ).all()
     return render_template(
-        "onboarding/staff.html", page=page, invitations=invitations, form=form, role_form=RoleForm()
+        "onboarding/staff.html", page=page, invitations=invitations, form=_invite_form(form), **_people_rules()
     ), 422
 
 
@@ -214,9 +241,14 @@ def deactivate(membership_id: int):
 def reactivate(membership_id: int):
     """Let a deactivated person log in again."""
     m = _membership_or_404(membership_id)
-    services.reactivate(m)
-    db.session.commit()
-    flash(f"{m.user.name} can log in again.", "success")
+    try:
+        services.reactivate(m, actor_membership=g.membership)
+    except OnboardingError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+    else:
+        db.session.commit()
+        flash(f"{m.user.name} can log in again.", "success")
     return redirect(url_for("onboarding.staff"))
 
 

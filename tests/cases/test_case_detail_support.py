@@ -89,7 +89,10 @@ def _fresh_code(person: Person) -> str:
     from advocate.auth.models import User
 
     db.session.expire_all()
-    last = db.session.get(User, person.user.id).totp_last_step
+    from tenants import user_scope
+
+    with user_scope(person.user.id):  # RLS on users: an account is visible to itself
+        last = db.session.get(User, person.user.id).totp_last_step
     totp = pyotp.TOTP(person.totp_secret)
     now_step = int(utcnow().timestamp()) // totp.interval
     step = now_step if last is None or now_step > last else now_step + 1

@@ -15,6 +15,7 @@ from advocate.auth.models import User
 from advocate.auth.passwords import password_problems
 from advocate.extensions import db
 from advocate.mail import OutboxMessage
+from tenants import user_scope
 from tests.factories import PASSWORD, login, make_firm, make_user, totp_code
 
 
@@ -62,7 +63,8 @@ def test_staff_must_enroll_two_factor_before_anything(db_app, browser):
     assert len(codes) == 10
     assert browser.get("/").status_code == 200
     db.session.expire_all()
-    assert db.session.get(User, p.user.id).is_totp_enabled
+    with user_scope(p.user.id):  # RLS on users: an account is visible to itself
+        assert db.session.get(User, p.user.id).is_totp_enabled
 
 
 def test_wrong_code_is_refused_and_a_code_cannot_be_replayed(db_app, make_browser):

@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 from advocate.auth.access import PUBLIC
 from advocate.auth.models import ApiToken, AuthSession
 from advocate.extensions import db
+from tenants import user_scope
 from tenants.models import Membership
 from tenants.onboarding.models import Invitation
 from tests.factories import login
@@ -81,9 +82,10 @@ def test_isolation_crawler_firm_b_cannot_reach_firm_a(db_app, make_browser):
     b = seed_firm("Bravo", "ZZBRAVO3")
     # A is logged in somewhere, so A's sessions exist to be probed.
     login(make_browser("10.0.0.1"), a.firm.owner)
-    a.ids["session_id"] = list(
-        db.session.scalars(select(AuthSession.id).where(AuthSession.user_id == a.firm.owner.user.id))
-    )
+    with user_scope(a.firm.owner.user.id):  # RLS shows a user's own sessions
+        a.ids["session_id"] = list(
+            db.session.scalars(select(AuthSession.id).where(AuthSession.user_id == a.firm.owner.user.id))
+        )
     b_browser = make_browser("10.0.0.2")
     login(b_browser, b.firm.owner)
 
@@ -116,9 +118,11 @@ def test_isolation_crawler_firm_b_cannot_reach_firm_a(db_app, make_browser):
         )
         assert db.session.scalar(select(ApiToken).where(ApiToken.revoked_at.is_not(None))) is None
         assert db.session.scalar(select(Invitation).where(Invitation.revoked_at.is_not(None))) is None
-    revoked = db.session.scalars(
-        select(AuthSession).where(AuthSession.user_id == a.firm.owner.user.id, AuthSession.revoked_at.is_not(None))
-    ).all()
+    with user_scope(a.firm.owner.user.id):
+        assert db.session.scalars(select(AuthSession.id).where(AuthSession.user_id == a.firm.owner.user.id)).all()
+        revoked = db.session.scalars(
+            select(AuthSession).where(AuthSession.user_id == a.firm.owner.user.id, AuthSession.revoked_at.is_not(None))
+        ).all()
     assert revoked == []
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from advocate.auth.models import AuthSession
 from advocate.extensions import db
+from tenants import user_scope
 from tests.factories import PASSWORD, login, make_firm, make_user
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
@@ -30,8 +31,9 @@ def test_idle_timeout_after_30_minutes(db_app, browser):
         clock.shift(timedelta(minutes=31))
         r = browser.get("/account")
         assert r.status_code == 302 and r.headers["Location"].startswith("/login")
-    row = db.session.scalar(select(AuthSession))
-    assert row.revoked_reason == "idle_timeout"
+    with user_scope(firm.owner.user.id):  # RLS: a user's own sessions
+        row = db.session.scalar(select(AuthSession))
+        assert row.revoked_reason == "idle_timeout"
 
 
 def test_absolute_timeout_after_12_hours_despite_activity(db_app, browser):
@@ -43,7 +45,8 @@ def test_absolute_timeout_after_12_hours_despite_activity(db_app, browser):
             assert _logged_in(browser)
         clock.shift(timedelta(minutes=1))  # 12 h 1 min
         assert not _logged_in(browser)
-    assert db.session.scalar(select(AuthSession)).revoked_reason == "absolute_timeout"
+    with user_scope(firm.owner.user.id):  # RLS: a user's own sessions
+        assert db.session.scalar(select(AuthSession)).revoked_reason == "absolute_timeout"
 
 
 def test_deactivation_ends_the_persons_sessions_at_once(db_app, make_browser):
@@ -80,7 +83,8 @@ def test_each_login_gets_a_new_session_cookie(db_app, browser):
     login(browser, firm.owner)
     after = browser.client.get_cookie("advocate_session").value
     assert before != after
-    tokens = db.session.scalars(select(AuthSession.token_hash)).all()
+    with user_scope(firm.owner.user.id):  # RLS: a user's own sessions
+        tokens = db.session.scalars(select(AuthSession.token_hash)).all()
     assert len(tokens) == 1 and tokens[0] not in after  # the cookie holds the token, the DB its hash
 
 

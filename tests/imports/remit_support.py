@@ -38,7 +38,8 @@ class Setup:
 
     @property
     def tenant(self) -> Tenant:
-        return db.session.get(Tenant, self.tenant_id)
+        # The firm's loaded snapshot (RLS shows its row only in its own scope).
+        return self.firm.tenant
 
     def case(self, claim_number: str | None, pcn: str | None, *, paid: bool = True, **kw) -> int:
         """A case at intake; its two lines pay 160.00 at intake unless paid=False."""

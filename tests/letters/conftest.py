@@ -12,6 +12,7 @@ import pytest
 from advocate.db import utcnow
 from advocate.extensions import db
 from tenants import tenant_scope
+from tenants.models import Tenant
 from tests.factories import Firm, make_case, make_firm, make_payer, make_practice, make_user
 
 
@@ -70,13 +71,23 @@ def add_nsa(tenant_id: int, case_id: int, *, qpa="1850.00", offer="4200.00") -> 
 def make_setup(*, authorized: bool = True, **case_overrides) -> LetterSetup:
     firm = make_firm("Harbor Claims Advocacy")
     t = firm.tenant
-    t.address_line1, t.city, t.state, t.zip = "12 Harbor Street", "Boston", "MA", "02110"
-    t.phone, t.fax, t.letterhead_tagline = (
-        "617-555-0100",
-        "617-555-0101",
-        "Out-of-network claim advocacy",
-    )
-    db.session.commit()
+    letterhead = {
+        "address_line1": "12 Harbor Street",
+        "city": "Boston",
+        "state": "MA",
+        "zip": "02110",
+        "phone": "617-555-0100",
+        "fax": "617-555-0101",
+        "letterhead_tagline": "Out-of-network claim advocacy",
+    }
+    # firm.tenant is a detached snapshot (RLS shows a firm's row only in its
+    # scope): change the row in scope, and the snapshot for later reads.
+    with tenant_scope(t.id):
+        row = db.session.get(Tenant, t.id)
+        for name, value in letterhead.items():
+            setattr(row, name, value)
+            setattr(t, name, value)
+        db.session.commit()
     practice_id = make_practice(t, name="Lakeside Orthopedics")
     payer_id = make_payer(
         t,

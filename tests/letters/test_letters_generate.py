@@ -13,7 +13,7 @@ from advocate.extensions import db
 from advocate.letters import services
 from advocate.letters.models import DONE, Letter
 from advocate.storage import get_storage
-from tenants import tenant_scope
+from tenants import tenant_scope, user_scope
 from tests.factories import login
 from tests.letters.conftest import add_nsa, make_setup, pdf_text
 
@@ -110,7 +110,8 @@ def test_names_in_any_script_render_without_boxes(db_app):
     from advocate.auth.models import User
     from advocate.payers.models import Payer
 
-    with tenant_scope(s.tenant.id):
+    # RLS on users: only the user changes their own account row.
+    with tenant_scope(s.tenant.id), user_scope(s.advocate.user.id):
         db.session.get(User, s.advocate.user.id).name = "Søren 김민준 さくら"
         db.session.get(
             Payer, s.payer_id

@@ -16,6 +16,7 @@ from tenants.models import Membership
 from tenants.onboarding import services as onboarding
 from tenants.onboarding.models import Invitation
 from tenants.onboarding.services import OnboardingError
+from tenants.scoping import lookup_email
 from tests.factories import firm_today, login, make_firm, make_user
 from tests.practices.practice_helpers import (
     add_agreement,
@@ -42,7 +43,8 @@ def _membership(tenant_id: int, email: str) -> Membership:
     from advocate.auth.models import User
 
     db.session.expire_all()
-    user = db.session.scalar(select(User).where(User.email == email))
+    with lookup_email(email):  # RLS on users: the account of this address
+        user = db.session.scalar(select(User).where(User.email == email))
     set_db_user(user.id)
     with tenant_scope(tenant_id):
         m = db.session.scalar(select(Membership).where(Membership.user_id == user.id))

@@ -13,6 +13,7 @@ from advocate.practices.models import FeeAgreement, Practice, PracticeAuthorizat
 from advocate.practices.services import authorization_status
 from tenants import set_db_user, tenant_scope
 from tenants.models import Membership
+from tenants.scoping import lookup_email
 from tests.factories import make_firm
 from tests.practices.practice_helpers import count
 
@@ -35,7 +36,8 @@ def test_seed_practices_twice_changes_nothing(db_app):
         == again
         == {"Practice": 2, "FeeAgreement": 3, "PracticeAuthorization": 2, "Association": 2}
     )
-    user = db.session.scalar(select(User).where(User.email == "practice@demo.advocate.test"))
+    with lookup_email("practice@demo.advocate.test"):  # RLS on users
+        user = db.session.scalar(select(User).where(User.email == "practice@demo.advocate.test"))
     set_db_user(user.id)
     with tenant_scope(tid):
         m = db.session.scalar(select(Membership).where(Membership.user_id == user.id))

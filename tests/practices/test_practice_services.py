@@ -15,7 +15,7 @@ from advocate.practices import services
 from advocate.practices.models import FeeAgreement, Practice, PracticeAuthorization
 from advocate.practices.services import ValidationFailed
 from tenants import tenant_scope
-from tests.factories import make_firm
+from tests.factories import make_firm, make_payer
 from tests.practices.practice_helpers import (
     add_authorization,
     add_practice,
@@ -338,6 +338,8 @@ def test_scope_limits_the_payers_covered(db_app):
     tid = firm.tenant.id
     listed = add_practice(tid)
     everyone = add_practice(tid)
+    # Listed payer ids are the firm's own payers (issue 15: every id is checked).
+    p3, p5, p7, p9 = (make_payer(firm.tenant, name=f"Plan {n}") for n in (3, 5, 7, 9))
     with tenant_scope(tid):
         services.add_authorization(
             db.session.get(Practice, listed),
@@ -345,7 +347,7 @@ def test_scope_limits_the_payers_covered(db_app):
             today=date(2026, 1, 1),
             signed_on=date(2025, 1, 1),
             scope="listed",
-            payer_ids=[7, 3],
+            payer_ids=[p7, p3],
             payer_names="Aetna\n\nCigna\n",
         )
         services.add_authorization(
@@ -354,18 +356,18 @@ def test_scope_limits_the_payers_covered(db_app):
             today=date(2026, 1, 1),
             signed_on=date(2025, 1, 1),
             scope="all",
-            payer_ids=[9],
+            payer_ids=[p9],
         )
         db.session.commit()
         auth = db.session.scalar(
             select(PracticeAuthorization).where(PracticeAuthorization.practice_id == listed)
         )
-        assert auth.payer_ids == [3, 7] and auth.payer_names == ["Aetna", "Cigna"]
+        assert auth.payer_ids == sorted([p3, p7]) and auth.payer_names == ["Aetna", "Cigna"]
         on = date(2025, 6, 1)
-        assert services.has_valid_authorization(listed, on, payer_id=3) is True
-        assert services.has_valid_authorization(listed, on, payer_id=5) is False
+        assert services.has_valid_authorization(listed, on, payer_id=p3) is True
+        assert services.has_valid_authorization(listed, on, payer_id=p5) is False
         assert services.has_valid_authorization(listed, on) is True
-        assert services.has_valid_authorization(everyone, on, payer_id=5) is True
+        assert services.has_valid_authorization(everyone, on, payer_id=p5) is True
         with pytest.raises(TypeError):
             services.has_valid_authorization(listed, on, payer_id="3")
 
@@ -405,16 +407,25 @@ def test_payer_ids_from_a_form_are_parsed_as_ints(db_app):
 
 
 def test_the_document_reference_is_kept(db_app):
+    from advocate.documents.models import Document
+
     firm = make_firm()
     tid = firm.tenant.id
     pid = add_practice(tid)
     with tenant_scope(tid):
+        # The reference must be a document of this practice (issue 15: ids are checked).
+        doc = Document(owner_type="practice", owner_id=pid, category="authorization", filename="loa.pdf",
+                       kind="pdf", content_type="application/pdf", size_bytes=1, sha256="0" * 64,
+                       storage_key=f"tenants/{tid}/x")
+        db.session.add(doc)
+        db.session.flush()
+        doc_id = doc.id
         a = services.add_authorization(
             db.session.get(Practice, pid),
             actor=None,
             today=date(2026, 1, 1),
             signed_on=date(2025, 1, 1),
-            document_id=42,
+            document_id=doc_id,
         )
         db.session.commit()
-        assert db.session.get(PracticeAuthorization, a.id).document_id == 42
+        assert db.session.get(PracticeAuthorization, a.id).document_id == doc_id

@@ -13,7 +13,7 @@ from advocate.associations.models import Association
 from advocate.extensions import db
 from advocate.practices.models import FeeAgreement, Practice, PracticeAuthorization, PracticeContact
 from tenants import tenant_scope
-from tests.factories import firm_today, login, make_firm, make_user
+from tests.factories import firm_today, login, make_firm, make_payer, make_user
 from tests.practices.practice_helpers import (
     add_agreement,
     add_authorization,
@@ -345,6 +345,9 @@ def test_recording_an_authorization_removes_the_warning(admin_browser):
     pid = add_practice(tid)
     assert 'data-testid="authorization-warning"' in _text(admin_browser.get(f"/practices/{pid}"))
     today = firm_today(tid)
+    # Listed payer ids must be the firm's own payers (issue 15: ids are checked).
+    y1 = make_payer(admin_browser.firm.tenant, name="Listed One")
+    y2 = make_payer(admin_browser.firm.tenant, name="Listed Two")
     r = admin_browser.post(
         f"/practices/{pid}/authorizations/new",
         {
@@ -352,17 +355,17 @@ def test_recording_an_authorization_removes_the_warning(admin_browser):
             "expires_on": (today + timedelta(days=362)).isoformat(),
             "scope": "listed",
             "payer_names": "Aetna\nCigna",
-            "payer_ids": "4, 9",
+            "payer_ids": f"{y2}, {y1}",
             "notes": "",
         },
     )
     assert r.status_code == 302
     page = _text(admin_browser.get(f"/practices/{pid}"))
     assert 'data-testid="authorization-warning"' not in page
-    assert "Listed payers: Aetna, Cigna, payer #4, payer #9" in page
+    assert f"Listed payers: Aetna, Cigna, payer #{y1}, payer #{y2}" in page
     with tenant_scope(tid):
         auth = db.session.scalar(select(PracticeAuthorization))
-        assert auth.payer_ids == [4, 9]
+        assert auth.payer_ids == [y1, y2]
 
 
 def test_an_expired_authorization_shows_the_warning(admin_browser):
