@@ -110,10 +110,25 @@ def _finish(response):
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             "sql_count": g.get("_sql_count", 0),
             "firm_id": tenant_id,
-            "user_id": getattr(actor, "id", None),
+            "user_id": _identity(actor),
         },
     )
     return response
+
+
+def _identity(obj) -> int | None:
+    """An ORM object's primary key as the session knows it: reading ``.id``
+    after the commit would reload the row (a query, which RLS may refuse)."""
+    if obj is None:
+        return None
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import NoInspectionAvailable
+
+    try:
+        identity = inspect(obj).identity
+    except NoInspectionAvailable:
+        return getattr(obj, "id", None)
+    return identity[0] if identity else None
 
 
 def init_app(app: Flask) -> None:
