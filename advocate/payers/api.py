@@ -97,8 +97,11 @@ def _firm_today() -> date:
 @bp.route("/payers", methods=["GET"])
 @roles(STAFF)
 @describe(
-    query=[*CURSOR_PARAMS, Param("q", "Search in name and EDI payer id."),
-           Param("plan_type", "Only payers with this plan type.", enum=list(PLAN_TYPES))],
+    query=[
+        *CURSOR_PARAMS,
+        Param("q", "Search in name and EDI payer id."),
+        Param("plan_type", "Only payers with this plan type.", enum=list(PLAN_TYPES)),
+    ],
     responses={200: CursorPage[PayerOut]},
 )
 def payers_list():
@@ -153,8 +156,10 @@ def payers_get(payer_id: int):
 @bp.route("/payers/<int:payer_id>/policy", methods=["GET"])
 @roles(STAFF)
 @describe(
-    query=[Param("plan_type", "The plan type.", required=True, enum=list(PLAN_TYPES)),
-           Param("on", "The day (YYYY-MM-DD); default: today at the firm.", format="date")],
+    query=[
+        Param("plan_type", "The plan type.", required=True, enum=list(PLAN_TYPES)),
+        Param("on", "The day (YYYY-MM-DD); default: today at the firm.", format="date"),
+    ],
     responses={200: PayerPolicyOut},
 )
 def payers_policy(payer_id: int):

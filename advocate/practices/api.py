@@ -116,9 +116,13 @@ def practice_json(p: Practice, *, auth_status: str | None = None, agreement=None
 @bp.route("/practices", methods=["GET"])
 @roles(STAFF)
 @describe(
-    query=[*CURSOR_PARAMS, Param("q", "Search in name, NPI, city."),
-           Param("status", "active, paused or offboarded.", enum=list(PRACTICE_STATUSES)),
-           Param("specialty", "A specialty code."), Param("state", "Two-letter state.")],
+    query=[
+        *CURSOR_PARAMS,
+        Param("q", "Search in name, NPI, city."),
+        Param("status", "active, paused or offboarded.", enum=list(PRACTICE_STATUSES)),
+        Param("specialty", "A specialty code."),
+        Param("state", "Two-letter state."),
+    ],
     responses={200: CursorPage[PracticeOut]},
 )
 def practices_list():
@@ -201,7 +205,9 @@ class FeeAgreementIn(Body):
     until the next version's (the first version creates the agreement)."""
 
     effective_date: Date
-    percent: Annotated[str, Field(pattern=r"^\d{1,3}(\.\d{1,2})?$", description="Contingency percent, 0 to 100.")]
+    percent: Annotated[
+        str, Field(pattern=r"^\d{1,3}(\.\d{1,2})?$", description="Contingency percent, 0 to 100.")
+    ]
     basis: Literal["incremental", "gross"]
     minimum: Money | None = None
     cap: Money | None = None

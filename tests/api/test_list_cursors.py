@@ -37,16 +37,25 @@ def _add(tenant_id: int, row) -> int:
 
 def _ledger_entry(firm, practice_id, case_id, on: date) -> FeeLedgerEntry:
     return FeeLedgerEntry(
-        tenant_id=firm.tenant.id, practice_id=practice_id, case_id=case_id, kind="adjustment",
-        amount=Decimal("10.00"), effective_on=on, explanation="Manual adjustment",
+        tenant_id=firm.tenant.id,
+        practice_id=practice_id,
+        case_id=case_id,
+        kind="adjustment",
+        amount=Decimal("10.00"),
+        effective_on=on,
+        explanation="Manual adjustment",
         reason="test",
     )
 
 
 def _invoice(firm, practice_id) -> Invoice:
     return Invoice(
-        tenant_id=firm.tenant.id, practice_id=practice_id, kind="monthly",
-        business_key=f"test-{next(_n)}", issued_on=date(2026, 1, 1), status="open",
+        tenant_id=firm.tenant.id,
+        practice_id=practice_id,
+        kind="monthly",
+        business_key=f"test-{next(_n)}",
+        issued_on=date(2026, 1, 1),
+        status="open",
     )
 
 
@@ -98,17 +107,13 @@ def _ledger(firm, practice_id, payer_id):
         _add(firm.tenant.id, _ledger_entry(firm, practice_id, case_id, date.fromisoformat(on)))
     return (
         f"/api/v1/practices/{practice_id}/ledger",
-        lambda: _add(
-            firm.tenant.id, _ledger_entry(firm, practice_id, case_id, date(2026, 1, 5))
-        ),
+        lambda: _add(firm.tenant.id, _ledger_entry(firm, practice_id, case_id, date(2026, 1, 5))),
         lambda item: (-date.fromisoformat(item["effective_on"]).toordinal(), -item["id"]),
     )
 
 
 @pytest.mark.parametrize("setup", [_cases, _payers, _practices, _invoices, _ledger])
-def test_a_walk_returns_every_row_once_in_order_even_with_an_insert_between_pages(
-    db_app, setup
-):
+def test_a_walk_returns_every_row_once_in_order_even_with_an_insert_between_pages(db_app, setup):
     firm = make_firm("Cursor Firm")
     practice_id, payer_id = make_practice(firm.tenant), make_payer(firm.tenant)
     auth = api_headers(firm.owner)

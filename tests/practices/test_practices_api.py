@@ -119,7 +119,8 @@ def test_get_is_paginated(api):
 
 
 @pytest.mark.parametrize(
-    "query", ["limit=0", "limit=101", "limit=x", "cursor=garbage", "page=2", "per_page=3", "status=gone"]
+    "query",
+    ["limit=0", "limit=101", "limit=x", "cursor=garbage", "page=2", "per_page=3", "status=gone"],
 )
 def test_bad_paging_is_a_422(api, query):
     r = api.get(f"/api/v1/practices?{query}", headers=_auth(api.token))
