@@ -35,7 +35,9 @@ def _base_url() -> str:
     raw = (os.environ.get("APP_BASE_URL") or "http://127.0.0.1:5000").strip().rstrip("/")
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ValueError(f"APP_BASE_URL must be an http(s) URL with a host, e.g. https://advocate.example.com; got {raw!r}")
+        raise ValueError(
+            f"APP_BASE_URL must be an http(s) URL with a host, e.g. https://advocate.example.com; got {raw!r}"
+        )
     return raw
 
 
@@ -76,7 +78,9 @@ def load(instance_path: Path) -> dict:
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": db_url,
         # Migrations run as the schema owner; the app connects as a role that owns nothing.
-        "MIGRATION_DATABASE_URL": normalise_db_url(os.environ.get("MIGRATION_DATABASE_URL") or db_url),
+        "MIGRATION_DATABASE_URL": normalise_db_url(
+            os.environ.get("MIGRATION_DATABASE_URL") or db_url
+        ),
         "APP_DB_ROLE": os.environ.get("APP_DB_ROLE", "advocate_app"),
         # hide_parameters: a database error's message never carries the values (PHI) it was given.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
@@ -84,6 +88,9 @@ def load(instance_path: Path) -> dict:
         "SENTRY_DSN": os.environ.get("SENTRY_DSN") or None,
         # Webhook endpoints must be https:// unless this is set (local development, tests).
         "WEBHOOKS_ALLOW_HTTP": _bool("WEBHOOKS_ALLOW_HTTP", False),
+        # Let webhooks reach loopback/private/link-local addresses (tests only: it turns
+        # off the SSRF guard in advocate.webhooks.safe_http). Never set in production.
+        "WEBHOOKS_ALLOW_PRIVATE": _bool("WEBHOOKS_ALLOW_PRIVATE", False),
         "SENTRY_ENVIRONMENT": os.environ.get("SENTRY_ENVIRONMENT") or None,
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
         "REDIS_URL": redis_url,
@@ -93,8 +100,10 @@ def load(instance_path: Path) -> dict:
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
         # How long an Idempotency-Key's first answer is kept for retries.
         "IDEMPOTENCY_HOURS": int(os.environ.get("IDEMPOTENCY_HOURS", "24")),
-        "STORAGE_BACKEND": os.environ.get("STORAGE_BACKEND") or ("s3" if os.environ.get("S3_BUCKET") else "local"),
-        "STORAGE_LOCAL_ROOT": os.environ.get("STORAGE_LOCAL_ROOT") or str(instance_path / "documents"),
+        "STORAGE_BACKEND": os.environ.get("STORAGE_BACKEND")
+        or ("s3" if os.environ.get("S3_BUCKET") else "local"),
+        "STORAGE_LOCAL_ROOT": os.environ.get("STORAGE_LOCAL_ROOT")
+        or str(instance_path / "documents"),
         "S3_BUCKET": os.environ.get("S3_BUCKET"),
         "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL"),
         "S3_REGION": os.environ.get("S3_REGION", "us-east-1"),
@@ -129,10 +138,18 @@ def load(instance_path: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": https,
         "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
-        "SESSION_IDLE_TIMEOUT": timedelta(minutes=int(os.environ.get("SESSION_IDLE_MINUTES", "30"))),
-        "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12"))),
-        "LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR": int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR", "100")),
-        "LOGIN_ATTEMPTS_PER_IP": os.environ.get("LOGIN_ATTEMPTS_PER_IP", "30 per minute;300 per hour"),
+        "SESSION_IDLE_TIMEOUT": timedelta(
+            minutes=int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+        ),
+        "SESSION_ABSOLUTE_TIMEOUT": timedelta(
+            hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12"))
+        ),
+        "LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR": int(
+            os.environ.get("LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR", "100")
+        ),
+        "LOGIN_ATTEMPTS_PER_IP": os.environ.get(
+            "LOGIN_ATTEMPTS_PER_IP", "30 per minute;300 per hour"
+        ),
         "PASSWORD_RESET_MAX_AGE": int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600")),
         "EMAIL_VERIFY_MAX_AGE": int(os.environ.get("EMAIL_VERIFY_MAX_AGE", str(24 * 3600))),
         "INVITATION_DAYS": int(os.environ.get("INVITATION_DAYS", "7")),

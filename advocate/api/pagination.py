@@ -114,3 +114,24 @@ def cursor_page(
         args["cursor"] = _encode(key(rows[-1]))
         next_url = url_for(request.endpoint, **(request.view_args or {}), **args, _external=True)
     return rows, next_url
+
+
+def refuse_page_numbers() -> None:
+    """The lists that used page numbers now use cursors: a client still sending
+    ``page``/``per_page`` gets a 422 naming the parameter rather than the first
+    page again and again (a loop that never ends)."""
+    from advocate.api.auth import api_error
+
+    old = [k for k in ("page", "per_page") if k in request.args]
+    if old:
+        api_error(
+            422,
+            "invalid query parameter",
+            [
+                {
+                    "field": k,
+                    "message": "this list is cursor-paginated: use `limit` and follow `next`",
+                }
+                for k in old
+            ],
+        )

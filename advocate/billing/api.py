@@ -6,13 +6,14 @@ practice is a 404, and the invoice list is filtered to theirs.
 
 from __future__ import annotations
 
-from flask import abort, current_app, g, jsonify, request
+from flask import abort, g, jsonify, request
 from sqlalchemy import select
 
 from advocate.api import bp
 from advocate.api.auth import api_error
 from advocate.api.openapi import Param, describe
-from advocate.api.schema import MoneyOut, Out, Page
+from advocate.api.pagination import CURSOR_PARAMS, cursor_page, refuse_page_numbers
+from advocate.api.schema import CursorPage, MoneyOut, Out
 from advocate.auth.access import READERS, roles
 from advocate.billing import ledger
 from advocate.billing.models import INVOICE_STATUSES, FeeLedgerEntry, Invoice
@@ -42,7 +43,7 @@ class LedgerEntryOut(Out):
     created_at: str | None
 
 
-class LedgerPage(Page[LedgerEntryOut]):
+class LedgerPage(CursorPage[LedgerEntryOut]):
     """A practice's fee ledger, newest first."""
 
     practice_id: int
@@ -71,7 +72,6 @@ class InvoiceOut(Out):
     stripe_invoice_id: str | None
 
 
-PAGE_PARAMS = [Param("page", "Page number.", "integer"), Param("per_page", "Items per page.", "integer")]
 
 
 def _int_arg(name: str, default: int, *, maximum: int) -> int:
@@ -82,13 +82,6 @@ def _int_arg(name: str, default: int, *, maximum: int) -> int:
         api_error(422, "invalid query parameter",
                   [{"field": name, "message": f"{name} must be a whole number from 1 to {maximum}."}])
     return int(raw)
-
-
-def _paginate(query):
-    page = _int_arg("page", 1, maximum=10**6)
-    per_page = _int_arg("per_page", current_app.config["PAGE_SIZE"], maximum=MAX_PER_PAGE)
-    return db.paginate(query, page=page, per_page=per_page, error_out=False,
-                       max_per_page=MAX_PER_PAGE)
 
 
 def _money(value) -> str | None:
@@ -148,38 +141,40 @@ def _own_practice_filter(practice_id: int | None = None) -> int | None:
 
 @bp.route("/practices/<int:practice_id>/ledger", methods=["GET"])
 @roles(READERS)
-@describe(query=PAGE_PARAMS, responses={200: LedgerPage})
+@describe(query=CURSOR_PARAMS, responses={200: LedgerPage})
 def practice_ledger(practice_id: int):
-    """A practice's fee ledger, newest first, paginated (page, per_page)."""
+    """A practice's fee ledger, newest first (effective date, then id), cursor-paginated."""
+    refuse_page_numbers()
     _own_practice_filter(practice_id)
     practice = db.session.get(Practice, practice_id)
     if practice is None:
         abort(404)
-    page = _paginate(ledger.practice_entries_query(practice.id))
-    totals = ledger.practice_totals(practice.id)
-    db.session.commit()
-    return jsonify(
-        practice_id=practice.id,
-        net_fees=_money(totals["net"]),
-        items=[entry_json(e) for e in page.items],
-        page=page.page, per_page=page.per_page, total=page.total, pages=page.pages,
+    rows, nxt = cursor_page(
+        ledger.practice_entries_query(practice.id).order_by(None),
+        [(FeeLedgerEntry.effective_on, "desc"), (FeeLedgerEntry.id, "desc")],
+        lambda e: (e.effective_on, e.id),
     )
+    totals = ledger.practice_totals(practice.id)
+    items = [entry_json(e) for e in rows]
+    db.session.commit()
+    return jsonify(practice_id=practice.id, net_fees=_money(totals["net"]), items=items, next=nxt)
 
 
 @bp.route("/invoices", methods=["GET"])
 @roles(READERS)
 @describe(
-    query=[*PAGE_PARAMS, Param("status", "Invoice status.", enum=list(INVOICE_STATUSES)),
+    query=[*CURSOR_PARAMS, Param("status", "Invoice status.", enum=list(INVOICE_STATUSES)),
            Param("practice_id", "Only this practice's invoices.", "integer")],
-    responses={200: Page[InvoiceOut]},
+    responses={200: CursorPage[InvoiceOut]},
 )
 def invoices_list():
-    """The firm's invoices, newest first (status=, practice_id=; page, per_page)."""
+    """The firm's invoices, newest first (status=, practice_id=), cursor-paginated."""
+    refuse_page_numbers()
     status = request.args.get("status") or None
     if status is not None and status not in INVOICE_STATUSES:
         api_error(422, "invalid query parameter",
                   [{"field": "status", "message": "status is one of " + ", ".join(INVOICE_STATUSES) + "."}])
-    query = select(Invoice).order_by(Invoice.id.desc())
+    query = select(Invoice)
     if status:
         query = query.where(Invoice.status == status)
     own = _own_practice_filter()
@@ -188,7 +183,7 @@ def invoices_list():
                             Invoice.status.not_in(("pending", "draft")))
     elif request.args.get("practice_id"):
         query = query.where(Invoice.practice_id == _int_arg("practice_id", 0, maximum=2**62))
-    page = _paginate(query)
+    rows, nxt = cursor_page(query, [(Invoice.id, "desc")], lambda i: (i.id,))
+    items = [invoice_json(i) for i in rows]
     db.session.commit()
-    return jsonify(items=[invoice_json(i) for i in page.items], page=page.page,
-                   per_page=page.per_page, total=page.total, pages=page.pages)
+    return jsonify(items=items, next=nxt)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from advocate.api import bp
 from advocate.api.auth import api_error
 from advocate.api.openapi import Param, body, describe
-from advocate.api.pagination import CURSOR_PARAMS, cursor_page
+from advocate.api.pagination import CURSOR_PARAMS, cursor_page, refuse_page_numbers
 from advocate.api.schema import (
     Body,
     CursorPage,
@@ -23,7 +23,6 @@ from advocate.api.schema import (
     MoneyOut,
     OpenOut,
     Out,
-    Page,
     Ref,
     Timestamp,
 )
@@ -338,25 +337,28 @@ def case_detail(case: Case) -> dict:
 @bp.route("/cases", methods=["GET"])
 @roles(STAFF)
 @describe(
-    query=[Param("page", "Page number.", "integer"), Param("per_page", "Items per page.", "integer"),
+    query=[*CURSOR_PARAMS,
            Param("status", "Workflow status."), Param("practice_id", "A practice id.", "integer"),
            Param("payer_id", "A payer id.", "integer"), Param("q", "Search reference, claim number.")],
-    responses={200: Page[CaseSummary]},
+    responses={200: CursorPage[CaseSummary]},
 )
 def cases_list():
-    """List cases with the caseload's filters, paginated."""
-    from advocate.cases.queries import page_of_cases, parse_case_filter
+    """List cases with the caseload's filters, newest first, cursor-paginated."""
+    from advocate.cases.queries import case_conditions, parse_case_filter
 
+    refuse_page_numbers()
     f, errors = parse_case_filter(request.args)
     if errors:
         api_error(422, "invalid filter", [{"field": e.field, "message": e.message} for e in errors])
-    page = page_of_cases(f)
-    audit("case.list", object_type="case", is_phi=True, details={"count": len(page.items), "via": "api"})
+    rows, nxt = cursor_page(
+        select(Case).where(*case_conditions(f)), [(Case.id, "desc")], lambda c: (c.id,)
+    )
+    audit("case.list", object_type="case", is_phi=True, details={"count": len(rows), "via": "api"})
     # Serialise before the commit: a commit expires the rows, and reading them
     # afterwards reloads each one (a statement per row).
-    items = [ser.case_summary(c) for c in page.items]
+    items = [ser.case_summary(c) for c in rows]
     db.session.commit()
-    return jsonify(items=items, page=page.page, per_page=page.per_page, total=page.total, pages=page.pages)
+    return jsonify(items=items, next=nxt)
 
 
 @bp.route("/cases", methods=["POST"])

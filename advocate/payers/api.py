@@ -5,20 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import g, jsonify, request, url_for
 
 from advocate.api import bp
 from advocate.api.auth import api_error
 from advocate.api.openapi import Param, body, describe
-from advocate.api.schema import Body, Out, Page
+from advocate.api.pagination import CURSOR_PARAMS, cursor_page, refuse_page_numbers
+from advocate.api.schema import Body, CursorPage, Out
 from advocate.auth.access import MANAGERS, STAFF, roles
 from advocate.extensions import db
 from advocate.payers import services
 from advocate.payers.defaults import PLAN_TYPES
 from advocate.payers.models import Payer
 from advocate.payers.validation import FieldErrors
-
-MAX_PER_PAGE = 100
 
 
 class PayerIn(Body):
@@ -80,30 +79,6 @@ class PayerPolicyOut(Out):
     policy: dict | None
 
 
-PAGE_PARAMS = [
-    Param("page", "Page number, from 1.", "integer"),
-    Param("per_page", f"Items per page, 1 to {MAX_PER_PAGE}.", "integer"),
-]
-
-
-def _int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not (minimum <= int(raw) <= maximum):
-        api_error(
-            422,
-            "invalid query parameter",
-            [
-                {
-                    "field": name,
-                    "message": f"{name} must be a whole number from {minimum} to {maximum}.",
-                }
-            ],
-        )
-    return int(raw)
-
-
 def _payer_or_404(payer_id: int) -> Payer:
     payer = db.session.get(Payer, payer_id)
     if payer is None:
@@ -122,16 +97,16 @@ def _firm_today() -> date:
 @bp.route("/payers", methods=["GET"])
 @roles(STAFF)
 @describe(
-    query=[*PAGE_PARAMS, Param("q", "Search in name and EDI payer id."),
-           Param("plan_type", "Only payers with this plan type.", enum=list(PLAN_TYPES))],
-    responses={200: Page[PayerOut]},
+    query=[
+        *CURSOR_PARAMS,
+        Param("q", "Search in name and EDI payer id."),
+        Param("plan_type", "Only payers with this plan type.", enum=list(PLAN_TYPES)),
+    ],
+    responses={200: CursorPage[PayerOut]},
 )
 def payers_list():
-    """List the firm's payers, paginated (page, per_page; q, plan_type)."""
-    page_no = _int_arg("page", 1, minimum=1, maximum=10**6)
-    per_page = _int_arg(
-        "per_page", current_app.config["PAGE_SIZE"], minimum=1, maximum=MAX_PER_PAGE
-    )
+    """List the firm's payers by name, cursor-paginated (limit, next; q, plan_type)."""
+    refuse_page_numbers()
     plan_type = request.args.get("plan_type") or None
     if plan_type is not None and plan_type not in PLAN_TYPES:
         api_error(
@@ -140,17 +115,12 @@ def payers_list():
             [{"field": "plan_type", "message": f"plan_type is one of: {', '.join(PLAN_TYPES)}."}],
         )
     q = services.search_payers(g.membership.tenant_id, request.args.get("q"), plan_type)
-    page = db.paginate(
-        q, page=page_no, per_page=per_page, error_out=False, max_per_page=MAX_PER_PAGE
+    rows, nxt = cursor_page(
+        q.order_by(None), [(Payer.name_key, "asc"), (Payer.id, "asc")], lambda p: (p.name_key, p.id)
     )
+    items = [services.payer_to_dict(p) for p in rows]
     db.session.commit()
-    return jsonify(
-        items=[services.payer_to_dict(p) for p in page.items],
-        page=page.page,
-        per_page=page.per_page,
-        total=page.total,
-        pages=page.pages,
-    )
+    return jsonify(items=items, next=nxt)
 
 
 @bp.route("/payers", methods=["POST"])
@@ -186,8 +156,10 @@ def payers_get(payer_id: int):
 @bp.route("/payers/<int:payer_id>/policy", methods=["GET"])
 @roles(STAFF)
 @describe(
-    query=[Param("plan_type", "The plan type.", required=True, enum=list(PLAN_TYPES)),
-           Param("on", "The day (YYYY-MM-DD); default: today at the firm.", format="date")],
+    query=[
+        Param("plan_type", "The plan type.", required=True, enum=list(PLAN_TYPES)),
+        Param("on", "The day (YYYY-MM-DD); default: today at the firm.", format="date"),
+    ],
     responses={200: PayerPolicyOut},
 )
 def payers_policy(payer_id: int):

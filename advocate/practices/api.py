@@ -5,15 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import g, jsonify, request, url_for
 from pydantic import Field
 from sqlalchemy import select
 
 from advocate.api import bp
 from advocate.api.auth import api_error
 from advocate.api.openapi import Param, body, describe
-from advocate.api.pagination import CURSOR_PARAMS, cursor_page
-from advocate.api.schema import Body, CursorPage, Date, Money, MoneyOut, Out, Page
+from advocate.api.pagination import CURSOR_PARAMS, cursor_page, refuse_page_numbers
+from advocate.api.schema import Body, CursorPage, Date, Money, MoneyOut, Out
 from advocate.auth.access import MANAGERS, STAFF, roles
 from advocate.billing.fees import IDR_FEE_BEARERS
 from advocate.extensions import db
@@ -25,8 +25,6 @@ from advocate.practices.models import (
     Practice,
 )
 from advocate.practices.validators import SPECIALTIES
-
-MAX_PER_PAGE = 100
 
 
 class PracticeIn(Body):
@@ -81,12 +79,6 @@ class PracticeOut(Out):
     fee_agreement: FeeAgreementSummary | None = None
 
 
-PAGE_PARAMS = [
-    Param("page", "Page number, from 1.", "integer"),
-    Param("per_page", f"Items per page, 1 to {MAX_PER_PAGE}.", "integer"),
-]
-
-
 def practice_json(p: Practice, *, auth_status: str | None = None, agreement=None) -> dict:
     data = {
         "id": p.id,
@@ -121,38 +113,21 @@ def practice_json(p: Practice, *, auth_status: str | None = None, agreement=None
     return data
 
 
-def _int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not (minimum <= int(raw) <= maximum):
-        api_error(
-            422,
-            "invalid query parameter",
-            [
-                {
-                    "field": name,
-                    "message": f"{name} must be a whole number from {minimum} to {maximum}.",
-                }
-            ],
-        )
-    return int(raw)
-
-
 @bp.route("/practices", methods=["GET"])
 @roles(STAFF)
 @describe(
-    query=[*PAGE_PARAMS, Param("q", "Search in name, NPI, city."),
-           Param("status", "active, paused or offboarded.", enum=list(PRACTICE_STATUSES)),
-           Param("specialty", "A specialty code."), Param("state", "Two-letter state.")],
-    responses={200: Page[PracticeOut]},
+    query=[
+        *CURSOR_PARAMS,
+        Param("q", "Search in name, NPI, city."),
+        Param("status", "active, paused or offboarded.", enum=list(PRACTICE_STATUSES)),
+        Param("specialty", "A specialty code."),
+        Param("state", "Two-letter state."),
+    ],
+    responses={200: CursorPage[PracticeOut]},
 )
 def practices_list():
-    """List the firm's practices, paginated (page, per_page; q, status, specialty, state)."""
-    page_no = _int_arg("page", 1, minimum=1, maximum=10**6)
-    per_page = _int_arg(
-        "per_page", current_app.config["PAGE_SIZE"], minimum=1, maximum=MAX_PER_PAGE
-    )
+    """List the firm's practices by name, cursor-paginated (limit, next; q, status, specialty, state)."""
+    refuse_page_numbers()
     status = request.args.get("status") or None
     if status is not None and status not in PRACTICE_STATUSES:
         api_error(
@@ -174,20 +149,14 @@ def practices_list():
         specialty=specialty,
         state=(request.args.get("state") or "").upper() or None,
     )
-    page = db.paginate(
-        q, page=page_no, per_page=per_page, error_out=False, max_per_page=MAX_PER_PAGE
+    rows, nxt = cursor_page(
+        q.order_by(None), [(Practice.name, "asc"), (Practice.id, "asc")], lambda p: (p.name, p.id)
     )
     today = services.tenant_today(g.tenant)
-    ids = [p.id for p in page.items]
-    statuses = services.authorization_statuses(ids, today)
+    statuses = services.authorization_statuses([p.id for p in rows], today)
+    items = [practice_json(p, auth_status=statuses[p.id]) for p in rows]
     db.session.commit()
-    return jsonify(
-        items=[practice_json(p, auth_status=statuses[p.id]) for p in page.items],
-        page=page.page,
-        per_page=page.per_page,
-        total=page.total,
-        pages=page.pages,
-    )
+    return jsonify(items=items, next=nxt)
 
 
 @bp.route("/practices", methods=["POST"])
@@ -236,7 +205,9 @@ class FeeAgreementIn(Body):
     until the next version's (the first version creates the agreement)."""
 
     effective_date: Date
-    percent: Annotated[str, Field(pattern=r"^\d{1,3}(\.\d{1,2})?$", description="Contingency percent, 0 to 100.")]
+    percent: Annotated[
+        str, Field(pattern=r"^\d{1,3}(\.\d{1,2})?$", description="Contingency percent, 0 to 100.")
+    ]
     basis: Literal["incremental", "gross"]
     minimum: Money | None = None
     cap: Money | None = None

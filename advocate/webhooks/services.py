@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from advocate.audit.services import audit
 from advocate.db import utcnow
 from advocate.extensions import db
+from advocate.webhooks import safe_http
 from advocate.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 EVENTS = {
@@ -78,6 +79,13 @@ def create_endpoint(
     allowed = ("https", "http") if current_app.config.get("WEBHOOKS_ALLOW_HTTP") else ("https",)
     if parts.scheme not in allowed or not parts.netloc or len(url) > 500:
         errors.append(("url", "Enter an https:// address of your system (at most 500 characters)."))
+    else:
+        try:
+            safe_http.check_url(url)
+        except safe_http.UnsafeAddress as exc:
+            errors.append(
+                ("url", f"This address can't receive webhooks: {exc}. Use a public address.")
+            )
     events = [e for e in events or [] if e]
     unknown = [e for e in events if e not in EVENTS]
     if not events or unknown:
@@ -209,10 +217,11 @@ def _post(url: str, secret: str, payload: str) -> tuple[int | None, str | None, 
         SIGNATURE_HEADER: sign(secret, int(time.time()), payload),
     }
     try:
-        r = requests.post(
-            url, data=payload.encode(), headers=headers, timeout=TIMEOUT, allow_redirects=False
-        )
+        # Resolved, checked and connected to the checked address (see safe_http).
+        r = safe_http.post(url, data=payload.encode(), headers=headers, timeout=TIMEOUT)
     except requests.RequestException as exc:
+        if "refused: " in str(exc):  # the SSRF guard: the host is not a public address
+            return None, None, "Refused: the address is not public"
         return None, None, f"{type(exc).__name__}"[:255]
     return r.status_code, r.text[:2000], None
 

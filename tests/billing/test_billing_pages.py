@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -149,10 +150,14 @@ def test_a_practice_user_never_sees_another_practices_invoices(stripe_app, brows
 def test_the_api_lists_the_ledger_and_invoices_by_status(stripe_app, browser):
     b, case_id, invoice_id, hosted = invoiced_books(stripe_app)
     headers = token_for(make_user(b.firm.tenant, "advocate"))
-    r = browser.get(f"/api/v1/practices/{b.practice_id}/ledger?per_page=1", headers=headers)
+    r = browser.get(f"/api/v1/practices/{b.practice_id}/ledger?limit=1", headers=headers)
     body = r.get_json()
-    assert r.status_code == 200 and body["total"] == 2 and body["net_fees"] == "100.00"
+    assert r.status_code == 200 and len(body["items"]) == 1 and body["net_fees"] == "100.00"
     assert body["items"][0]["amount"] == "100.00" and body["items"][0]["case_id"] == case_id
+    nxt = urlsplit(body["next"])  # two entries: the second page holds the other
+    rest = browser.get(f"{nxt.path}?{nxt.query}", headers=headers).get_json()
+    assert len(rest["items"]) == 1 and rest["next"] is None
+    assert rest["items"][0]["id"] != body["items"][0]["id"]
     r = browser.get("/api/v1/invoices?status=open", headers=headers)
     items = r.get_json()["items"]
     assert [(i["id"], i["total"], i["hosted_invoice_url"]) for i in items] == [

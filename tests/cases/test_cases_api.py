@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
@@ -161,9 +162,15 @@ def test_list_filters_and_pagination(db_app, make_browser):
     r = client.get(f"/api/v1/cases?payer_id={other_payer}", headers=auth)
     assert r.status_code == 200
     body = r.get_json()
-    assert body["total"] == 1 and body["items"][0]["payer_claim_number"] == "B-1"
-    r = client.get("/api/v1/cases?per_page=2&page=2", headers=auth)
+    assert [c["payer_claim_number"] for c in body["items"]] == ["B-1"] and body["next"] is None
+    r = client.get("/api/v1/cases?limit=2", headers=auth)
     body = r.get_json()
-    assert body["total"] == 4 and body["pages"] == 2 and len(body["items"]) == 2
+    assert len(body["items"]) == 2 and body["next"]
+    nxt = urlsplit(body["next"])
+    second = client.get(f"{nxt.path}?{nxt.query}", headers=auth).get_json()
+    assert len(second["items"]) == 2 and second["next"] is None
+    claims = [c["payer_claim_number"] for c in body["items"] + second["items"]]
+    assert sorted(claims) == ["A-0", "A-1", "A-2", "B-1"]  # each once, newest first
+    assert claims == ["B-1", "A-2", "A-1", "A-0"]
     r = client.get("/api/v1/cases?amount_min=abc", headers=auth)
     assert r.status_code == 422 and r.get_json()["details"][0]["field"] == "amount_min"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from advocate.payers.models import Payer
 from tests.factories import make_firm, make_user
 from tests.payers.conftest import add_payer, add_policy, bearer, count
@@ -71,16 +73,21 @@ def test_only_managers_create_and_staff_list(firm, browser):
     assert _post(browser, headers, {"name": "X"}).status_code == 403
     add_payer(firm, name="Alpha")
     add_payer(firm, name="Beta", edi_payer_id="B2", plan_types=["medicaid_managed_care"])
-    r = browser.get("/api/v1/payers?per_page=1&page=2", headers=headers)
+    r = browser.get("/api/v1/payers?limit=1", headers=headers)
     assert r.status_code == 200
     data = r.get_json()
-    assert (data["total"], data["pages"], [p["name"] for p in data["items"]]) == (2, 2, ["Beta"])
+    assert [p["name"] for p in data["items"]] == ["Alpha"] and data["next"]
+    nxt = urlsplit(data["next"])
+    data = browser.get(f"{nxt.path}?{nxt.query}", headers=headers).get_json()
+    assert ([p["name"] for p in data["items"]], data["next"]) == (["Beta"], None)
     r = browser.get("/api/v1/payers?q=b2", headers=headers)
     assert [p["name"] for p in r.get_json()["items"]] == ["Beta"]
     r = browser.get("/api/v1/payers?plan_type=medicaid_managed_care", headers=headers)
     assert [p["name"] for p in r.get_json()["items"]] == ["Beta"]
-    r = browser.get("/api/v1/payers?plan_type=nope&per_page=0", headers=headers)
-    assert r.status_code == 422 and {d["field"] for d in r.get_json()["details"]} == {"per_page"}
+    r = browser.get("/api/v1/payers?plan_type=nope", headers=headers)
+    assert r.status_code == 422 and {d["field"] for d in r.get_json()["details"]} == {"plan_type"}
+    r = browser.get("/api/v1/payers?limit=0", headers=headers)
+    assert r.status_code == 422 and {d["field"] for d in r.get_json()["details"]} == {"limit"}
 
 
 def test_policy_lookup_by_plan_type_and_date(firm, browser):
@@ -159,7 +166,7 @@ def test_another_firms_payer_is_404(firm, browser):
     )
     assert r.status_code == 404 and r.get_json()["error"] == "not found"
     assert browser.get(f"/api/v1/payers/{pid}", headers=headers).status_code == 404
-    assert browser.get("/api/v1/payers", headers=headers).get_json()["total"] == 0
+    assert browser.get("/api/v1/payers", headers=headers).get_json()["items"] == []
 
 
 def test_no_token_is_401(firm, browser):
