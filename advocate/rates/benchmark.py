@@ -100,7 +100,7 @@ from advocate.rates.models import (
     PfsZipLocality,
 )
 from advocate.rates.services import PAYMENT_MODIFIERS, ROW_MODIFIERS
-from advocate.rates.years import FeeYear, combined_label, fee_year_for
+from advocate.rates.years import FeeYear, combined_label, fee_year_for, stored_fee_year
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -1847,9 +1847,12 @@ def summarize(case, rows: Sequence[LineBenchmark]) -> CaseBenchmark:
         label = f"{_ordinal(p)} percentile" + ("" if pct_lines == n else f" ({pct_lines} of {n})")
         bars.append(Bar(label, total, "series-5", "percentile"))
     computed = max((b.computed_at for b in benches), default=None)
+    from advocate.rates.services import loaded_releases
+
+    releases = loaded_releases()
     fee_years = sorted(
         {
-            FeeYear((ln.service_date or case.service_from).year, b.fee_year)
+            stored_fee_year(ln.service_date or case.service_from, b.fee_year, releases)
             for ln, b in lines
             if b is not None
             and (
