@@ -10,6 +10,12 @@ before the service year there is no Medicare figure at all (the reason says
 so). The PostgreSQL caseload job computes the same year in SQL
 (``advocate.rates.benchmark._SQL_LINES``, ``fya``).
 
+Releases: CMS publishes each year as releases (A, B, C, D) with effective
+dates. ``release_for`` picks the release in effect on the date of service and
+labels it ("CY2025 release B rates"). The fee schedule rows are stored per
+year (the release last imported for that year), so the pricing itself, in
+Python and in SQL, needs only the year; the release only labels it.
+
 Pure functions: no database, no Flask.
 """
 
