@@ -1029,22 +1029,22 @@ class ScaCheck:
 def medicare_amount(line: ServiceLine, case: Case, *, cache: dict | None = None) -> tuple[Decimal | None, str]:
     """Medicare's fee for one unit of the line at the practice's locality in
     the year of service, or (None, why not) when the fee schedule is not loaded."""
-    from advocate.rates.services import RateLookupError, loaded_years, medicare_price
-    from advocate.rates.years import fee_year_for
+    from advocate.rates.services import RateLookupError, loaded_releases, medicare_price
+    from advocate.rates.years import release_for
 
     when = line.service_date or case.service_from
     mods = line.modifiers or []
     pos = line.place_of_service or case.place_of_service
-    key = (when.year, line.code, mods[0] if mods else None, pos, case.practice.zip)
+    key = (when, line.code, mods[0] if mods else None, pos, case.practice.zip)
     if cache is not None and key in cache:
         return cache[key]
-    if cache is not None and "__years__" in cache:
-        years = cache["__years__"]
+    if cache is not None and "__releases__" in cache:
+        releases = cache["__releases__"]
     else:
-        years = loaded_years()
+        releases = loaded_releases()
         if cache is not None:
-            cache["__years__"] = years
-    fy = fee_year_for(when.year, years)  # the one fee schedule year rule (labelled fallback)
+            cache["__releases__"] = releases
+    fy = release_for(when, releases)  # the one fee schedule rule (labelled fallback)
     if fy.year_used is None:
         result = (None, fy.label)
     else:

@@ -110,8 +110,11 @@ def load_cases(
             select(LineBenchmark).where(LineBenchmark.case_id.in_(list(cases)))
         ):
             rows.setdefault(b.case_id, []).append(b)
+        from advocate.rates.services import loaded_releases
+
+        releases = loaded_releases()
         for cid, c in cases.items():
-            data.benchmarks[cid] = summarize(c, rows.get(cid, []))
+            data.benchmarks[cid] = summarize(c, rows.get(cid, []), releases)
     if ltype.is_nsa and cases:
         from advocate.deadlines.case_models import NsaDispute
 

@@ -31,7 +31,7 @@ from advocate.auth.access import READERS, STAFF, roles
 from advocate.extensions import db
 from advocate.rates import services
 from advocate.rates.services import MedicareQuote
-from advocate.rates.years import FeeYear
+from advocate.rates.years import stored_fee_year
 
 _ALLOWED = {
     "medicare": {"year", "code", "modifier", "zip", "locality", "pos"},
@@ -228,15 +228,20 @@ def rates_percentiles():
 # ---------------------------------------------------------------------------
 
 
-def _fee_year_json(ln, b) -> dict:
+def _fee_year_json(ln, b, releases) -> dict:
     """year_used and fallback (advocate.rates.years) for a line's Medicare amount."""
     if b.fee_year is None:
         return {"year_used": None, "fallback": False}
-    fy = FeeYear((ln.service_date or ln.case.service_from).year, b.fee_year)
-    return {"year_used": fy.year_used, "fallback": fy.fallback, "fee_schedule": fy.label}
+    fy = stored_fee_year(ln.service_date or ln.case.service_from, b.fee_year, releases)
+    return {
+        "year_used": fy.year_used,
+        "fallback": fy.fallback,
+        "release": fy.release,
+        "fee_schedule": fy.label,
+    }
 
 
-def _line_benchmark_json(ln, b) -> dict:
+def _line_benchmark_json(ln, b, releases) -> dict:
     out = {
         "line_no": ln.line_no,
         "code": ln.code,
@@ -255,7 +260,7 @@ def _line_benchmark_json(ln, b) -> dict:
             "amount": _money(b.medicare),
             "reason": b.medicare_reason,
             "fee_year": b.fee_year,
-            **_fee_year_json(ln, b),
+            **_fee_year_json(ln, b, releases),
             "locality": b.locality,
             "adjustments": [
                 {"label": s["label"], "factor": s["factor"], "explanation": s["text"]}
@@ -333,13 +338,14 @@ def cases_benchmark(case_id: int):
             floor=_money(bm.floor),
             floor_reason=bm.floor_reason or None,
         )
+    releases = services.loaded_releases()
     body = {
         "case_id": case.id,
         "reference": case.reference,
         "benchmarked": bm.is_benchmarked,
         "computed_at": bm.computed_at.isoformat() if bm.computed_at else None,
         "case": summary,
-        "lines": [_line_benchmark_json(ln, b) for ln, b in bm.lines],
+        "lines": [_line_benchmark_json(ln, b, releases) for ln, b in bm.lines],
     }
     audit("case.benchmark_view", case, is_phi=True, details={"via": "api"})
     db.session.commit()

@@ -100,7 +100,7 @@ from advocate.rates.models import (
     PfsZipLocality,
 )
 from advocate.rates.services import PAYMENT_MODIFIERS, ROW_MODIFIERS
-from advocate.rates.years import FeeYear, combined_label, fee_year_for
+from advocate.rates.years import FeeYear, combined_label, fee_year_for, stored_fee_year
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -1752,8 +1752,11 @@ def _sum_or_none(values: list[Decimal | None]) -> tuple[Decimal | None, int]:
     return (sum(present, ZERO) if present else None), len(present)
 
 
-def summarize(case, rows: Sequence[LineBenchmark]) -> CaseBenchmark:
-    """The case-level figures from the stored line rows (no queries)."""
+def summarize(
+    case, rows: Sequence[LineBenchmark], releases: Sequence[tuple[int, str, date]] = ()
+) -> CaseBenchmark:
+    """The case-level figures from the stored line rows (no queries);
+    ``releases`` (services.loaded_releases) names the CMS release in the label."""
     by_line = {r.line_id: r for r in rows}
     lines = [(ln, by_line.get(ln.id)) for ln in sorted(case.lines, key=lambda x: x.line_no)]
     benches = [b for _ln, b in lines if b is not None]
@@ -1850,7 +1853,7 @@ def summarize(case, rows: Sequence[LineBenchmark]) -> CaseBenchmark:
     computed = max((b.computed_at for b in benches), default=None)
     fee_years = sorted(
         {
-            FeeYear((ln.service_date or case.service_from).year, b.fee_year)
+            stored_fee_year(ln.service_date or case.service_from, b.fee_year, releases)
             for ln, b in lines
             if b is not None
             and (
@@ -1873,10 +1876,12 @@ def summarize(case, rows: Sequence[LineBenchmark]) -> CaseBenchmark:
 
 
 def for_case(case) -> CaseBenchmark:
-    """The case's stored benchmarks (one query; the case's lines loaded)."""
+    """The case's stored benchmarks and the loaded releases (two queries; the case's lines loaded)."""
     rows = db.session.scalars(
         select(LineBenchmark)
         .where(LineBenchmark.tenant_id == case.tenant_id, LineBenchmark.case_id == case.id)
         .order_by(LineBenchmark.line_no)
     ).all()
-    return summarize(case, rows)
+    from advocate.rates.services import loaded_releases
+
+    return summarize(case, rows, loaded_releases())

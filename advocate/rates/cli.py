@@ -33,14 +33,32 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
     multiple=True,
     help="A CMS zip as downloaded (the RVU zip and/or the ZIP code zip); may be repeated.",
 )
-def import_pfs_command(year, rvu, gpci, zip5, anes, bundles):
-    """Load (or replace) one year of the Medicare Physician Fee Schedule."""
+@click.option(
+    "--release", default="A", show_default=True, help="The CMS release letter (A, B, C, D)"
+)
+@click.option(
+    "--effective",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The release's effective date, YYYY-MM-DD (default: January 1 of --year)",
+)
+def import_pfs_command(year, rvu, gpci, zip5, anes, bundles, release, effective):
+    """Load (or replace) one year of the Medicare Physician Fee Schedule, as the
+    given CMS release (its rows replace whichever release of the year was loaded)."""
     from advocate.rates.importer import import_pfs
 
     started = time.perf_counter()
     try:
         result = import_pfs(
-            db.session, year, rvu=rvu, gpci=gpci, zip5=zip5, anes=anes, bundles=bundles
+            db.session,
+            year,
+            rvu=rvu,
+            gpci=gpci,
+            zip5=zip5,
+            anes=anes,
+            bundles=bundles,
+            release=release,
+            effective=effective.date() if effective else None,
         )
         db.session.commit()
         from advocate.rates.benchmark import enqueue_all_firms
@@ -55,7 +73,8 @@ def import_pfs_command(year, rvu, gpci, zip5, anes, bundles):
     c = result.counts
     verb = "Replaced" if result.replaced else "Imported"
     click.echo(
-        f"{verb} the {year} Medicare fee schedule: {c['rvu']:,} RVU rows, {c['gpci']:,} "
+        f"{verb} the {year} Medicare fee schedule (release {release.strip().upper()}, effective "
+        f"{(effective.date() if effective else None) or f'{year}-01-01'}): {c['rvu']:,} RVU rows, {c['gpci']:,} "
         f"localities, {c['zip5']:,} ZIP codes, {c['anes']:,} anesthesia factors "
         f"in {time.perf_counter() - started:.1f} s "
         f"(read {result.read_seconds:.1f} s, write {result.write_seconds:.1f} s)."
@@ -100,7 +119,8 @@ def pfs_years_command():
         return
     for y in years:
         click.echo(
-            f"{y.year}: CF {y.conversion_factor}, {y.rvu_rows:,} RVU rows ({y.rvu_file}), "
+            f"{y.year} release {y.release} (effective {y.effective:%Y-%m-%d}): "
+            f"CF {y.conversion_factor}, {y.rvu_rows:,} RVU rows ({y.rvu_file}), "
             f"{y.gpci_rows} localities ({y.gpci_file}), {y.zip_rows:,} ZIPs ({y.zip_file}, "
             f"{y.zip_year_quarter}), imported {y.imported_at:%Y-%m-%d %H:%M} UTC"
         )

@@ -26,6 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
@@ -402,10 +403,31 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def load_pfs(session: Session, parsed: ParsedPfs) -> PfsLoadResult:
-    """Replace ``parsed.year`` in the session's transaction (flush, no commit)."""
+def check_release(year: int, release: str, effective: date | None) -> tuple[str, date]:
+    """The release label (one letter, upper case) and its effective date, which
+    must fall in ``year`` (default: January 1 of the year)."""
+    label = (release or "").strip().upper()
+    if len(label) != 1 or not ("A" <= label <= "Z"):
+        raise PfsFileError(
+            "--release", None, f"{release!r} is not a CMS release letter (A, B, C, D)"
+        )
+    if effective is None:
+        effective = date(year, 1, 1)
+    if effective.year != year:
+        raise PfsFileError(
+            "--effective", None, f"{effective.isoformat()} is not in {year} (--year)"
+        )
+    return label, effective
+
+
+def load_pfs(
+    session: Session, parsed: ParsedPfs, *, release: str = "A", effective: date | None = None
+) -> PfsLoadResult:
+    """Replace ``parsed.year`` in the session's transaction (flush, no commit),
+    recording it as CMS release ``release`` effective on ``effective``."""
     started = time.perf_counter()
     year = parsed.year
+    release, effective = check_release(year, release, effective)
     if session.connection().dialect.name == "postgresql":
         # Two imports at once would both delete, then collide on insert:
         # serialise them for the rest of this transaction.
@@ -427,6 +449,8 @@ def load_pfs(session: Session, parsed: ParsedPfs) -> PfsLoadResult:
     session.add(
         PfsYear(
             year=year,
+            release=release,
+            effective=effective,
             rvu_file=files["rvu"].label[:255],
             gpci_file=files["gpci"].label[:255],
             zip_file=files["zip5"].label[:255],
@@ -482,18 +506,27 @@ def import_pfs(
     zip5: Any = None,
     anes: Any = None,
     bundles: Iterable[Any] = (),
+    release: str = "A",
+    effective: date | None = None,
 ) -> PfsLoadResult:
-    """Read, validate and load one year (flush, no commit); see the module docstring."""
+    """Read, validate and load one year's release (flush, no commit); see the
+    module docstring."""
+    release, effective = check_release(year, release, effective)
     files = gather_sources(rvu=rvu, gpci=gpci, zip5=zip5, anes=anes, bundles=bundles)
     parsed = read_pfs(year, files)
-    result = load_pfs(session, parsed)
+    result = load_pfs(session, parsed, release=release, effective=effective)
     from advocate.audit.services import audit
 
     audit(
         "rates.pfs_imported",
         object_type="pfs_years",
         object_id=year,
-        details={"counts": result.counts, "replaced": result.replaced},
+        details={
+            "counts": result.counts,
+            "replaced": result.replaced,
+            "release": release,
+            "effective": effective.isoformat(),
+        },
     )
     session.flush()
     return result

@@ -11,12 +11,13 @@ style) and the uploads they came from.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -50,6 +51,10 @@ class PfsYear(db.Model):
     __tablename__ = "pfs_years"
 
     year: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    # The CMS release loaded for the year (A, B, C, D...) and the date it takes
+    # effect; importing another release of the year replaces this one's rows.
+    release: Mapped[str] = mapped_column(String(2), default="A", server_default="A")
+    effective: Mapped[date] = mapped_column(Date)
     rvu_file: Mapped[str] = mapped_column(String(255))
     gpci_file: Mapped[str] = mapped_column(String(255))
     zip_file: Mapped[str] = mapped_column(String(255))

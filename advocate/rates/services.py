@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -217,6 +218,12 @@ class MedicareQuote:
 
 def loaded_years() -> list[int]:
     return list(db.session.scalars(select(PfsYear.year).order_by(PfsYear.year.desc())))
+
+
+def loaded_releases() -> list[tuple[int, str, date]]:
+    """(year, release, effective) of each loaded fee schedule (years.release_for)."""
+    rows = db.session.execute(select(PfsYear.year, PfsYear.release, PfsYear.effective))
+    return [(r.year, r.release, r.effective) for r in rows]
 
 
 def pfs_years() -> list[PfsYear]:

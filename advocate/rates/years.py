@@ -10,6 +10,12 @@ before the service year there is no Medicare figure at all (the reason says
 so). The PostgreSQL caseload job computes the same year in SQL
 (``advocate.rates.benchmark._SQL_LINES``, ``fya``).
 
+Releases: CMS publishes each year as releases (A, B, C, D) with effective
+dates. ``release_for`` picks the release in effect on the date of service and
+labels it ("CY2025 release B rates"). The fee schedule rows are stored per
+year (the release last imported for that year), so the pricing itself, in
+Python and in SQL, needs only the year; the release only labels it.
+
 Pure functions: no database, no Flask.
 """
 
@@ -26,6 +32,12 @@ class FeeYear:
 
     service_year: int
     year_used: int | None
+    # The CMS release of ``year_used`` that prices the service ("A".."D"), its
+    # effective date, and whether the service predates it (that year's release
+    # in effect on the date of service is not the one loaded): see release_for.
+    release: str | None = None
+    effective: date | None = None
+    early: bool = False
 
     @property
     def fallback(self) -> bool:
@@ -35,15 +47,25 @@ class FeeYear:
     def label(self) -> str:
         if self.year_used is None:
             return f"No Medicare fee schedule for CY{self.service_year} or earlier is loaded"
+        used = f"CY{self.year_used}"
+        if self.release and self.release != "A":
+            used += f" release {self.release}"
         if self.fallback:
-            return f"CY{self.year_used} rates; CY{self.service_year} not loaded"
-        return f"CY{self.year_used} rates"
+            return f"{used} rates; CY{self.service_year} not loaded"
+        if self.early:
+            return (
+                f"{used} rates (effective {self.effective.isoformat()}; the release in "
+                "effect on the date of service is not loaded)"
+            )
+        return f"{used} rates"
 
     def as_json(self) -> dict:
         return {
             "service_year": self.service_year,
             "year_used": self.year_used,
             "fallback": self.fallback,
+            "release": self.release,
+            "release_effective": self.effective.isoformat() if self.effective else None,
             "label": self.label,
         }
 
@@ -57,11 +79,49 @@ def fee_year_for(service_year: int, loaded: Iterable[int]) -> FeeYear:
     return FeeYear(service_year, best)
 
 
+def release_for(service_date: date, releases: Iterable[tuple[int, str, date]]) -> FeeYear:
+    """The release that prices a service on ``service_date``, given the loaded
+    releases as (year, release label, effective date).
+
+    The year is fee_year_for's (unchanged fallback rule). Within that year: the
+    latest release whose effective date is on or before the date of service;
+    for a fallback year (the service year is not loaded), that year's latest
+    release. When every loaded release of the service's own year takes effect
+    after the date of service, the earliest is used and flagged ``early``.
+    The PostgreSQL benchmark job does not choose a release itself: the fee
+    schedule data are stored per year (one release per year, the one last
+    imported), so it shares fee_year_for's year and this function labels it."""
+    releases = list(releases)
+    fy = fee_year_for(service_date.year, (y for y, _, _ in releases))
+    if fy.year_used is None:
+        return fy
+    same = sorted((eff, rel) for y, rel, eff in releases if y == fy.year_used)
+    if fy.fallback:
+        eff, rel = same[-1]
+        return FeeYear(fy.service_year, fy.year_used, rel, eff)
+    in_effect = [(eff, rel) for eff, rel in same if eff <= service_date]
+    if in_effect:
+        eff, rel = in_effect[-1]
+        return FeeYear(fy.service_year, fy.year_used, rel, eff)
+    eff, rel = same[0]
+    return FeeYear(fy.service_year, fy.year_used, rel, eff, early=True)
+
+
+def stored_fee_year(
+    service_date: date, year_used: int | None, releases: Iterable[tuple[int, str, date]]
+) -> FeeYear:
+    """The labelled FeeYear of a figure already computed with ``year_used``
+    (a line_benchmarks row): release_for's answer when it agrees on the year,
+    else the bare year (the loaded years changed since it was computed)."""
+    fy = release_for(service_date, releases)
+    return fy if fy.year_used == year_used else FeeYear(service_date.year, year_used)
+
+
 def combined_label(years: Iterable[FeeYear]) -> str:
     """One label for a case whose lines may span years: each distinct
     (used, service) pair once, in order ("CY2025 rates; CY2026 not loaded")."""
     seen: list[str] = []
-    for fy in sorted(set(years), key=lambda f: (f.service_year, f.year_used or 0)):
+    for fy in sorted(set(years), key=lambda f: (f.service_year, f.year_used or 0, f.early)):
         if fy.label not in seen:
             seen.append(fy.label)
     return " · ".join(seen)

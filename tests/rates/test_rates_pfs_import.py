@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -243,12 +244,16 @@ def test_cli_reports_counts_and_lists_years(db_app, files):
     result = _cli(db_app, "import-pfs", "--year", 2025, *_cli_files(files))
     assert result.exit_code == 0, result.output
     assert result.output.startswith(
-        "Imported the 2025 Medicare fee schedule: 7 RVU rows, 3 localities, 3 ZIP codes"
+        "Imported the 2025 Medicare fee schedule (release A, effective 2025-01-01): 7 RVU rows, "
+        "3 localities, 3 ZIP codes"
     )
     again = _cli(db_app, "import-pfs", "--year", 2025, *_cli_files(files, ("rvu", "gpci", "zip5")))
     assert again.output.startswith("Replaced the 2025 Medicare fee schedule")
     listing = _cli(db_app, "pfs-years")
-    assert "2025: CF 32.3465, 7 RVU rows (PPRRVU2025_Oct.csv)" in listing.output
+    assert (
+        "2025 release A (effective 2025-01-01): CF 32.3465, 7 RVU rows (PPRRVU2025_Oct.csv)"
+        in listing.output
+    )
     missing = _cli(
         db_app, "import-pfs", "--year", 2025, "--rvu", files["rvu"], "--gpci", files["gpci"]
     )
@@ -304,6 +309,52 @@ def test_cms_bundles_as_downloaded(db_app, files, tmp_path):
     assert "second ZIP5 file (already given by --zip)" in twice.output
     only_rvu = _cli(db_app, "import-pfs", "--year", 2025, "--bundle", rvu_zip)
     assert "no ZIP5 file" in only_rvu.output
+
+
+def test_release_label_and_effective_date_from_the_cms_bundles(
+    db_app, files, tmp_path, make_browser
+):
+    # Issue 17 item 2: the files as CMS publishes them, imported as release B.
+    rvu_zip = _zip(
+        tmp_path / "rvu25b.zip",
+        {n: files[k].read_bytes() for k, n in (("rvu", "PPRRVU2025_Oct.csv"),
+                                               ("gpci", "GPCI2025.csv"), ("anes", "ANES2025.csv"))},
+    )  # fmt: skip
+    zip_zip = _zip(tmp_path / "zip.zip", {"ZIP5_OCT2025.txt": files["zip5"].read_bytes()})
+    bundles = ("--bundle", rvu_zip, "--bundle", zip_zip)
+    bad = _cli(db_app, "import-pfs", "--year", 2025, *bundles, "--release", "B2")
+    assert bad.exit_code == 1 and "--release: 'B2' is not a CMS release letter" in bad.output
+    bad = _cli(db_app, "import-pfs", "--year", 2025, *bundles, "--effective", "2024-12-31")
+    assert bad.exit_code == 1 and "--effective: 2024-12-31 is not in 2025 (--year)" in bad.output
+    assert db.session.get(PfsYear, 2025) is None  # nothing partial
+
+    ok = _cli(
+        db_app,
+        "import-pfs",
+        "--year",
+        2025,
+        *bundles,
+        "--release",
+        "b",
+        "--effective",
+        "2025-04-01",
+    )
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.startswith(
+        "Imported the 2025 Medicare fee schedule (release B, effective 2025-04-01): 7 RVU rows"
+    )
+    db.session.expire_all()
+    y = db.session.get(PfsYear, 2025)
+    assert (y.release, y.effective) == ("B", date(2025, 4, 1))
+    assert "2025 release B (effective 2025-04-01)" in _cli(db_app, "pfs-years").output
+
+    firm = make_firm()
+    b = make_browser()
+    login(b, make_user(firm.tenant, "viewer"))
+    html = b.get("/rates/medicare").get_data(as_text=True)
+    assert 'data-release="B"' in html
+    assert "CY2025 release B, effective" in html and "7 RVU rows" in html
+    assert "PPRRVU2025_Oct.csv" in html and "ZIP5_OCT2025.txt" in html
 
 
 # ------------------------------------------------------------------ the lookup page
