@@ -24,7 +24,7 @@ from advocate.api.schema import MONEY_PATTERN, Error
 
 _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 _COMMON_ERRORS = {
-    400: "The body is not what this operation takes (e.g. not JSON).",
+    400: "The request cannot be read: not JSON where JSON is taken, or a NUL character in a parameter or field (named in `error`).",
     401: "No valid bearer token.",
     403: "The token's role may not do this.",
     409: "Conflicts with the record's state, or the first request with this Idempotency-Key is still running.",
@@ -289,7 +289,7 @@ def build_spec(app) -> dict:
                     "description": (model.__doc__ or model.__name__).strip().splitlines()[0],
                     "content": {"application/json": {"schema": ref(model, "serialization")}},
                 }
-        errors = set(op.errors)
+        errors = set(op.errors) | {400}  # any request may carry unreadable input (advocate.input_guard)
         if access != PUBLIC:
             errors |= {401, 403, 429}
         if params:
