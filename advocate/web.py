@@ -38,6 +38,7 @@ SETTINGS: dict[str, str] = {
     "documents.deleted": "Documents deleted in the last days, to restore or purge.",
     "audit.index": "Who read or changed what, protected health information included.",
     "auth.tokens": "API tokens for other systems to use the API.",
+    "webhooks.index": "Webhook endpoints the app notifies when cases change.",
 }
 
 register_nav(0, "Work", "Dashboard", "main.index", STAFF | PRACTICE)
