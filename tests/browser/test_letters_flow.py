@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pyotp
@@ -26,6 +27,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("LETTERS_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+# The `rq` of the interpreter running the tests (its virtualenv need not be
+# inside the checkout: a worktree shares the main checkout's .venv).
+RQ = Path(sys.executable).parent / "rq"
+if not RQ.exists():
+    RQ = ROOT / ".venv/bin/rq"
 
 
 def _log_in(page, base, person):
@@ -79,7 +85,7 @@ def redis_worker(db_app, tmp_path):
     log = (tmp_path / "worker.log").open("wb")
     proc = subprocess.Popen(  # noqa: S603 - fixed arguments
         [
-            str(ROOT / ".venv/bin/rq"),
+            str(RQ),
             "worker",
             "--with-scheduler",
             "--maintenance-interval",
