@@ -53,7 +53,10 @@ def seed(password: str) -> list[str]:
                 db.session.add(Membership(tenant_id=tenant.id, user_id=user.id, role=role))
             lines.append(f"  {role:<9} {email}  /  {password}")
         db.session.commit()
-    lines.append(seed_medicare_rates())
+    # The import's audit row needs a firm (RLS admits no firm-less "rates."
+    # events from the app role): it is recorded as the demo firm's.
+    with tenant_scope(tenant.id):
+        lines.append(seed_medicare_rates())
     lines.extend(seed_practices(tenant, password))
     lines.extend(seed_payers(tenant))
     lines.extend(seed_cases(tenant))

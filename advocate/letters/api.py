@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import g, jsonify, request, send_file, url_for
+from flask import g, jsonify, request, send_file
 from pydantic import Field
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -23,6 +23,7 @@ from advocate.extensions import db
 from advocate.letters import services, tasks
 from advocate.letters.models import Letter, LetterBatch
 from advocate.letters.types import LETTER_TYPES
+from advocate.links import external_url
 from advocate.practices.services import tenant_today
 
 LETTER_TYPE_KEYS = tuple(LETTER_TYPES)
@@ -109,7 +110,7 @@ def batch_json(b: LetterBatch) -> dict:
         "created_at": b.created_at.isoformat() if b.created_at else None,
         "progress": services.progress(b),
         "downloads": {
-            fmt: url_for("api.letter_batches_download", batch_id=b.id, format=fmt, _external=True)
+            fmt: external_url("api.letter_batches_download", batch_id=b.id, format=fmt)
             for fmt in ("zip", "pdf")
         },
     }

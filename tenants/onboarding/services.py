@@ -92,6 +92,9 @@ def supersede_unverified(user: User, *, name: str, password_hash: str) -> None:
     own), its sessions end, and the memberships it held are deactivated (they
     were granted to whoever knew its password, not to the mailbox)."""
     assert not user.is_verified
+    # RLS: the users row is updated as its own user (app.user_id), set before
+    # any change is flushed (the queries below autoflush).
+    set_db_user(user.id)
     user.name = name
     user.password_hash = password_hash
     user.password_changed_at = utcnow()
@@ -101,7 +104,6 @@ def supersede_unverified(user: User, *, name: str, password_hash: str) -> None:
     user.is_active = True
     db.session.query(RecoveryCode).filter(RecoveryCode.user_id == user.id).delete()
     revoke_user_sessions(user.id, "superseded")
-    set_db_user(user.id)
     held = db.session.scalars(
         select(Membership).where(Membership.user_id == user.id, Membership.is_active.is_(True))
     ).all()
@@ -146,6 +148,9 @@ def create_firm(
             raise OnboardingError("slug", "Use lowercase letters, digits and hyphens.")
         if _slug_taken(slug):
             raise OnboardingError("slug", f"The slug '{slug}' is taken.")
+    # The slug is chosen before anything is pending: its query autoflushes,
+    # and a new account may only be flushed under its own address (RLS).
+    slug = slug or unique_slug(firm_name)
     if existing is not None:
         supersede_unverified(existing, name=owner_name, password_hash=password_hash)
         user = existing
@@ -153,7 +158,7 @@ def create_firm(
         user = User(email=email, name=owner_name, password_hash=password_hash, password_changed_at=utcnow(),
                     email_verified_at=utcnow())
         db.session.add(user)
-    tenant = Tenant(name=firm_name, slug=slug or unique_slug(firm_name), letterhead_name=firm_name)
+    tenant = Tenant(name=firm_name, slug=slug, letterhead_name=firm_name)
     db.session.add(tenant)
     # The new firm is inserted under its own slug (the only firm row RLS lets
     # a request with no firm insert), the new account under its own address.
