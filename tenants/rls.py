@@ -22,7 +22,7 @@ CURRENT_EMAIL = "NULLIF(current_setting('app.email', true), '')"
 # anyone is known to belong to a firm (a failed log-in of an unknown address,
 # a password-reset request, a sign-up). Everything else, and every PHI event,
 # carries its firm. Kept in step with advocate.audit.models.PRE_TENANT_PREFIXES.
-PRE_TENANT_AUDIT_PREFIXES = ("auth.", "signup.")
+PRE_TENANT_AUDIT_PREFIXES = ("auth.", "signup.", "rates.pfs_")
 
 
 def enable_statements(table: str, extra_using: str | None = None) -> list[str]:
