@@ -24,7 +24,9 @@ demo_cli = AppGroup("demo", help="Demo data for `make run`.")
 @click.option("--owner-name", default=None, help="Owner's name (defaults to the email)")
 def create_tenant(name, slug, owner_email, owner_password, owner_name):
     """Create a firm and its owner account."""
-    contextvars.copy_context().run(_create_tenant, name, slug, owner_email, owner_password, owner_name)
+    contextvars.copy_context().run(
+        _create_tenant, name, slug, owner_email, owner_password, owner_name
+    )
 
 
 def _create_tenant(name, slug, owner_email, owner_password, owner_name):
@@ -33,14 +35,19 @@ def _create_tenant(name, slug, owner_email, owner_password, owner_name):
 
     try:
         tenant, user, _ = create_firm(
-            firm_name=name, owner_name=owner_name or owner_email, email=owner_email,
-            password=owner_password, slug=slug,
+            firm_name=name,
+            owner_name=owner_name or owner_email,
+            email=owner_email,
+            password=owner_password,
+            slug=slug,
         )
     except OnboardingError as err:
         db.session.rollback()
         raise click.ClickException(f"{err.field or 'error'}: {err.message}") from err
     db.session.commit()
-    click.echo(f"Created firm {tenant.name} (slug {tenant.slug}, id {tenant.id}); owner {user.email}.")
+    click.echo(
+        f"Created firm {tenant.name} (slug {tenant.slug}, id {tenant.id}); owner {user.email}."
+    )
 
 
 @tenants_cli.command("delete")
@@ -69,7 +76,9 @@ def delete_tenant(slug, confirm_slug):
                 raise click.ClickException(f"No firm with slug '{slug}'.")
             if conn.dialect.name == "postgresql":
                 # The owner is bound by the forced policies of the audit log.
-                conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(row.id)})
+                conn.execute(
+                    text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(row.id)}
+                )
             # The audit log is not cascaded (no foreign key): it outlives the firm.
             conn.execute(
                 text(
@@ -107,14 +116,21 @@ def create_token(slug, email, label):
     with tenant_scope(tenant.id):
         set_db_user(user.id)
         membership = db.session.scalar(
-            select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id)
+            select(Membership).where(
+                Membership.tenant_id == tenant.id, Membership.user_id == user.id
+            )
         )
         if membership is None or not membership.is_active:
             raise click.ClickException(f"{email} is not an active member of {slug}.")
         if membership.is_practice:
             raise click.ClickException("API tokens are for firm staff.")
         raw = new_token("adv_")
-        tok = ApiToken(membership_id=membership.id, name=label, token_prefix=raw[:8], token_hash=token_hash(raw))
+        tok = ApiToken(
+            membership_id=membership.id,
+            name=label,
+            token_prefix=raw[:8],
+            token_hash=token_hash(raw),
+        )
         db.session.add(tok)
         db.session.flush()
         audit("api_token.created", tok, user_id=user.id, details={"via": "cli"})

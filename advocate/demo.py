@@ -28,14 +28,22 @@ def seed(password: str) -> list[str]:
         tenant = db.session.scalar(select(Tenant).where(Tenant.slug == DEMO_SLUG))
     if tenant is None:
         tenant = Tenant(
-            name="Fairpay Advocacy Partners", slug=DEMO_SLUG, letterhead_name="Fairpay Advocacy Partners",
-            address_line1="200 Park Avenue, Suite 1700", city="New York", state="NY", zip="10166",
+            name="Fairpay Advocacy Partners",
+            slug=DEMO_SLUG,
+            letterhead_name="Fairpay Advocacy Partners",
+            address_line1="200 Park Avenue, Suite 1700",
+            city="New York",
+            state="NY",
+            zip="10166",
             phone="(212) 555-0100",
         )
         db.session.add(tenant)
         with lookup_tenant_slug(DEMO_SLUG):
             db.session.flush()
-    lines = [f"Demo firm: {tenant.name} (slug '{tenant.slug}')", "Demo logins (two-factor enrollment on first log-in):"]
+    lines = [
+        f"Demo firm: {tenant.name} (slug '{tenant.slug}')",
+        "Demo logins (two-factor enrollment on first log-in):",
+    ]
     with tenant_scope(tenant.id):
         for email, name, role in PEOPLE:
             with lookup_email(email):  # RLS on users: this one account
@@ -44,10 +52,14 @@ def seed(password: str) -> list[str]:
                     user = User(email=email, name=name, password_hash=hash_password(password))
                     db.session.add(user)
                     db.session.flush()
-            user.email_verified_at = user.email_verified_at or utcnow()  # demo addresses need no mailbox
+            user.email_verified_at = (
+                user.email_verified_at or utcnow()
+            )  # demo addresses need no mailbox
             set_db_user(user.id)
             m = db.session.scalar(
-                select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id)
+                select(Membership).where(
+                    Membership.tenant_id == tenant.id, Membership.user_id == user.id
+                )
             )
             if m is None:
                 db.session.add(Membership(tenant_id=tenant.id, user_id=user.id, role=role))
@@ -98,39 +110,96 @@ def seed_practices(tenant: Tenant, password: str) -> list[str]:
     today = utcnow().date()
     practices = [
         {
-            "name": "Hudson Valley Orthopedic Associates, PLLC", "npi": "1548729361", "tin": "141234567",
-            "specialty": "Orthopedic surgery", "address_line1": "25 Reade Place", "address_line2": "Suite 200",
-            "city": "Poughkeepsie", "state": "NY", "zip": "12601", "default_pos": "11",
-            "phone": "(845) 555-0142", "fax": "(845) 555-0143",
+            "name": "Hudson Valley Orthopedic Associates, PLLC",
+            "npi": "1548729361",
+            "tin": "141234567",
+            "specialty": "Orthopedic surgery",
+            "address_line1": "25 Reade Place",
+            "address_line2": "Suite 200",
+            "city": "Poughkeepsie",
+            "state": "NY",
+            "zip": "12601",
+            "default_pos": "11",
+            "phone": "(845) 555-0142",
+            "fax": "(845) 555-0143",
             "agreements": [
-                (date(2024, 1, 1), Decimal("25.00"), "incremental", Decimal("250.00"), Decimal("25000.00"),
-                 "firm", "per_settlement"),
-                (date(2025, 7, 1), Decimal("22.50"), "incremental", Decimal("250.00"), Decimal("30000.00"),
-                 "firm", "per_settlement"),
+                (
+                    date(2024, 1, 1),
+                    Decimal("25.00"),
+                    "incremental",
+                    Decimal("250.00"),
+                    Decimal("25000.00"),
+                    "firm",
+                    "per_settlement",
+                ),
+                (
+                    date(2025, 7, 1),
+                    Decimal("22.50"),
+                    "incremental",
+                    Decimal("250.00"),
+                    Decimal("30000.00"),
+                    "firm",
+                    "per_settlement",
+                ),
             ],
             # Signed months ago, valid for another five months.
-            "authorization": (today - timedelta(days=200), today + timedelta(days=165), "all", None),
-            "contact": ("Dana Whitfield", "Billing manager", "billing@hvortho.example.com", "(845) 555-0144"),
+            "authorization": (
+                today - timedelta(days=200),
+                today + timedelta(days=165),
+                "all",
+                None,
+            ),
+            "contact": (
+                "Dana Whitfield",
+                "Billing manager",
+                "billing@hvortho.example.com",
+                "(845) 555-0144",
+            ),
         },
         {
-            "name": "Riverside Anesthesia Partners, P.C.", "npi": "1682304757", "tin": "221987654",
-            "specialty": "Anesthesiology", "address_line1": "400 Market Street", "address_line2": None,
-            "city": "Newark", "state": "NJ", "zip": "07105", "default_pos": "22",
-            "phone": "(973) 555-0190", "fax": None,
+            "name": "Riverside Anesthesia Partners, P.C.",
+            "npi": "1682304757",
+            "tin": "221987654",
+            "specialty": "Anesthesiology",
+            "address_line1": "400 Market Street",
+            "address_line2": None,
+            "city": "Newark",
+            "state": "NJ",
+            "zip": "07105",
+            "default_pos": "22",
+            "phone": "(973) 555-0190",
+            "fax": None,
             "agreements": [
                 (date(2025, 1, 1), Decimal("30.00"), "gross", None, None, "split", "monthly"),
             ],
             # Lapsed: the practice page shows the warning banner.
-            "authorization": (today - timedelta(days=500), today - timedelta(days=135), "listed",
-                              ["Aetna", "UnitedHealthcare"]),
-            "contact": ("Marcus Lee", "Practice administrator", "mlee@riversideanes.example.com", None),
+            "authorization": (
+                today - timedelta(days=500),
+                today - timedelta(days=135),
+                "listed",
+                ["Aetna", "UnitedHealthcare"],
+            ),
+            "contact": (
+                "Marcus Lee",
+                "Practice administrator",
+                "mlee@riversideanes.example.com",
+                None,
+            ),
         },
     ]
     associations = [
-        ("American Academy of Orthopaedic Surgeons", "Orthopedic surgery", "https://www.aaos.org",
-         "Coding, coverage and reimbursement guidance; position statements on surprise billing."),
-        ("American Society of Anesthesiologists", "Anesthesiology", "https://www.asahq.org",
-         "Anesthesia payment advocacy; statements on No Surprises Act implementation."),
+        (
+            "American Academy of Orthopaedic Surgeons",
+            "Orthopedic surgery",
+            "https://www.aaos.org",
+            "Coding, coverage and reimbursement guidance; position statements on surprise billing.",
+        ),
+        (
+            "American Society of Anesthesiologists",
+            "Anesthesiology",
+            "https://www.asahq.org",
+            "Anesthesia payment advocacy; statements on No Surprises Act implementation.",
+        ),
     ]
     lines = ["Demo practices:"]
     with tenant_scope(tenant.id):
@@ -138,23 +207,56 @@ def seed_practices(tenant: Tenant, password: str) -> list[str]:
         for spec in practices:
             practice = db.session.scalar(select(Practice).where(Practice.npi == spec["npi"]))
             if practice is None:
-                fields = {k: v for k, v in spec.items() if k not in ("agreements", "authorization", "contact")}
+                fields = {
+                    k: v
+                    for k, v in spec.items()
+                    if k not in ("agreements", "authorization", "contact")
+                }
                 practice = Practice(tenant_id=tenant.id, status="active", **fields)
                 db.session.add(practice)
                 db.session.flush()
                 name, title, email, phone = spec["contact"]
-                db.session.add(PracticeContact(practice_id=practice.id, name=name, title=title, email=email,
-                                               phone=phone, is_primary=True))
+                db.session.add(
+                    PracticeContact(
+                        practice_id=practice.id,
+                        name=name,
+                        title=title,
+                        email=email,
+                        phone=phone,
+                        is_primary=True,
+                    )
+                )
                 signed, expires, scope, payer_names = spec["authorization"]
-                db.session.add(PracticeAuthorization(practice_id=practice.id, signed_on=signed, expires_on=expires,
-                                                     scope=scope, payer_names=payer_names))
-            existing = set(db.session.scalars(
-                select(FeeAgreement.effective_date).where(FeeAgreement.practice_id == practice.id)))
+                db.session.add(
+                    PracticeAuthorization(
+                        practice_id=practice.id,
+                        signed_on=signed,
+                        expires_on=expires,
+                        scope=scope,
+                        payer_names=payer_names,
+                    )
+                )
+            existing = set(
+                db.session.scalars(
+                    select(FeeAgreement.effective_date).where(
+                        FeeAgreement.practice_id == practice.id
+                    )
+                )
+            )
             for eff, pct, basis, minimum, cap, bearer, cadence in spec["agreements"]:
                 if eff not in existing:
-                    db.session.add(FeeAgreement(
-                        practice_id=practice.id, effective_date=eff, percent=pct, basis=basis, minimum=minimum,
-                        cap=cap, idr_fee_bearer=bearer, billing_cadence=cadence))
+                    db.session.add(
+                        FeeAgreement(
+                            practice_id=practice.id,
+                            effective_date=eff,
+                            percent=pct,
+                            basis=basis,
+                            minimum=minimum,
+                            cap=cap,
+                            idr_fee_bearer=bearer,
+                            billing_cadence=cadence,
+                        )
+                    )
             first = first or practice
             lines.append(f"  {practice.name} (NPI {practice.npi})")
         for name, specialty, url, notes in associations:
@@ -167,14 +269,24 @@ def seed_practices(tenant: Tenant, password: str) -> list[str]:
                 user = User(email=email, name=person, password_hash=hash_password(password))
                 db.session.add(user)
                 db.session.flush()
-        user.email_verified_at = user.email_verified_at or utcnow()  # demo addresses need no mailbox
+        user.email_verified_at = (
+            user.email_verified_at or utcnow()
+        )  # demo addresses need no mailbox
         set_db_user(user.id)
         m = db.session.scalar(
-            select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id)
+            select(Membership).where(
+                Membership.tenant_id == tenant.id, Membership.user_id == user.id
+            )
         )
         if m is None:
-            db.session.add(Membership(tenant_id=tenant.id, user_id=user.id, role="practice_admin",
-                                      practice_id=first.id))
+            db.session.add(
+                Membership(
+                    tenant_id=tenant.id,
+                    user_id=user.id,
+                    role="practice_admin",
+                    practice_id=first.id,
+                )
+            )
         lines.append(f"  practice admin of {first.name}: {email}  /  {password}")
         db.session.commit()
     return lines
@@ -191,9 +303,18 @@ def seed_payers(tenant: Tenant) -> list[str]:
 
 
 DEMO_PATIENTS = [
-    ("Maria", "Alvarez"), ("James", "O'Connor"), ("Zoë", "Lindqvist"), ("Wei", "Zhang"), ("Aaliyah", "Brooks"),
-    ("Dmitri", "Ivanov"), ("Priya", "Raman"), ("Samuel", "Okafor"), ("Hannah", "Schmidt"), ("Luis", "Fernández"),
-    ("Grace", "Kim"), ("Noah", "Bennett"),
+    ("Maria", "Alvarez"),
+    ("James", "O'Connor"),
+    ("Zoë", "Lindqvist"),
+    ("Wei", "Zhang"),
+    ("Aaliyah", "Brooks"),
+    ("Dmitri", "Ivanov"),
+    ("Priya", "Raman"),
+    ("Samuel", "Okafor"),
+    ("Hannah", "Schmidt"),
+    ("Luis", "Fernández"),
+    ("Grace", "Kim"),
+    ("Noah", "Bennett"),
 ]
 DEMO_LINES = [
     ("27447", [], "48500.00", "9800.00"),  # knee arthroplasty
@@ -204,10 +325,18 @@ DEMO_LINES = [
     ("99213", [], "310.00", "71.00"),
 ]
 DEMO_PATHS = [
-    [], ["gathering_evidence"], ["gathering_evidence", "ready_to_negotiate"],
-    ["ready_to_negotiate", "negotiating"], ["ready_to_negotiate", "negotiating"],
-    ["ready_to_negotiate", ("appeal", 1)], ["ready_to_negotiate", "negotiating", ("settled", "5200.00")],
-    [], ["gathering_evidence"], ["ready_to_negotiate", "negotiating"], [], ["gathering_evidence"],
+    [],
+    ["gathering_evidence"],
+    ["gathering_evidence", "ready_to_negotiate"],
+    ["ready_to_negotiate", "negotiating"],
+    ["ready_to_negotiate", "negotiating"],
+    ["ready_to_negotiate", ("appeal", 1)],
+    ["ready_to_negotiate", "negotiating", ("settled", "5200.00")],
+    [],
+    ["gathering_evidence"],
+    ["ready_to_negotiate", "negotiating"],
+    [],
+    ["gathering_evidence"],
 ]
 
 
@@ -226,7 +355,9 @@ def seed_cases(tenant: Tenant) -> list[str]:
             return ["Demo cases: already seeded"]
         practices = db.session.scalars(select(Practice).order_by(Practice.id)).all()
         payers = db.session.scalars(select(Payer).order_by(Payer.id)).all()
-        advocate = db.session.scalar(select(User).where(User.email == "advocate@demo.advocate.test"))
+        advocate = db.session.scalar(
+            select(User).where(User.email == "advocate@demo.advocate.test")
+        )
         if not practices or not payers:
             return ["Demo cases: skipped (no practices or payers)"]
         cases: list = []
@@ -244,32 +375,55 @@ def seed_cases(tenant: Tenant) -> list[str]:
             # payer's own policy (125-140% of Medicare) leaves a real underpayment.
             fee = _medicare_fee(code, mods, pos, practice.zip, served)
             if fee is not None:
-                paid = str((fee * DEMO_PAID_SHARE[i % len(DEMO_PAID_SHARE)]).quantize(Decimal("0.01")))
+                paid = str(
+                    (fee * DEMO_PAID_SHARE[i % len(DEMO_PAID_SHARE)]).quantize(Decimal("0.01"))
+                )
             billed_d, paid_d = Decimal(billed), Decimal(paid)
             presp = (paid_d * Decimal("0.25")).quantize(Decimal("0.01"))
             data = {
-                "practice_id": practice.id, "payer_id": payers[i % len(payers)].id,
+                "practice_id": practice.id,
+                "payer_id": payers[i % len(payers)].id,
                 "plan_type": "erisa_self_funded" if i % 3 else "fully_insured",
-                "patient_first_name": first, "patient_last_name": last,
-                "patient_dob": f"{1950 + 3 * i}-0{1 + i % 9}-1{i % 9}", "member_id": f"DEMO{100200 + i}",
-                "payer_claim_number": f"NS{2026000 + i}", "patient_control_number": f"HV-{5000 + i}",
-                "service_from": served.isoformat(), "service_to": served.isoformat(),
+                "patient_first_name": first,
+                "patient_last_name": last,
+                "patient_dob": f"{1950 + 3 * i}-0{1 + i % 9}-1{i % 9}",
+                "member_id": f"DEMO{100200 + i}",
+                "payer_claim_number": f"NS{2026000 + i}",
+                "patient_control_number": f"HV-{5000 + i}",
+                "service_from": served.isoformat(),
+                "service_to": served.isoformat(),
                 "place_of_service": pos,
                 "service_type": "emergency" if code == "99285" else "other",
                 "initial_payment_received_on": (served + timedelta(days=14)).isoformat(),
                 "assignee_id": advocate.id if advocate and i % 2 == 0 else None,
-                "lines": [{"code": code, "modifiers": mods, "units": 1, "billed": billed,
-                           "allowed": str(paid_d + presp), "paid": paid, "patient_resp": str(presp),
-                           "adjustments": [{"group": "CO", "reason": "45",
-                                            "amount": str(billed_d - paid_d - presp)},
-                                           {"group": "PR", "reason": "2", "amount": str(presp)}]}],
+                "lines": [
+                    {
+                        "code": code,
+                        "modifiers": mods,
+                        "units": 1,
+                        "billed": billed,
+                        "allowed": str(paid_d + presp),
+                        "paid": paid,
+                        "patient_resp": str(presp),
+                        "adjustments": [
+                            {
+                                "group": "CO",
+                                "reason": "45",
+                                "amount": str(billed_d - paid_d - presp),
+                            },
+                            {"group": "PR", "reason": "2", "amount": str(presp)},
+                        ],
+                    }
+                ],
             }
             case = case_services.create_case(tenant_id=tenant.id, actor_id=None, data=data)
             for step in path:
                 if isinstance(step, tuple) and step[0] == "appeal":
                     case_services.transition(case, "appeal", actor_id=None, appeal_level=step[1])
                 elif isinstance(step, tuple):
-                    case_services.transition(case, step[0], actor_id=None, agreed_amount=Decimal(step[1]))
+                    case_services.transition(
+                        case, step[0], actor_id=None, agreed_amount=Decimal(step[1])
+                    )
                 else:
                     case_services.transition(case, step, actor_id=None)
             cases.append(case)
@@ -296,7 +450,9 @@ def _medicare_fee(code: str, mods: list, pos: str, zip_code: str, served) -> Dec
     if fy.year_used is None:
         return None
     try:
-        quote = medicare_price(fy.year_used, code, mods[0] if mods else None, pos=pos, zip_code=zip_code)
+        quote = medicare_price(
+            fy.year_used, code, mods[0] if mods else None, pos=pos, zip_code=zip_code
+        )
     except RateLookupError:
         return None
     return quote.amount
@@ -363,7 +519,9 @@ def _seed_work_due(cases: list, advocate, today) -> list[str]:
             adverse = today - timedelta(days=(window - today).days - 4)
             if adverse >= appeal_case.service_from:
                 case_services.file_appeal(
-                    appeal_case, actor_id=None, data={"level": 1, "adverse_decision_on": adverse.isoformat()}
+                    appeal_case,
+                    actor_id=None,
+                    data={"level": 1, "adverse_decision_on": adverse.isoformat()},
                 )
                 lines.append(f"  appeal: {appeal_case.reference} must be filed within 4 days")
     for c in cases:
@@ -391,25 +549,57 @@ def _seed_won_cases(tenant: Tenant, practices, payers, advocate, today) -> int:
         served = today - timedelta(days=days_ago)
         paid_d = Decimal(paid)
         presp = (paid_d * Decimal("0.25")).quantize(Decimal("0.01"))
-        case = case_services.create_case(tenant_id=tenant.id, actor_id=None, data={
-            "practice_id": practices[which % len(practices)].id, "payer_id": payers[i % len(payers)].id,
-            "plan_type": "erisa_self_funded", "patient_first_name": first, "patient_last_name": last,
-            "patient_dob": f"{1960 + 4 * i}-0{2 + i}-2{i}", "member_id": f"DEMO{300400 + i}",
-            "payer_claim_number": f"NS{2025100 + i}", "patient_control_number": f"HV-{6000 + i}",
-            "service_from": served.isoformat(), "service_to": served.isoformat(), "place_of_service": "22",
-            "service_type": "other", "initial_payment_received_on": (served + timedelta(days=14)).isoformat(),
-            "assignee_id": advocate.id if advocate else None,
-            "lines": [{"code": code, "modifiers": [], "units": 1, "billed": billed,
-                       "allowed": str(paid_d + presp), "paid": paid, "patient_resp": str(presp),
-                       "adjustments": [{"group": "CO", "reason": "45",
-                                        "amount": str(Decimal(billed) - paid_d - presp)},
-                                       {"group": "PR", "reason": "2", "amount": str(presp)}]}],
-        })
+        case = case_services.create_case(
+            tenant_id=tenant.id,
+            actor_id=None,
+            data={
+                "practice_id": practices[which % len(practices)].id,
+                "payer_id": payers[i % len(payers)].id,
+                "plan_type": "erisa_self_funded",
+                "patient_first_name": first,
+                "patient_last_name": last,
+                "patient_dob": f"{1960 + 4 * i}-0{2 + i}-2{i}",
+                "member_id": f"DEMO{300400 + i}",
+                "payer_claim_number": f"NS{2025100 + i}",
+                "patient_control_number": f"HV-{6000 + i}",
+                "service_from": served.isoformat(),
+                "service_to": served.isoformat(),
+                "place_of_service": "22",
+                "service_type": "other",
+                "initial_payment_received_on": (served + timedelta(days=14)).isoformat(),
+                "assignee_id": advocate.id if advocate else None,
+                "lines": [
+                    {
+                        "code": code,
+                        "modifiers": [],
+                        "units": 1,
+                        "billed": billed,
+                        "allowed": str(paid_d + presp),
+                        "paid": paid,
+                        "patient_resp": str(presp),
+                        "adjustments": [
+                            {
+                                "group": "CO",
+                                "reason": "45",
+                                "amount": str(Decimal(billed) - paid_d - presp),
+                            },
+                            {"group": "PR", "reason": "2", "amount": str(presp)},
+                        ],
+                    }
+                ],
+            },
+        )
         for step in ("ready_to_negotiate", "negotiating"):
             case_services.transition(case, step, actor_id=None)
         case_services.transition(case, "settled", actor_id=None, agreed_amount=Decimal(agreed))
-        case_services.add_payment(case, amount=Decimal(agreed) - paid_d, paid_on=served + timedelta(days=45),
-                                  source="settlement", reference=f"SETTLE-{i + 1}", actor_id=None)
+        case_services.add_payment(
+            case,
+            amount=Decimal(agreed) - paid_d,
+            paid_on=served + timedelta(days=45),
+            source="settlement",
+            reference=f"SETTLE-{i + 1}",
+            actor_id=None,
+        )
         case_services.transition(case, "paid", actor_id=None)
         case_services.transition(case, "closed_won", actor_id=None)
     return len(DEMO_WON)

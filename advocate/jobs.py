@@ -43,7 +43,10 @@ def enqueue(func: Callable, *args, queue_name: str = "default", retry: int = 3, 
     from rq import Retry
 
     return queue(queue_name).enqueue(
-        run_in_app, func.__module__ + ":" + func.__qualname__, *args, retry=Retry(max=retry, interval=[5, 15, 60]),
+        run_in_app,
+        func.__module__ + ":" + func.__qualname__,
+        *args,
+        retry=Retry(max=retry, interval=[5, 15, 60]),
         **kwargs,
     )
 

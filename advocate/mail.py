@@ -120,8 +120,14 @@ def send_mail(
     db.session.add(msg)
     db.session.flush()
     db.session.info.setdefault(_PENDING, []).append(
-        {"id": msg.id, "tenant_id": msg.tenant_id, "to": to, "subject": subject, "body": body,
-         "private": bool(private)}  # fmt: skip
+        {
+            "id": msg.id,
+            "tenant_id": msg.tenant_id,
+            "to": to,
+            "subject": subject,
+            "body": body,
+            "private": bool(private),
+        }  # fmt: skip
     )
     return msg
 
@@ -183,8 +189,17 @@ def deliver(message_id: int, tenant_id: int | None, content: dict | None = None)
         except (OSError, smtplib.SMTPException) as exc:
             db.session.rollback()
             if tenant_id is not None:
-                _record(db.session, message_id, ok=False, error=f"{type(exc).__name__}: {exc}"[:255], final=final)
-            current_app.logger.warning("mail delivery failed", extra={"message_id": message_id, "error": type(exc).__name__})
+                _record(
+                    db.session,
+                    message_id,
+                    ok=False,
+                    error=f"{type(exc).__name__}: {exc}"[:255],
+                    final=final,
+                )
+            current_app.logger.warning(
+                "mail delivery failed",
+                extra={"message_id": message_id, "error": type(exc).__name__},
+            )
             raise
         if tenant_id is not None:
             _record(db.session, message_id, ok=True, error=None, final=True)
@@ -198,7 +213,9 @@ def _deliver_inline(item: dict) -> None:
         ok, error = True, None
     except (OSError, smtplib.SMTPException) as exc:
         ok, error = False, f"{type(exc).__name__}: {exc}"[:255]
-        current_app.logger.warning("mail delivery failed", extra={"message_id": item["id"], "error": type(exc).__name__})
+        current_app.logger.warning(
+            "mail delivery failed", extra={"message_id": item["id"], "error": type(exc).__name__}
+        )
     if item["tenant_id"] is None:
         return  # a message without a firm: the app role cannot read it back to record the outcome
     # The firm is set on the context variable only: tenant_scope() would also

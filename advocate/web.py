@@ -115,7 +115,9 @@ def _nav_items():
             active = shown(best[3])
     if active is None:
         blueprint = current.split(".")[0]
-        same = [e for e in entries if e["endpoint"].split(".")[0] == blueprint and blueprint != "main"]
+        same = [
+            e for e in entries if e["endpoint"].split(".")[0] == blueprint and blueprint != "main"
+        ]
         active = same[0] if same else None
     if active is not None:
         active["active"] = True
@@ -142,8 +144,12 @@ def _error(e: HTTPException):
         # answer names nothing about the app.
         return "Bad Request: unknown host.\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
     if _wants_json():
-        return jsonify(error=e.description or e.name, details=getattr(e, "details", []) or []), e.code
-    template = f"errors/{e.code}.html" if e.code in (400, 403, 404, 413, 422, 429) else "errors/500.html"
+        return jsonify(
+            error=e.description or e.name, details=getattr(e, "details", []) or []
+        ), e.code
+    template = (
+        f"errors/{e.code}.html" if e.code in (400, 403, 404, 413, 422, 429) else "errors/500.html"
+    )
     # A description given to abort() says what was wrong; the class default says nothing.
     message = e.description if e.description != type(e).description else None
     return render_template(template, error=e, message=message), e.code

@@ -306,7 +306,9 @@ def main(argv: list[str] | None = None) -> None:
         "--wait", default="0.5,1.5", help="think time between a user's requests, min,max seconds"
     )
     p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="as make serve")
+    p.add_argument(
+        "--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="as make serve"
+    )
     p.add_argument("--threads", type=int, default=1, help="as make serve")
     p.add_argument("--top", type=int, default=12, help="statements to EXPLAIN")
     p.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))

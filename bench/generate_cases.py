@@ -359,7 +359,9 @@ def make_firm(
     users, members, user_ids, advocate_ids = [], [], [], []
     for i, (role, person) in enumerate(people):
         uid = uids.take()
-        users.append((uid, f"{role}{i}@{slug}.bench.example.com", person, pw, now, False, True, now))
+        users.append(
+            (uid, f"{role}{i}@{slug}.bench.example.com", person, pw, now, False, True, now)
+        )
         members.append((mids.take(), tenant_id, uid, role, True))
         user_ids.append(uid)
         if role == "advocate":

@@ -67,7 +67,9 @@ def app(tmp_path_factory):
     application = create_app(overrides)
     application.config["SERVER_NAME"] = None
     with application.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"), revision="heads")
+        upgrade(
+            directory=str(Path(__file__).resolve().parent.parent / "migrations"), revision="heads"
+        )
     return application
 
 

@@ -49,12 +49,25 @@ def _password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-def make_user(tenant: Tenant, role: str, *, name: str | None = None, email: str | None = None,
-              with_totp: bool = True, practice_id: int | None = None, verified: bool = True) -> Person:
+def make_user(
+    tenant: Tenant,
+    role: str,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    with_totp: bool = True,
+    practice_id: int | None = None,
+    verified: bool = True,
+) -> Person:
     n = next(_seq)
     email = email or f"{role}{n}@{tenant.slug}.example.com"
-    user = User(email=email, name=name or f"{role.title()} {n}", password_hash=_password_hash(),
-                password_changed_at=utcnow(), email_verified_at=utcnow() if verified else None)
+    user = User(
+        email=email,
+        name=name or f"{role.title()} {n}",
+        password_hash=_password_hash(),
+        password_changed_at=utcnow(),
+        email_verified_at=utcnow() if verified else None,
+    )
     secret = None
     with tenant_scope(tenant.id), lookup_email(email):  # RLS: a new account under its address
         db.session.add(user)
@@ -67,7 +80,9 @@ def make_user(tenant: Tenant, role: str, *, name: str | None = None, email: str 
         m = Membership(tenant_id=tenant.id, user_id=user.id, role=role, practice_id=practice_id)
         db.session.add(m)
         db.session.flush()
-        person = Person(user=user, membership_id=m.id, tenant_id=tenant.id, role=role, totp_secret=secret)
+        person = Person(
+            user=user, membership_id=m.id, tenant_id=tenant.id, role=role, totp_secret=secret
+        )
         db.session.commit()
         # On PostgreSQL an account is visible only to itself and its firm
         # (RLS): kept loaded but detached, so tests read person.user anywhere.
@@ -140,16 +155,26 @@ def login(browser, person: Person, *, expect_ok: bool = True):
     return r
 
 
-def make_practice(tenant: Tenant, *, name: str = "Lakeside Orthopedics", npi: str = "1234567893", **kw):
+def make_practice(
+    tenant: Tenant, *, name: str = "Lakeside Orthopedics", npi: str = "1234567893", **kw
+):
     """A practice with plain valid data (tests needing validation use the service)."""
     from advocate.practices.models import Practice
 
     with tenant_scope(tenant.id):
-        p = Practice(tenant_id=tenant.id, name=name, npi=npi, tin=kw.pop("tin", "123456789"),
-                     specialty=kw.pop("specialty", "Orthopedic surgery"),
-                     address_line1=kw.pop("address_line1", "1 Main Street"), city=kw.pop("city", "New York"),
-                     state=kw.pop("state", "NY"), zip=kw.pop("zip", "10001"), default_pos=kw.pop("default_pos", "11"),
-                     **kw)
+        p = Practice(
+            tenant_id=tenant.id,
+            name=name,
+            npi=npi,
+            tin=kw.pop("tin", "123456789"),
+            specialty=kw.pop("specialty", "Orthopedic surgery"),
+            address_line1=kw.pop("address_line1", "1 Main Street"),
+            city=kw.pop("city", "New York"),
+            state=kw.pop("state", "NY"),
+            zip=kw.pop("zip", "10001"),
+            default_pos=kw.pop("default_pos", "11"),
+            **kw,
+        )
         db.session.add(p)
         db.session.flush()
         pid = p.id
@@ -161,8 +186,13 @@ def make_payer(tenant: Tenant, *, name: str = "Acme Health Plan", **kw):
     from advocate.payers.models import Payer
 
     with tenant_scope(tenant.id):
-        p = Payer(tenant_id=tenant.id, name=name, name_key=" ".join(name.casefold().split()),
-                  plan_types=kw.pop("plan_types", ["erisa_self_funded"]), **kw)
+        p = Payer(
+            tenant_id=tenant.id,
+            name=name,
+            name_key=" ".join(name.casefold().split()),
+            plan_types=kw.pop("plan_types", ["erisa_self_funded"]),
+            **kw,
+        )
         db.session.add(p)
         db.session.flush()
         pid = p.id
@@ -185,22 +215,42 @@ def case_payload(practice_id: int, payer_id: int, **overrides) -> dict:
         "service_to": "2026-03-02",
         "place_of_service": "11",
         "lines": [
-            {"code": "99213", "modifiers": [], "units": 1, "billed": "250.00", "allowed": "80.00",
-             "paid": "64.00", "patient_resp": "16.00",
-             "adjustments": [{"group": "CO", "reason": "45", "amount": "170.00"}]},
-            {"code": "20610", "modifiers": ["RT"], "units": 1, "billed": "400.00", "allowed": "120.00",
-             "paid": "96.00", "patient_resp": "24.00"},
+            {
+                "code": "99213",
+                "modifiers": [],
+                "units": 1,
+                "billed": "250.00",
+                "allowed": "80.00",
+                "paid": "64.00",
+                "patient_resp": "16.00",
+                "adjustments": [{"group": "CO", "reason": "45", "amount": "170.00"}],
+            },
+            {
+                "code": "20610",
+                "modifiers": ["RT"],
+                "units": 1,
+                "billed": "400.00",
+                "allowed": "120.00",
+                "paid": "96.00",
+                "patient_resp": "24.00",
+            },
         ],
     }
     data.update(overrides)
     return data
 
 
-def make_case(tenant: Tenant, practice_id: int, payer_id: int, actor_id: int | None = None, **overrides) -> int:
+def make_case(
+    tenant: Tenant, practice_id: int, payer_id: int, actor_id: int | None = None, **overrides
+) -> int:
     from advocate.cases.services import create_case
 
     with tenant_scope(tenant.id):
-        case = create_case(tenant_id=tenant.id, actor_id=actor_id, data=case_payload(practice_id, payer_id, **overrides))
+        case = create_case(
+            tenant_id=tenant.id,
+            actor_id=actor_id,
+            data=case_payload(practice_id, payer_id, **overrides),
+        )
         cid = case.id
         db.session.commit()
     return cid
@@ -213,7 +263,12 @@ def api_headers(person: Person, name: str = "test token") -> dict:
     raw = new_token("adv_")
     with tenant_scope(person.tenant_id):
         db.session.add(
-            ApiToken(membership_id=person.membership_id, name=name, token_prefix=raw[:8], token_hash=token_hash(raw))
+            ApiToken(
+                membership_id=person.membership_id,
+                name=name,
+                token_prefix=raw[:8],
+                token_hash=token_hash(raw),
+            )
         )
         db.session.commit()
     return {"Authorization": f"Bearer {raw}"}

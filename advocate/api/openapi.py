@@ -289,7 +289,9 @@ def build_spec(app) -> dict:
                     "description": (model.__doc__ or model.__name__).strip().splitlines()[0],
                     "content": {"application/json": {"schema": ref(model, "serialization")}},
                 }
-        errors = set(op.errors) | {400}  # any request may carry unreadable input (advocate.input_guard)
+        errors = set(op.errors) | {
+            400
+        }  # any request may carry unreadable input (advocate.input_guard)
         if access != PUBLIC:
             errors |= {401, 403, 429}
         if params:

@@ -14,7 +14,11 @@ from advocate.extensions import db
 # The actions that may be logged with no firm (kept in step with the database
 # policy, tenants.rls.PRE_TENANT_AUDIT_PREFIXES): events before anyone is known
 # to belong to a firm. Name any new such event auth.* or signup.*.
-PRE_TENANT_PREFIXES = ("auth.", "signup.", "rates.pfs_")  # rates.pfs_: the shared CMS fee schedule, loaded by an operator
+PRE_TENANT_PREFIXES = (
+    "auth.",
+    "signup.",
+    "rates.pfs_",
+)  # rates.pfs_: the shared CMS fee schedule, loaded by an operator
 
 
 class AuditEvent(db.Model):

@@ -55,7 +55,9 @@ def audit(
     return event
 
 
-def audited(action: str, object_type: str | None = None, id_arg: str | None = None, phi: bool = True):
+def audited(
+    action: str, object_type: str | None = None, id_arg: str | None = None, phi: bool = True
+):
     """Mark a view as reading or changing PHI and audit each successful call.
 
     The mark (`view._audit_action`) is what the PHI-route check looks for.

@@ -61,6 +61,9 @@ def index():
     page = db.paginate(q, per_page=current_app.config["PAGE_SIZE"] * 2, error_out=False, count=True)
     m = aliased(Membership)
     people = db.session.execute(
-        select(User.id, User.name).join(m, m.user_id == User.id).where(m.tenant_id == tid).order_by(User.name)
+        select(User.id, User.name)
+        .join(m, m.user_id == User.id)
+        .where(m.tenant_id == tid)
+        .order_by(User.name)
     ).all()
     return render_template("audit/index.html", page=page, errors=errors, people=people)

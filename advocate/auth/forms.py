@@ -49,13 +49,18 @@ class ChangePasswordForm(NewPasswordForm):
 
 class TokenForm(FlaskForm):
     name = StringField(
-        "Label", validators=[DataRequired(), Length(max=100)], description="What will use this token."
+        "Label",
+        validators=[DataRequired(), Length(max=100)],
+        description="What will use this token.",
     )
 
 
 class RecoveryCodesForm(FlaskForm):
     proof = PasswordField(
         "Your password, or a code from your app",
-        validators=[DataRequired(message="Enter your password or a current code."), Length(max=256)],
+        validators=[
+            DataRequired(message="Enter your password or a current code."),
+            Length(max=256),
+        ],
         render_kw={"autocomplete": "current-password"},
     )

@@ -70,7 +70,9 @@ class AuthSession(db.Model):
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     membership_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("memberships.id", ondelete="CASCADE"), index=True
     )
@@ -88,7 +90,9 @@ class RecoveryCode(db.Model):
     __tablename__ = "recovery_codes"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     code_hash: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime | None]
 

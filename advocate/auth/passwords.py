@@ -8,7 +8,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 # OWASP: argon2id with m=19 MiB, t=2, p=1 (its recommended minimum), checked in a test.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16)
+_hasher = PasswordHasher(
+    time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16
+)
 _DUMMY = _hasher.hash("advocate-dummy-password-for-timing")
 
 MIN_LENGTH = 12
@@ -40,7 +42,9 @@ def _common_passwords() -> frozenset[str]:
     return frozenset(p.lower() for p in FREQUENCY_LISTS["passwords"])
 
 
-def password_problems(password: str, *, email: str | None = None, name: str | None = None) -> list[str]:
+def password_problems(
+    password: str, *, email: str | None = None, name: str | None = None
+) -> list[str]:
     problems = []
     if len(password) < MIN_LENGTH:
         problems.append(f"Use at least {MIN_LENGTH} characters.")

@@ -103,7 +103,9 @@ def revoke_session(token: str, reason: str = "logout") -> None:
 
 
 def revoke_user_sessions(user_id: int, reason: str, *, keep_token: str | None = None) -> int:
-    stmt = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    stmt = update(AuthSession).where(
+        AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
+    )
     if keep_token:
         stmt = stmt.where(AuthSession.token_hash != token_hash(keep_token))
     return db.session.execute(stmt.values(revoked_at=utcnow(), revoked_reason=reason)).rowcount

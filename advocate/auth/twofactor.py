@@ -91,7 +91,9 @@ def verify_user_code(user: User, code: str) -> str:
     for step in sorted(steps, reverse=True):
         claimed = db.session.execute(
             update(User)
-            .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+            .where(
+                User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step)
+            )
             .values(totp_last_step=step)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -119,7 +121,9 @@ def use_recovery_code(user: User, code: str) -> bool:
     h = token_hash(_normalise_recovery(code))
     row = db.session.scalar(
         db.select(RecoveryCode).where(
-            RecoveryCode.user_id == user.id, RecoveryCode.code_hash == h, RecoveryCode.used_at.is_(None)
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == h,
+            RecoveryCode.used_at.is_(None),
         )
     )
     if row is None:
@@ -137,7 +141,7 @@ def use_recovery_code(user: User, code: str) -> bool:
 
 def remaining_recovery_codes(user: User) -> int:
     return db.session.scalar(
-        db.select(db.func.count()).select_from(RecoveryCode).where(
-            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
-        )
+        db.select(db.func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
     )

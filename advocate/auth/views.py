@@ -137,8 +137,12 @@ def login():
         memberships = active_memberships(user) if ok and user.is_active and user.is_verified else []
         if not memberships:
             throttle.record_failure(email)
-            reason = "credentials" if not ok else ("unverified" if not user.is_verified else "inactive")
-            audit("auth.login_failed", user_id=user.id if user else None, details={"reason": reason})
+            reason = (
+                "credentials" if not ok else ("unverified" if not user.is_verified else "inactive")
+            )
+            audit(
+                "auth.login_failed", user_id=user.id if user else None, details={"reason": reason}
+            )
             db.session.commit()
             flash(GENERIC_LOGIN_ERROR, "danger")
             return render_template("auth/login.html", form=form), 200
@@ -165,8 +169,12 @@ def two_factor():
         # locked account gets no more guesses in a session already half-open.
         if throttle.account_locked(user.email):
             set_current_tenant(membership.tenant_id)
-            audit("auth.login_throttled", user_id=user.id, tenant_id=membership.tenant_id,
-                  details={"reason": "account", "step": "two_factor"})
+            audit(
+                "auth.login_throttled",
+                user_id=user.id,
+                tenant_id=membership.tenant_id,
+                details={"reason": "account", "step": "two_factor"},
+            )
             db.session.commit()
             session.pop("pending_auth", None)
             flash("Too many failed attempts for this account. Try again later.", "danger")
@@ -177,19 +185,28 @@ def two_factor():
             return complete_login(user, membership)
         if len(code.strip()) > 6 and twofactor.use_recovery_code(user, code):
             remaining = twofactor.remaining_recovery_codes(user)
-            flash(f"Recovery code used. {remaining} left; generate new ones in your account.", "warning")
+            flash(
+                f"Recovery code used. {remaining} left; generate new ones in your account.",
+                "warning",
+            )
             return complete_login(user, membership)
         throttle.record_failure(user.email)
         set_current_tenant(membership.tenant_id)  # the firm's log records its members' failures
-        audit("auth.two_factor_failed", user_id=user.id, tenant_id=membership.tenant_id,
-              details={"reason": result})
+        audit(
+            "auth.two_factor_failed",
+            user_id=user.id,
+            tenant_id=membership.tenant_id,
+            details={"reason": result},
+        )
         db.session.commit()
         if result == twofactor.CODE_REUSED:
             form.code.errors.append(
                 "That code was already used. Wait for your app to show the next code and enter that one."
             )
         else:
-            form.code.errors.append("That code is not valid. Check your device's clock and try again.")
+            form.code.errors.append(
+                "That code is not valid. Check your device's clock and try again."
+            )
     return render_template("auth/two_factor.html", form=form)
 
 
@@ -215,7 +232,9 @@ def two_factor_setup():
             return redirect(url_for("auth.login"))
         user, membership, _ = found
     if user.is_totp_enabled:
-        return redirect(url_for("auth.account" if current_user.is_authenticated else "auth.two_factor"))
+        return redirect(
+            url_for("auth.account" if current_user.is_authenticated else "auth.two_factor")
+        )
     secret = _enroll_secret()
     form = EnrollForm()
     if form.validate_on_submit():
@@ -305,7 +324,9 @@ def change_password():
 def revoke_other_session(session_id: int):
     """End one of the person's own sessions."""
     row = db.session.scalar(
-        select(AuthSession).where(AuthSession.id == session_id, AuthSession.user_id == current_user.id)
+        select(AuthSession).where(
+            AuthSession.id == session_id, AuthSession.user_id == current_user.id
+        )
     )
     if row is None:
         abort(404)
@@ -332,7 +353,10 @@ def regenerate_recovery_codes():
             form.proof.errors.append("Too many failed attempts for this account. Try again later.")
             return _account_page(recovery_form=form), 429
         proof = form.proof.data
-        if verify_password(user.password_hash, proof) or twofactor.verify_user_code(user, proof) == twofactor.CODE_OK:
+        if (
+            verify_password(user.password_hash, proof)
+            or twofactor.verify_user_code(user, proof) == twofactor.CODE_OK
+        ):
             codes = twofactor.issue_recovery_codes(user)
             audit("auth.recovery_codes_regenerated")
             db.session.commit()
@@ -378,7 +402,10 @@ def forgot_password():
             db.session.commit()
         flash("If that address has an account, a reset link is on its way.", "info")
         if not current_app.config.get("SMTP_HOST"):
-            flash("No mail server is configured: messages are kept in the instance outbox folder.", "info")
+            flash(
+                "No mail server is configured: messages are kept in the instance outbox folder.",
+                "info",
+            )
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form)
 
@@ -389,7 +416,9 @@ def forgot_password():
 def reset_password(token: str):
     """Choose a new password from an emailed link."""
     try:
-        data = _reset_serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+        data = _reset_serializer().loads(
+            token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"]
+        )
     except SignatureExpired:
         flash("That reset link has expired. Ask for a new one.", "warning")
         return redirect(url_for("auth.forgot_password"))

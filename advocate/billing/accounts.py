@@ -32,7 +32,9 @@ def _account_row(tenant_id: int) -> StripeAccount:
     return row
 
 
-def set_test_key(tenant_id: int, key: str, *, days_until_due: int, actor_id: int | None) -> StripeAccount:
+def set_test_key(
+    tenant_id: int, key: str, *, days_until_due: int, actor_id: int | None
+) -> StripeAccount:
     """Bill on the firm's own Stripe test account (no Connect)."""
     key = (key or "").strip()
     if not key.startswith(("sk_test_", "rk_test_")) or len(key) < 12 or len(key) > 255:
@@ -43,7 +45,9 @@ def set_test_key(tenant_id: int, key: str, *, days_until_due: int, actor_id: int
     row.api_key_last4 = key[-4:]
     row.days_until_due = days_until_due
     db.session.flush()
-    audit("stripe_account.test_key_set", row, details={"last4": row.api_key_last4}, user_id=actor_id)
+    audit(
+        "stripe_account.test_key_set", row, details={"last4": row.api_key_last4}, user_id=actor_id
+    )
     return row
 
 

@@ -72,15 +72,16 @@ class InvoiceOut(Out):
     stripe_invoice_id: str | None
 
 
-
-
 def _int_arg(name: str, default: int, *, maximum: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
     if not (raw.isascii() and raw.isdigit()) or not (1 <= int(raw) <= maximum):
-        api_error(422, "invalid query parameter",
-                  [{"field": name, "message": f"{name} must be a whole number from 1 to {maximum}."}])
+        api_error(
+            422,
+            "invalid query parameter",
+            [{"field": name, "message": f"{name} must be a whole number from 1 to {maximum}."}],
+        )
     return int(raw)
 
 
@@ -163,8 +164,11 @@ def practice_ledger(practice_id: int):
 @bp.route("/invoices", methods=["GET"])
 @roles(READERS)
 @describe(
-    query=[*CURSOR_PARAMS, Param("status", "Invoice status.", enum=list(INVOICE_STATUSES)),
-           Param("practice_id", "Only this practice's invoices.", "integer")],
+    query=[
+        *CURSOR_PARAMS,
+        Param("status", "Invoice status.", enum=list(INVOICE_STATUSES)),
+        Param("practice_id", "Only this practice's invoices.", "integer"),
+    ],
     responses={200: CursorPage[InvoiceOut]},
 )
 def invoices_list():
@@ -172,15 +176,22 @@ def invoices_list():
     refuse_page_numbers()
     status = request.args.get("status") or None
     if status is not None and status not in INVOICE_STATUSES:
-        api_error(422, "invalid query parameter",
-                  [{"field": "status", "message": "status is one of " + ", ".join(INVOICE_STATUSES) + "."}])
+        api_error(
+            422,
+            "invalid query parameter",
+            [
+                {
+                    "field": "status",
+                    "message": "status is one of " + ", ".join(INVOICE_STATUSES) + ".",
+                }
+            ],
+        )
     query = select(Invoice)
     if status:
         query = query.where(Invoice.status == status)
     own = _own_practice_filter()
     if own is not None:
-        query = query.where(Invoice.practice_id == own,
-                            Invoice.status.not_in(("pending", "draft")))
+        query = query.where(Invoice.practice_id == own, Invoice.status.not_in(("pending", "draft")))
     elif request.args.get("practice_id"):
         query = query.where(Invoice.practice_id == _int_arg("practice_id", 0, maximum=2**62))
     rows, nxt = cursor_page(query, [(Invoice.id, "desc")], lambda i: (i.id,))

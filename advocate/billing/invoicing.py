@@ -93,7 +93,9 @@ class _Group:
 def _attempt_suffix(tenant_id: int, base_key: str) -> str:
     """``:r<n>`` after n voided invoices for the same business identity."""
     voided = db.session.scalar(
-        select(func.count()).select_from(Invoice).where(
+        select(func.count())
+        .select_from(Invoice)
+        .where(
             Invoice.status == "void",
             (Invoice.business_key == base_key) | Invoice.business_key.like(base_key + ":r%"),
         )
@@ -113,9 +115,7 @@ def _groups(tenant_id: int, practice_id: int, cadence: str, today: date) -> list
             return []
         key = f"{base}:monthly:{period[0]:%Y-%m}"
         existing = db.session.scalar(
-            select(Invoice.id).where(
-                Invoice.business_key.like(key + "%"), Invoice.status != "void"
-            )
+            select(Invoice.id).where(Invoice.business_key.like(key + "%"), Invoice.status != "void")
         )
         if existing is not None:
             return []  # this month is billed; leftovers roll into the next statement
@@ -171,15 +171,17 @@ def prepare_invoices(
     if not groups:
         return []
     case_ids = {e.case_id for g in groups for e in g.entries}
-    cases = {
-        c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(sorted(case_ids))))
-    }
+    cases = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(sorted(case_ids))))}
     payment_ids = sorted({e.payment_id for g in groups for e in g.entries if e.payment_id})
-    initial_ids = set(
-        db.session.scalars(
-            select(Payment.id).where(Payment.id.in_(payment_ids), Payment.is_initial.is_(True))
+    initial_ids = (
+        set(
+            db.session.scalars(
+                select(Payment.id).where(Payment.id.in_(payment_ids), Payment.is_initial.is_(True))
+            )
         )
-    ) if payment_ids else set()
+        if payment_ids
+        else set()
+    )
     account = db.session.scalar(select(StripeAccount))
     days = account.days_until_due if account is not None else 30
     invoices = []
@@ -205,33 +207,37 @@ def prepare_invoices(
         db.session.add(invoice)
         db.session.flush()
         for case_id, entries in sorted(by_case.items()):
-            line = InvoiceLine(tenant_id=tenant_id, invoice_id=invoice.id,
-                               **_line_for(cases[case_id], entries, initial_ids))
+            line = InvoiceLine(
+                tenant_id=tenant_id,
+                invoice_id=invoice.id,
+                **_line_for(cases[case_id], entries, initial_ids),
+            )
             db.session.add(line)
             db.session.flush()
             db.session.add_all(
-                InvoiceEntry(tenant_id=tenant_id, invoice_id=invoice.id, line_id=line.id,
-                             entry_id=e.id)
+                InvoiceEntry(
+                    tenant_id=tenant_id, invoice_id=invoice.id, line_id=line.id, entry_id=e.id
+                )
                 for e in entries
             )
         db.session.flush()
         audit(
             "invoice.prepared",
             invoice,
-            details={"practice_id": practice.id, "total": str(group.total), "kind": group.kind,
-                     "lines": len(by_case)},
+            details={
+                "practice_id": practice.id,
+                "total": str(group.total),
+                "kind": group.kind,
+                "lines": len(by_case),
+            },
             user_id=actor_id,
         )
         invoices.append(invoice)
     return invoices
 
 
-def ensure_customer(
-    tenant_id: int, practice: Practice, fs: FirmStripe
-) -> str:
-    row = db.session.scalar(
-        select(StripeCustomer).where(StripeCustomer.practice_id == practice.id)
-    )
+def ensure_customer(tenant_id: int, practice: Practice, fs: FirmStripe) -> str:
+    row = db.session.scalar(select(StripeCustomer).where(StripeCustomer.practice_id == practice.id))
     if row is not None and row.account_id == fs.account_id:
         return row.customer_id
     # An earlier attempt may have made the customer and lost its commit; after
@@ -242,12 +248,17 @@ def ensure_customer(
             "description": f"Practice NPI {practice.npi}",
             "metadata": {"advocate_tenant": str(tenant_id), "advocate_practice": str(practice.id)},
         },
-        fs.options(idempotency_key(f"t{tenant_id}", f"p{practice.id}", "customer",
-                                   fs.account_id or "own")),
+        fs.options(
+            idempotency_key(f"t{tenant_id}", f"p{practice.id}", "customer", fs.account_id or "own")
+        ),
     )
     if row is None:
-        row = StripeCustomer(tenant_id=tenant_id, practice_id=practice.id,
-                             customer_id=customer.id, account_id=fs.account_id)
+        row = StripeCustomer(
+            tenant_id=tenant_id,
+            practice_id=practice.id,
+            customer_id=customer.id,
+            account_id=fs.account_id,
+        )
         db.session.add(row)
     else:
         row.customer_id, row.account_id = customer.id, fs.account_id
@@ -332,8 +343,9 @@ def issue_invoice(invoice: Invoice, *, actor_id: int | None = None) -> Invoice:
     customer_id = ensure_customer(invoice.tenant_id, practice, fs)
     key = invoice.business_key
     lines = list(
-        db.session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
-                           .order_by(InvoiceLine.id))
+        db.session.scalars(
+            select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id).order_by(InvoiceLine.id)
+        )
     )
     late = _is_late(invoice)
     if invoice.stripe_invoice_id is None and late:
@@ -344,18 +356,24 @@ def issue_invoice(invoice: Invoice, *, actor_id: int | None = None) -> Invoice:
             customer_id = found.customer or customer_id  # its items must go to its customer
             apply_stripe_invoice(invoice, found, authoritative=True)
             db.session.flush()
-            audit("invoice.recovered", invoice,
-                  details={"stripe_invoice_id": found.id, "status": found.status},
-                  user_id=actor_id)
+            audit(
+                "invoice.recovered",
+                invoice,
+                details={"stripe_invoice_id": found.id, "status": found.status},
+                user_id=actor_id,
+            )
             if invoice.status in ("paid", "void", "uncollectible"):
                 return invoice  # settled on Stripe already: nothing left to do
-    if late and invoice.stripe_invoice_id is not None and any(
-        line.stripe_invoice_item_id is None for line in lines
+    if (
+        late
+        and invoice.stripe_invoice_id is not None
+        and any(line.stripe_invoice_item_id is None for line in lines)
     ):
         _match_remote_items(fs, invoice.stripe_invoice_id, lines)
     if invoice.stripe_invoice_id is None:
         description = (
-            f"Contingency fees, {invoice.period_start:%B %Y}" if invoice.kind == "monthly"
+            f"Contingency fees, {invoice.period_start:%B %Y}"
+            if invoice.kind == "monthly"
             else f"Contingency fees, settlement of case {lines[0].case_number}"
         )
         created = fs.client.v1.invoices.create(
@@ -367,8 +385,10 @@ def issue_invoice(invoice: Invoice, *, actor_id: int | None = None) -> Invoice:
                 "currency": account.currency,
                 "description": description,
                 "pending_invoice_items_behavior": "exclude",
-                "metadata": {"advocate_tenant": str(invoice.tenant_id),
-                             "advocate_business_key": key},
+                "metadata": {
+                    "advocate_tenant": str(invoice.tenant_id),
+                    "advocate_business_key": key,
+                },
             },
             fs.options(idempotency_key(key, "invoice")),
         )
@@ -394,7 +414,8 @@ def issue_invoice(invoice: Invoice, *, actor_id: int | None = None) -> Invoice:
     current = fs.client.v1.invoices.retrieve(invoice.stripe_invoice_id, options=fs.options())
     if current.status == "draft":
         current = fs.client.v1.invoices.finalize_invoice(
-            invoice.stripe_invoice_id, {"auto_advance": False},
+            invoice.stripe_invoice_id,
+            {"auto_advance": False},
             fs.options(idempotency_key(key, "finalize")),
         )
     if current.status == "open":
@@ -403,9 +424,12 @@ def issue_invoice(invoice: Invoice, *, actor_id: int | None = None) -> Invoice:
         )
         invoice.is_sent = True
     apply_stripe_invoice(invoice, current, authoritative=True)
-    audit("invoice.issued", invoice,
-          details={"stripe_invoice_id": invoice.stripe_invoice_id, "total": str(invoice.total)},
-          user_id=actor_id)
+    audit(
+        "invoice.issued",
+        invoice,
+        details={"stripe_invoice_id": invoice.stripe_invoice_id, "total": str(invoice.total)},
+        user_id=actor_id,
+    )
     return invoice
 
 
@@ -471,14 +495,23 @@ def change_invoice(invoice: Invoice, action: str, *, actor_id: int | None) -> No
         if action == "mark_uncollectible" and invoice.status != "open":
             raise InvoicingError("Only an open invoice can be marked uncollectible.")
         fs = firm_stripe(db.session.scalar(select(StripeAccount)))
-        method = (fs.client.v1.invoices.void_invoice if action == "void"
-                  else fs.client.v1.invoices.mark_uncollectible)
-        obj = method(invoice.stripe_invoice_id,
-                     options=fs.options(idempotency_key(invoice.business_key, action)))
+        method = (
+            fs.client.v1.invoices.void_invoice
+            if action == "void"
+            else fs.client.v1.invoices.mark_uncollectible
+        )
+        obj = method(
+            invoice.stripe_invoice_id,
+            options=fs.options(idempotency_key(invoice.business_key, action)),
+        )
         apply_stripe_invoice(invoice, obj, authoritative=True)
     db.session.flush()
-    audit(f"invoice.{action}", invoice, details={"stripe_invoice_id": invoice.stripe_invoice_id},
-          user_id=actor_id)
+    audit(
+        f"invoice.{action}",
+        invoice,
+        details={"stripe_invoice_id": invoice.stripe_invoice_id},
+        user_id=actor_id,
+    )
 
 
 def stripe_error_text(err: Exception) -> str:

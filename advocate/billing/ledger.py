@@ -153,9 +153,7 @@ def _accrue_chunk(tenant_id: int, case_ids: list[int], actor_id: int | None, run
         ledgered[row.case_id].add(row.payment_id)
         booked[row.case_id] += row.amount
     todo = [
-        cid
-        for cid in practice_of
-        if any(p.id not in ledgered[cid] for p in payments.get(cid, []))
+        cid for cid in practice_of if any(p.id not in ledgered[cid] for p in payments.get(cid, []))
     ]
     if not todo:
         return
@@ -229,9 +227,7 @@ def accrue_pending(tenant_id: int, *, actor_id: int | None = None) -> AccrualRun
     entry = select(FeeLedgerEntry.id).where(
         FeeLedgerEntry.payment_id == Payment.id, FeeLedgerEntry.kind.in_(PAYMENT_KINDS)
     )
-    case_ids = db.session.scalars(
-        select(Payment.case_id).where(~entry.exists()).distinct()
-    ).all()
+    case_ids = db.session.scalars(select(Payment.case_id).where(~entry.exists()).distinct()).all()
     run = accrue_cases(tenant_id, case_ids, actor_id=actor_id)
     if run.entries:
         audit(
@@ -273,11 +269,14 @@ def _parse_amount(raw: object, errors: list[tuple[str, str]]) -> Decimal | None:
 
 def case_balance(case_id: int) -> Decimal:
     """The case's fee to date: every entry's sum."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(FeeLedgerEntry.amount), 0)).where(
-            FeeLedgerEntry.case_id == case_id
+    return (
+        db.session.scalar(
+            select(func.coalesce(func.sum(FeeLedgerEntry.amount), 0)).where(
+                FeeLedgerEntry.case_id == case_id
+            )
         )
-    ) or ZERO
+        or ZERO
+    )
 
 
 def add_manual_entry(

@@ -58,9 +58,7 @@ class FeeLedgerEntry(TenantScoped, db.Model):
 
     __tablename__ = "fee_ledger_entries"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('accrual', 'reversal', 'adjustment', 'write_off')", name="kind"
-        ),
+        CheckConstraint("kind IN ('accrual', 'reversal', 'adjustment', 'write_off')", name="kind"),
         CheckConstraint(
             "kind IN ('accrual', 'reversal') OR reason IS NOT NULL", name="manual_reason"
         ),
@@ -83,13 +81,9 @@ class FeeLedgerEntry(TenantScoped, db.Model):
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    practice_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("practices.id")
-    )
+    practice_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("practices.id"))
     case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id"))
-    payment_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("payments.id")
-    )
+    payment_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("payments.id"))
     kind: Mapped[str] = mapped_column(String(12))
     amount: Mapped[Decimal] = mapped_column(Money)  # signed: negative takes fee back
     effective_on: Mapped[date] = mapped_column(Date)  # the payment's date, or the adjustment's
@@ -100,17 +94,13 @@ class FeeLedgerEntry(TenantScoped, db.Model):
     cumulative_fee: Mapped[Decimal | None] = mapped_column(Money)
     percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     basis: Mapped[str | None] = mapped_column(String(12))
-    agreement_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("fee_agreements.id")
-    )
+    agreement_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("fee_agreements.id"))
     explanation: Mapped[str] = mapped_column(String(500))
     reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("users.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(
-        server_default=func.now(), default=utcnow
-    )
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow)
 
     case = relationship("Case", lazy="raise")
     payment = relationship("Payment", lazy="raise")
@@ -167,9 +157,7 @@ class StripeCustomer(TenantScoped, TimestampMixin, db.Model):
     __table_args__ = (UniqueConstraint("tenant_id", "practice_id"),)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    practice_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("practices.id")
-    )
+    practice_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("practices.id"))
     customer_id: Mapped[str] = mapped_column(String(64))  # cus_...
     account_id: Mapped[str | None] = mapped_column(String(64))  # the account it lives on
 
@@ -192,9 +180,7 @@ class Invoice(TenantScoped, TimestampMixin, db.Model):
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    practice_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("practices.id")
-    )
+    practice_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("practices.id"))
     kind: Mapped[str] = mapped_column(String(12))
     business_key: Mapped[str] = mapped_column(String(200))
     period_start: Mapped[date | None] = mapped_column(Date)
@@ -279,9 +265,7 @@ class InvoiceEntry(TenantScoped, db.Model):
     line_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("invoice_lines.id", ondelete="CASCADE")
     )
-    entry_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("fee_ledger_entries.id")
-    )
+    entry_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("fee_ledger_entries.id"))
 
 
 class ProcessedStripeEvent(TenantScoped, db.Model):
@@ -296,6 +280,4 @@ class ProcessedStripeEvent(TenantScoped, db.Model):
     object_id: Mapped[str | None] = mapped_column(String(255))
     stripe_created_at: Mapped[datetime | None]
     outcome: Mapped[str] = mapped_column(String(100))
-    processed_at: Mapped[datetime] = mapped_column(
-        server_default=func.now(), default=utcnow
-    )
+    processed_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow)

@@ -71,9 +71,9 @@ def monthly(today: date) -> list[MonthRow]:
         return rows[key]
 
     for practice_id, day, total in db.session.execute(
-        select(FeeLedgerEntry.practice_id, FeeLedgerEntry.effective_on,
-               func.sum(FeeLedgerEntry.amount))
-        .group_by(FeeLedgerEntry.practice_id, FeeLedgerEntry.effective_on)
+        select(
+            FeeLedgerEntry.practice_id, FeeLedgerEntry.effective_on, func.sum(FeeLedgerEntry.amount)
+        ).group_by(FeeLedgerEntry.practice_id, FeeLedgerEntry.effective_on)
     ):
         row(day, practice_id).earned += _dec(total)
     for practice_id, day, total in db.session.execute(
@@ -89,8 +89,9 @@ def monthly(today: date) -> list[MonthRow]:
     ):
         row(day, practice_id).outstanding += _dec(remaining)
     for practice_id, paid_at, paid in db.session.execute(
-        select(Invoice.practice_id, Invoice.paid_at, Invoice.amount_paid)
-        .where(Invoice.status == "paid", Invoice.paid_at.is_not(None))
+        select(Invoice.practice_id, Invoice.paid_at, Invoice.amount_paid).where(
+            Invoice.status == "paid", Invoice.paid_at.is_not(None)
+        )
     ):
         row(paid_at.date(), practice_id).collected += _dec(paid)
     return sorted(rows.values(), key=lambda r: (r.month, r.practice_name), reverse=True)
@@ -124,8 +125,11 @@ class ListPage:
     def iter_pages(self, left_edge=2, left_current=2, right_current=4, right_edge=2):
         last = 0
         for num in range(1, self.pages + 1):
-            if (num <= left_edge or self.page - left_current - 1 < num < self.page + right_current
-                    or num > self.pages - right_edge):
+            if (
+                num <= left_edge
+                or self.page - left_current - 1 < num < self.page + right_current
+                or num > self.pages - right_edge
+            ):
                 if last + 1 != num:
                     yield None
                 yield num
@@ -148,7 +152,8 @@ def statement(practice_id: int) -> Statement:
     """The practice's account with the firm: fees earned, invoiced, paid, owed."""
     fees = db.session.scalar(
         select(func.coalesce(func.sum(FeeLedgerEntry.amount), 0)).where(
-            FeeLedgerEntry.practice_id == practice_id)
+            FeeLedgerEntry.practice_id == practice_id
+        )
     )
     inv = db.session.execute(
         select(
@@ -158,13 +163,19 @@ def statement(practice_id: int) -> Statement:
     ).one()
     balance = db.session.scalar(
         select(func.coalesce(func.sum(Invoice.amount_remaining), 0)).where(
-            Invoice.practice_id == practice_id, Invoice.status == "open")
+            Invoice.practice_id == practice_id, Invoice.status == "open"
+        )
     )
     billed_pending = db.session.scalar(
         select(func.coalesce(func.sum(Invoice.total), 0)).where(
-            Invoice.practice_id == practice_id, Invoice.status.in_(("pending", "draft")))
+            Invoice.practice_id == practice_id, Invoice.status.in_(("pending", "draft"))
+        )
     )
     fees, invoiced = _dec(fees), _dec(inv[0])
-    return Statement(fees=fees, invoiced=invoiced, paid=_dec(inv[1]), balance=_dec(balance),
-                     unbilled=fees - invoiced - _dec(billed_pending))
-
+    return Statement(
+        fees=fees,
+        invoiced=invoiced,
+        paid=_dec(inv[1]),
+        balance=_dec(balance),
+        unbilled=fees - invoiced - _dec(billed_pending),
+    )

@@ -77,8 +77,12 @@ def invoices():
     today = _today()
     summary = reports.receivables(today)
     return render_template(
-        "billing/invoices.html", page=page, status=status, statuses=INVOICE_STATUSES,
-        today=today, summary=summary,
+        "billing/invoices.html",
+        page=page,
+        status=status,
+        statuses=INVOICE_STATUSES,
+        today=today,
+        summary=summary,
     )
 
 
@@ -98,8 +102,11 @@ def _invoice_action(invoice_id: int, action: str):
     else:
         db.session.commit()
         flash(f"Invoice {invoice.number or invoice.id}: {invoice.status}.", "success")
-    return redirect(request.referrer if request.referrer and request.referrer.startswith(
-        request.host_url) else url_for("billing.invoices"))
+    return redirect(
+        request.referrer
+        if request.referrer and request.referrer.startswith(request.host_url)
+        else url_for("billing.invoices")
+    )
 
 
 @bp.route("/invoices/<int:invoice_id>/issue", methods=["POST"])
@@ -150,9 +157,14 @@ def practice_ledger(practice_id: int):
         )
     )
     return render_template(
-        "billing/ledger.html", practice=practice, page=page,
-        totals=ledger.practice_totals(practice.id), unbilled=unbilled,
-        manual_kinds=MANUAL_KINDS, can_manage=g.membership.role in MANAGERS, today=_today(),
+        "billing/ledger.html",
+        practice=practice,
+        page=page,
+        totals=ledger.practice_totals(practice.id),
+        unbilled=unbilled,
+        manual_kinds=MANUAL_KINDS,
+        can_manage=g.membership.role in MANAGERS,
+        today=_today(),
         period=statements.default_period(_today()),
     )
 
@@ -161,20 +173,34 @@ def _statement_pdf(practice: Practice, back: str):
     """The practice's fee statement for ``?start=&end=`` as a PDF download, audited."""
     today = _today()
     try:
-        start, end = statements.parse_period(request.args.get("start"),
-                                             request.args.get("end"), today)
+        start, end = statements.parse_period(
+            request.args.get("start"), request.args.get("end"), today
+        )
     except statements.StatementError as err:
         flash(f"Statement {err.field}: {err.message}", "danger")
         return redirect(back)
     st = statements.build_statement(practice, start, end, tenant=g.tenant, today=today)
     pdf = statements.render(st, g.tenant)
-    audit("billing.statement_exported", practice, details={
-        "format": "pdf", "start": start.isoformat(), "end": end.isoformat(),
-        "cases": len(st.cases), "receipts": len(st.receipts)})
+    audit(
+        "billing.statement_exported",
+        practice,
+        details={
+            "format": "pdf",
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "cases": len(st.cases),
+            "receipts": len(st.receipts),
+        },
+    )
     db.session.commit()
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename={statements.filename(st)}",
-        "Cache-Control": "no-store"})
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f"attachment; filename={statements.filename(st)}",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.route("/practices/<int:practice_id>/statement.pdf")
@@ -201,8 +227,12 @@ def add_entry(practice_id: int):
         return redirect(url_for("billing.practice_ledger", practice_id=practice.id))
     try:
         ledger.add_manual_entry(
-            case, kind=request.form.get("kind", ""), amount=request.form.get("amount"),
-            reason=request.form.get("reason"), effective_on=_today(), actor_id=g.actor.id,
+            case,
+            kind=request.form.get("kind", ""),
+            amount=request.form.get("amount"),
+            reason=request.form.get("reason"),
+            effective_on=_today(),
+            actor_id=g.actor.id,
         )
     except ledger.LedgerError as err:
         db.session.rollback()
@@ -219,8 +249,9 @@ def add_entry(practice_id: int):
 def bill(practice_id: int):
     """Invoice the practice's unbilled fees per its billing cadence."""
     practice = _practice_or_404(practice_id)
-    prepared = invoicing.prepare_invoices(g.tenant.id, practice, today=_today(),
-                                          actor_id=g.actor.id)
+    prepared = invoicing.prepare_invoices(
+        g.tenant.id, practice, today=_today(), actor_id=g.actor.id
+    )
     db.session.commit()  # the invoices exist before Stripe is asked: a retry reuses them
     if not prepared:
         flash("Nothing to invoice: no unbilled fees for this cadence.", "info")
@@ -251,8 +282,11 @@ def accrue():
     if run.pending_case_ids:
         msg += f" {len(set(run.pending_case_ids))} case(s) wait for a fee agreement."
     flash(msg, "success")
-    return redirect(request.referrer if request.referrer and request.referrer.startswith(
-        request.host_url) else url_for("billing.invoices"))
+    return redirect(
+        request.referrer
+        if request.referrer and request.referrer.startswith(request.host_url)
+        else url_for("billing.invoices")
+    )
 
 
 # --------------------------------------------------------------------------- Stripe account
@@ -263,7 +297,8 @@ def accrue():
 def stripe_settings():
     """Show how the firm is paid through Stripe."""
     return render_template(
-        "billing/stripe.html", account=accounts.firm_account(),
+        "billing/stripe.html",
+        account=accounts.firm_account(),
         can_change=g.membership.role in OWNERS,
         platform=bool(current_app.config.get("STRIPE_API_KEY")),
     )
@@ -275,7 +310,8 @@ def stripe_connect():
     """Start (or resume) Stripe Connect onboarding."""
     try:
         url = accounts.start_onboarding(
-            g.tenant, actor_id=g.actor.id,
+            g.tenant,
+            actor_id=g.actor.id,
             return_url=external_url("billing.stripe_return"),
             refresh_url=external_url("billing.stripe_settings"),
         )
@@ -308,13 +344,18 @@ def stripe_return():
 def stripe_key():
     """Bill on the firm's own Stripe test key instead of Connect."""
     raw_days = (request.form.get("days_until_due") or "30").strip()
-    days = int(raw_days) if (raw_days.isascii() and raw_days.isdigit()) and 1 <= int(raw_days) <= 365 else None
+    days = (
+        int(raw_days)
+        if (raw_days.isascii() and raw_days.isdigit()) and 1 <= int(raw_days) <= 365
+        else None
+    )
     if days is None:
         flash("Days until due: enter a number of days from 1 to 365.", "danger")
         return redirect(url_for("billing.stripe_settings"))
     try:
-        accounts.set_test_key(g.tenant.id, request.form.get("api_key", ""), days_until_due=days,
-                              actor_id=g.actor.id)
+        accounts.set_test_key(
+            g.tenant.id, request.form.get("api_key", ""), days_until_due=days, actor_id=g.actor.id
+        )
     except accounts.AccountError as err:
         db.session.rollback()
         flash(f"API key: {err.message}", "danger")
@@ -333,17 +374,33 @@ def report():
     """Show fees earned, invoiced, collected and outstanding by month and practice."""
     rows = reports.monthly(_today())
     if request.args.get("format") == "csv":
-        audit("billing.report_exported", object_type="billing_report",
-              details={"rows": len(rows), "format": "csv"})
+        audit(
+            "billing.report_exported",
+            object_type="billing_report",
+            details={"rows": len(rows), "format": "csv"},
+        )
         db.session.commit()
         writer = CsvWriter()
-        writer.writerow(["month", "practice_id", "practice", "earned", "invoiced", "collected",
-                         "outstanding"])
+        writer.writerow(
+            ["month", "practice_id", "practice", "earned", "invoiced", "collected", "outstanding"]
+        )
         for r in rows:
-            writer.writerow([r.month, r.practice_id, r.practice_name, r.earned, r.invoiced,
-                             r.collected, r.outstanding])
-        return Response(writer.getvalue(), mimetype="text/csv", headers={
-            "Content-Disposition": "attachment; filename=fees-by-month.csv"})
+            writer.writerow(
+                [
+                    r.month,
+                    r.practice_id,
+                    r.practice_name,
+                    r.earned,
+                    r.invoiced,
+                    r.collected,
+                    r.outstanding,
+                ]
+            )
+        return Response(
+            writer.getvalue(),
+            mimetype="text/csv",
+            headers={"Content-Disposition": "attachment; filename=fees-by-month.csv"},
+        )
     page_no = max(1, request.args.get("page", 1, type=int) or 1)
     page = reports.ListPage(rows, page_no, _page_size())
     return render_template("billing/report.html", page=page, totals=reports.totals(rows))
@@ -370,8 +427,13 @@ def portal_statements():
     audit("portal.view", practice, details={"page": "statements"})
     db.session.commit()
     return render_template(
-        "billing/portal_statements.html", practice=practice, page=page, statement=statement,
-        today=_today(), tab="statements", period=statements.default_period(_today()),
+        "billing/portal_statements.html",
+        practice=practice,
+        page=page,
+        statement=statement,
+        today=_today(),
+        tab="statements",
+        period=statements.default_period(_today()),
     )
 
 
@@ -382,4 +444,3 @@ def portal_statement_pdf():
     from advocate.practices.portal import own_practice
 
     return _statement_pdf(own_practice(), url_for("billing.portal_statements"))
-

@@ -57,7 +57,9 @@ def webhook():
         return jsonify(error="webhooks are not configured"), 503
     try:
         event = stripe.Webhook.construct_event(
-            request.get_data(), request.headers.get("Stripe-Signature"), secret,
+            request.get_data(),
+            request.headers.get("Stripe-Signature"),
+            secret,
             tolerance=TOLERANCE_SECONDS,
         )
     except (ValueError, stripe.SignatureVerificationError):
@@ -140,8 +142,11 @@ def _invoice_event(event, at: datetime) -> str:
         invoice.last_payment_error = f"A payment attempt failed on {at:%Y-%m-%d}."[:500]
     db.session.flush()
     if invoice.status != old:
-        audit(f"invoice.{invoice.status}", invoice,
-              details={"event": event.id, "from": old, "to": invoice.status})
+        audit(
+            f"invoice.{invoice.status}",
+            invoice,
+            details={"event": event.id, "from": old, "to": invoice.status},
+        )
     return f"invoice {invoice.status}"
 
 
@@ -152,6 +157,9 @@ def _account_event(event, at: datetime) -> str:
         return "unknown account"
     accounts.apply_account(row, event.data.object, at=at)
     db.session.flush()
-    audit("stripe_account.updated", row,
-          details={"event": event.id, "charges_enabled": row.charges_enabled})
+    audit(
+        "stripe_account.updated",
+        row,
+        details={"event": event.id, "charges_enabled": row.charges_enabled},
+    )
     return "account charges enabled" if row.charges_enabled else "account pending"

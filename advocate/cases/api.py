@@ -295,19 +295,31 @@ def _case_or_404(case_id: int) -> Case:
 
 
 def case_detail(case: Case) -> dict:
-    offers = db.session.scalars(select(Offer).where(Offer.case_id == case.id).order_by(Offer.offered_on, Offer.id))
-    appeals = db.session.scalars(select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.level, Appeal.id))
+    offers = db.session.scalars(
+        select(Offer).where(Offer.case_id == case.id).order_by(Offer.offered_on, Offer.id)
+    )
+    appeals = db.session.scalars(
+        select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.level, Appeal.id)
+    )
     comms = db.session.scalars(
-        select(Communication).where(Communication.case_id == case.id).order_by(Communication.occurred_at)
+        select(Communication)
+        .where(Communication.case_id == case.id)
+        .order_by(Communication.occurred_at)
     )
     history = db.session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == "transition").order_by(CaseEvent.at)
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.kind == "transition")
+        .order_by(CaseEvent.at)
     )
     out = ser.case_summary(case)
     out.update(
         {
-            "patient": {"first_name": case.patient_first_name, "last_name": case.patient_last_name,
-                        "dob": ser.d(case.patient_dob), "member_id": case.member_id},
+            "patient": {
+                "first_name": case.patient_first_name,
+                "last_name": case.patient_last_name,
+                "dob": ser.d(case.patient_dob),
+                "member_id": case.member_id,
+            },
             "rendering_npi": case.rendering_npi,
             "place_of_service": case.place_of_service,
             "service_type": case.service_type,
@@ -337,9 +349,13 @@ def case_detail(case: Case) -> dict:
 @bp.route("/cases", methods=["GET"])
 @roles(STAFF)
 @describe(
-    query=[*CURSOR_PARAMS,
-           Param("status", "Workflow status."), Param("practice_id", "A practice id.", "integer"),
-           Param("payer_id", "A payer id.", "integer"), Param("q", "Search reference, claim number.")],
+    query=[
+        *CURSOR_PARAMS,
+        Param("status", "Workflow status."),
+        Param("practice_id", "A practice id.", "integer"),
+        Param("payer_id", "A payer id.", "integer"),
+        Param("q", "Search reference, claim number."),
+    ],
     responses={200: CursorPage[CaseSummary]},
 )
 def cases_list():
@@ -368,13 +384,17 @@ def cases_create():
     """Open a case with its service lines."""
     data = body().data()
     try:
-        case = services.create_case(tenant_id=g.membership.tenant_id, actor_id=g.actor.id, data=data)
+        case = services.create_case(
+            tenant_id=g.membership.tenant_id, actor_id=g.actor.id, data=data
+        )
     except services.CaseValidationError as err:
         db.session.rollback()
         _validation(err)
     db.session.commit()
     case = db.session.scalar(
-        select(Case).where(Case.id == case.id).options(selectinload(Case.lines), selectinload(Case.payments))
+        select(Case)
+        .where(Case.id == case.id)
+        .options(selectinload(Case.lines), selectinload(Case.payments))
     )
     return jsonify(case_detail(case)), 201
 
@@ -400,8 +420,14 @@ def cases_transition(case_id: int):
     data: TransitionIn = body()
     agreed = Decimal(data.agreed_amount) if data.agreed_amount is not None else None
     try:
-        services.transition(case, data.to, actor_id=g.actor.id, note=(data.note or None),
-                            appeal_level=data.appeal_level, agreed_amount=agreed)
+        services.transition(
+            case,
+            data.to,
+            actor_id=g.actor.id,
+            note=(data.note or None),
+            appeal_level=data.appeal_level,
+            agreed_amount=agreed,
+        )
     except workflow.TransitionError as err:
         db.session.rollback()
         api_error(409, str(err), [{"field": "to", "message": str(err)}])
@@ -494,9 +520,15 @@ def payments_create(case_id: int):
         db.session.rollback()
         _validation(err)
     fees = db.session.scalars(
-        select(FeeLedgerEntry).where(FeeLedgerEntry.payment_id == payment.id).order_by(FeeLedgerEntry.id)
+        select(FeeLedgerEntry)
+        .where(FeeLedgerEntry.payment_id == payment.id)
+        .order_by(FeeLedgerEntry.id)
     ).all()
-    out = {"payment": ser.payment(payment), "fees": [entry_json(e) for e in fees], "case": ser.case_summary(case)}
+    out = {
+        "payment": ser.payment(payment),
+        "fees": [entry_json(e) for e in fees],
+        "case": ser.case_summary(case),
+    }
     db.session.commit()
     return jsonify(out), 201
 
@@ -627,31 +659,53 @@ class ScaOut(Out):
 
 def sca_json(s) -> dict:
     return {
-        "id": s.id, "practice_id": s.practice_id, "payer_id": s.payer_id,
+        "id": s.id,
+        "practice_id": s.practice_id,
+        "payer_id": s.payer_id,
         "authorization_number": s.authorization_number,
-        "patient": {"first_name": s.patient_first_name, "last_name": s.patient_last_name,
-                    "dob": ser.d(s.patient_dob), "member_id": s.member_id},
-        "codes": list(s.codes or []), "starts_on": ser.d(s.starts_on), "ends_on": ser.d(s.ends_on),
-        "visits_allowed": s.visits_allowed, "rate_type": s.rate_type,
+        "patient": {
+            "first_name": s.patient_first_name,
+            "last_name": s.patient_last_name,
+            "dob": ser.d(s.patient_dob),
+            "member_id": s.member_id,
+        },
+        "codes": list(s.codes or []),
+        "starts_on": ser.d(s.starts_on),
+        "ends_on": ser.d(s.ends_on),
+        "visits_allowed": s.visits_allowed,
+        "rate_type": s.rate_type,
         "rate_percent": None if s.rate_percent is None else f"{s.rate_percent:.2f}",
         "fixed_rates": {k: f"{Decimal(v):.2f}" for k, v in (s.fixed_rates or {}).items()},
-        "status": s.status, "signed_on": ser.d(s.signed_on), "document_id": s.document_id, "note": s.note,
+        "status": s.status,
+        "signed_on": ser.d(s.signed_on),
+        "document_id": s.document_id,
+        "note": s.note,
     }
 
 
 @bp.route("/scas", methods=["GET"])
 @roles(STAFF)
-@describe(query=[*CURSOR_PARAMS, Param("practice_id", "Only this practice's.", "integer"),
-                 Param("payer_id", "Only this payer's.", "integer")],
-          responses={200: CursorPage[ScaOut]})
+@describe(
+    query=[
+        *CURSOR_PARAMS,
+        Param("practice_id", "Only this practice's.", "integer"),
+        Param("payer_id", "Only this payer's.", "integer"),
+    ],
+    responses={200: CursorPage[ScaOut]},
+)
 def scas_list():
     """The firm's single case agreements, newest first."""
     query = select(SingleCaseAgreement)
-    for name, col in (("practice_id", SingleCaseAgreement.practice_id), ("payer_id", SingleCaseAgreement.payer_id)):
+    for name, col in (
+        ("practice_id", SingleCaseAgreement.practice_id),
+        ("payer_id", SingleCaseAgreement.payer_id),
+    ):
         raw = request.args.get(name, "")
         if raw:
             if not raw.isdigit():
-                api_error(422, "invalid query parameter", [{"field": name, "message": "must be an id"}])
+                api_error(
+                    422, "invalid query parameter", [{"field": name, "message": "must be an id"}]
+                )
             query = query.where(col == int(raw))
     rows, nxt = cursor_page(query, [(SingleCaseAgreement.id, "desc")], lambda s: (s.id,))
     items = [sca_json(s) for s in rows]
@@ -666,8 +720,13 @@ def scas_list():
 def scas_create():
     """Record a single case agreement."""
     data = body().data()
-    if data.get("document_id") is not None and db.session.get(Document, data["document_id"]) is None:
-        api_error(422, "validation failed", [{"field": "document_id", "message": "unknown document"}])
+    if (
+        data.get("document_id") is not None
+        and db.session.get(Document, data["document_id"]) is None
+    ):
+        api_error(
+            422, "validation failed", [{"field": "document_id", "message": "unknown document"}]
+        )
     try:
         sca = services.create_sca(tenant_id=g.membership.tenant_id, actor_id=g.actor.id, data=data)
     except services.CaseValidationError as err:

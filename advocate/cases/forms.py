@@ -38,24 +38,55 @@ INTAKE_ROWS = 6  # line rows the intake form starts with
 MORE_ROWS = 3  # rows "More lines" adds
 MAX_ROWS = 60
 
-COMM_KIND_LABELS = {"call": "Call", "letter": "Letter", "fax": "Fax", "email": "Email",
-                    "portal": "Portal message", "meeting": "Meeting"}
+COMM_KIND_LABELS = {
+    "call": "Call",
+    "letter": "Letter",
+    "fax": "Fax",
+    "email": "Email",
+    "portal": "Portal message",
+    "meeting": "Meeting",
+}
 SERVICE_TYPE_LABELS = {
     "emergency": "Emergency",
     "nonemergency_in_network_facility": "Non-emergency at an in-network facility",
     "air_ambulance": "Air ambulance",
     "other": "Other",
 }
-PAYMENT_SOURCE_LABELS = {"remittance": "Remittance (835/EOB)", "check": "Check", "eft": "EFT",
-                         "settlement": "Settlement", "idr_award": "IDR award", "recoupment": "Recoupment",
-                         "adjustment": "Adjustment"}
-OUTCOME_LABELS = {"pending": "Pending", "upheld": "Upheld (denied)", "overturned": "Overturned",
-                  "partially_overturned": "Partly overturned", "withdrawn": "Withdrawn"}
-SCA_STATUS_LABELS = {"requested": "Requested", "offered": "Offered", "countered": "Countered",
-                     "signed": "Signed", "expired": "Expired", "declined": "Declined"}
-SCA_RATE_LABELS = {"medicare_percent": "Percent of Medicare", "billed_percent": "Percent of billed",
-                   "fixed": "Fixed amount per code"}
-APPEAL_LEVEL_LABELS = {1: "Level 1 (reconsideration)", 2: "Level 2", 3: "Level 3", 4: "Level 4 (external review)"}
+PAYMENT_SOURCE_LABELS = {
+    "remittance": "Remittance (835/EOB)",
+    "check": "Check",
+    "eft": "EFT",
+    "settlement": "Settlement",
+    "idr_award": "IDR award",
+    "recoupment": "Recoupment",
+    "adjustment": "Adjustment",
+}
+OUTCOME_LABELS = {
+    "pending": "Pending",
+    "upheld": "Upheld (denied)",
+    "overturned": "Overturned",
+    "partially_overturned": "Partly overturned",
+    "withdrawn": "Withdrawn",
+}
+SCA_STATUS_LABELS = {
+    "requested": "Requested",
+    "offered": "Offered",
+    "countered": "Countered",
+    "signed": "Signed",
+    "expired": "Expired",
+    "declined": "Declined",
+}
+SCA_RATE_LABELS = {
+    "medicare_percent": "Percent of Medicare",
+    "billed_percent": "Percent of billed",
+    "fixed": "Fixed amount per code",
+}
+APPEAL_LEVEL_LABELS = {
+    1: "Level 1 (reconsideration)",
+    2: "Level 2",
+    3: "Level 3",
+    4: "Level 4 (external review)",
+}
 
 DATE = {"type": "date"}
 MONEY = {"inputmode": "decimal", "autocomplete": "off"}
@@ -77,24 +108,35 @@ class PanelForm(FlaskForm):
 
 
 class LineForm(Form):
-    code = StringField("Code", validators=[Length(max=5)],
-                       render_kw={"autocomplete": "off", "maxlength": 5})
-    modifiers = StringField("Modifiers", description="Up to four, e.g. 26 59",
-                            render_kw={"autocomplete": "off", "maxlength": 20})
+    code = StringField(
+        "Code", validators=[Length(max=5)], render_kw={"autocomplete": "off", "maxlength": 5}
+    )
+    modifiers = StringField(
+        "Modifiers",
+        description="Up to four, e.g. 26 59",
+        render_kw={"autocomplete": "off", "maxlength": 20},
+    )
     units = StringField("Units", render_kw={"inputmode": "decimal", "placeholder": "1"})
     billed = StringField("Billed", render_kw=MONEY)
     allowed = StringField("Allowed", render_kw=MONEY)
     paid = StringField("Paid", render_kw=MONEY)
     patient_resp = StringField("Patient resp.", render_kw=MONEY)
-    adjustments = StringField("Adjustments", description="GROUP-REASON AMOUNT, e.g. CO-45 812.00; PR-2 40",
-                              render_kw={"autocomplete": "off"})
-    remark_codes = StringField("Remark codes", description="e.g. N864 M15", render_kw={"autocomplete": "off"})
+    adjustments = StringField(
+        "Adjustments",
+        description="GROUP-REASON AMOUNT, e.g. CO-45 812.00; PR-2 40",
+        render_kw={"autocomplete": "off"},
+    )
+    remark_codes = StringField(
+        "Remark codes", description="e.g. N864 M15", render_kw={"autocomplete": "off"}
+    )
 
     def is_blank(self) -> bool:
         return not any((f.data or "").strip() for f in self)
 
 
-_ADJ_RE = re.compile(r"^([A-Za-z]{2})\s*[-:/ ]\s*([A-Za-z0-9]{1,5})\s+\$?(-?[0-9][0-9,]*(?:\.[0-9]+)?)$")
+_ADJ_RE = re.compile(
+    r"^([A-Za-z]{2})\s*[-:/ ]\s*([A-Za-z0-9]{1,5})\s+\$?(-?[0-9][0-9,]*(?:\.[0-9]+)?)$"
+)
 
 
 def parse_adjustments(text: str) -> tuple[list[dict], str | None]:
@@ -107,43 +149,83 @@ def parse_adjustments(text: str) -> tuple[list[dict], str | None]:
         m = _ADJ_RE.match(chunk)
         if not m:
             return out, f"'{chunk}' is not GROUP-REASON AMOUNT (e.g. CO-45 812.00)"
-        out.append({"group": m.group(1).upper(), "reason": m.group(2).upper(), "amount": m.group(3)})
+        out.append(
+            {"group": m.group(1).upper(), "reason": m.group(2).upper(), "amount": m.group(3)}
+        )
     return out, None
 
 
 class CaseForm(FlaskForm):
     practice_id = SelectField("Practice", validate_choice=False)
     payer_id = SelectField("Payer", validate_choice=False)
-    plan_type = SelectField("Plan type", validate_choice=False,
-                            choices=choices([("", "Choose…"), *PLAN_TYPES.items()]))
-    service_type = SelectField("Service type", validate_choice=False, default="other",
-                               choices=choices([(s, SERVICE_TYPE_LABELS[s]) for s in SERVICE_TYPES]),
-                               description="Decides whether the No Surprises Act may apply.")
+    plan_type = SelectField(
+        "Plan type", validate_choice=False, choices=choices([("", "Choose…"), *PLAN_TYPES.items()])
+    )
+    service_type = SelectField(
+        "Service type",
+        validate_choice=False,
+        default="other",
+        choices=choices([(s, SERVICE_TYPE_LABELS[s]) for s in SERVICE_TYPES]),
+        description="Decides whether the No Surprises Act may apply.",
+    )
     patient_first_name = StringField("Patient first name", render_kw={"autocomplete": "off"})
     patient_last_name = StringField("Patient last name", render_kw={"autocomplete": "off"})
     patient_dob = StringField("Date of birth", render_kw=DATE)
     member_id = StringField("Member ID", render_kw={"autocomplete": "off"})
-    rendering_npi = StringField("Rendering provider NPI", render_kw={"inputmode": "numeric", "maxlength": 10})
+    rendering_npi = StringField(
+        "Rendering provider NPI", render_kw={"inputmode": "numeric", "maxlength": 10}
+    )
     payer_claim_number = StringField("Payer claim number", render_kw={"autocomplete": "off"})
-    patient_control_number = StringField("Patient control number", render_kw={"autocomplete": "off"})
+    patient_control_number = StringField(
+        "Patient control number", render_kw={"autocomplete": "off"}
+    )
     service_from = StringField("First date of service", render_kw=DATE)
-    service_to = StringField("Last date of service", render_kw=DATE, description="Blank: the same day.")
+    service_to = StringField(
+        "Last date of service", render_kw=DATE, description="Blank: the same day."
+    )
     place_of_service = SelectField(
-        "Place of service", validate_choice=False,
-        choices=choices([("", "Practice default"), *((c, f"{c} · {n}") for c, n in PLACES_OF_SERVICE.items())]))
-    initial_payment_received_on = StringField("Initial payment received", render_kw=DATE,
-                                              description="When the remittance with the payer's payment arrived.")
+        "Place of service",
+        validate_choice=False,
+        choices=choices(
+            [("", "Practice default"), *((c, f"{c} · {n}") for c, n in PLACES_OF_SERVICE.items())]
+        ),
+    )
+    initial_payment_received_on = StringField(
+        "Initial payment received",
+        render_kw=DATE,
+        description="When the remittance with the payer's payment arrived.",
+    )
     assignee_id = SelectField("Assigned to", validate_choice=False)
     lines = FieldList(FormField(LineForm), min_entries=INTAKE_ROWS, max_entries=MAX_ROWS)
 
-    HEADER = ("practice_id", "payer_id", "plan_type", "service_type", "patient_first_name",
-              "patient_last_name", "patient_dob", "member_id", "rendering_npi", "payer_claim_number",
-              "patient_control_number", "service_from", "service_to", "place_of_service",
-              "initial_payment_received_on")
+    HEADER = (
+        "practice_id",
+        "payer_id",
+        "plan_type",
+        "service_type",
+        "patient_first_name",
+        "patient_last_name",
+        "patient_dob",
+        "member_id",
+        "rendering_npi",
+        "payer_claim_number",
+        "patient_control_number",
+        "service_from",
+        "service_to",
+        "place_of_service",
+        "initial_payment_received_on",
+    )
 
     # Marked required (asterisk, aria-required) without WTForms validating:
     # the service checks the case, and the form says what it found.
-    REQUIRED = ("practice_id", "payer_id", "plan_type", "patient_first_name", "patient_last_name", "service_from")
+    REQUIRED = (
+        "practice_id",
+        "payer_id",
+        "plan_type",
+        "patient_first_name",
+        "patient_last_name",
+        "service_from",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -172,10 +254,15 @@ class CaseForm(FlaskForm):
             rows[n] = row
             if msg:
                 problems.append((f"lines[{n}].adjustments", msg))
-            line = {"code": sub.code.data, "modifiers": sub.modifiers.data, "units": sub.units.data,
-                    "billed": sub.billed.data, "allowed": sub.allowed.data,
-                    "adjustments": adjustments,
-                    "remark_codes": (sub.remark_codes.data or "").replace(",", " ").split()}
+            line = {
+                "code": sub.code.data,
+                "modifiers": sub.modifiers.data,
+                "units": sub.units.data,
+                "billed": sub.billed.data,
+                "allowed": sub.allowed.data,
+                "adjustments": adjustments,
+                "remark_codes": (sub.remark_codes.data or "").replace(",", " ").split(),
+            }
             for money_field in ("paid", "patient_resp"):
                 value = getattr(sub, money_field).data
                 line[money_field] = value if (value or "").strip() else "0"
@@ -206,7 +293,10 @@ def _lower_first(text: str) -> str:
 def human_case_error(name: str, message: str, label: str) -> str:
     """One service message for `name` as the intake form says it."""
     subject = _lower_first(label)
-    if name in _CHOOSE and (message.startswith(("unknown", "must be one of", "is not one of")) or message == "is required"):
+    if name in _CHOOSE and (
+        message.startswith(("unknown", "must be one of", "is not one of"))
+        or message == "is required"
+    ):
         return _CHOOSE[name]
     if name == "place_of_service":
         if message.startswith("''"):
@@ -231,7 +321,9 @@ def human_case_error(name: str, message: str, label: str) -> str:
     return message
 
 
-def apply_case_errors(form: CaseForm, errors: list[tuple[str, str]], rows: dict[int, int]) -> list[tuple[str, str, str]]:
+def apply_case_errors(
+    form: CaseForm, errors: list[tuple[str, str]], rows: dict[int, int]
+) -> list[tuple[str, str, str]]:
     """Put each service error on its field or line row, in the form's words;
     return the summary [(anchor id, label, message)] for the top of the form."""
     summary = []
@@ -272,29 +364,49 @@ def apply_case_errors(form: CaseForm, errors: list[tuple[str, str]], rows: dict[
 class TransitionForm(PanelForm):
     to = HiddenField()
     note = StringField("Note", validators=[Length(max=2000)])
-    appeal_level = SelectField("Appeal level", validate_choice=False,
-                               choices=choices([(str(k), v) for k, v in APPEAL_LEVEL_LABELS.items()]))
+    appeal_level = SelectField(
+        "Appeal level",
+        validate_choice=False,
+        choices=choices([(str(k), v) for k, v in APPEAL_LEVEL_LABELS.items()]),
+    )
     agreed_amount = StringField("Agreed amount", render_kw=MONEY)
 
 
 class CommunicationForm(PanelForm):
-    kind = SelectField("Type", validate_choice=False, choices=choices([(k, COMM_KIND_LABELS[k]) for k in COMM_KINDS]))
-    direction = SelectField("Direction", validate_choice=False,
-                            choices=choices([(d, d.title()) for d in COMM_DIRECTIONS]))
+    kind = SelectField(
+        "Type",
+        validate_choice=False,
+        choices=choices([(k, COMM_KIND_LABELS[k]) for k in COMM_KINDS]),
+    )
+    direction = SelectField(
+        "Direction",
+        validate_choice=False,
+        choices=choices([(d, d.title()) for d in COMM_DIRECTIONS]),
+    )
     occurred_at = StringField("Date and time", render_kw={"type": "datetime-local"})
     contact_name = StringField("Payer contact", validators=[Length(max=200)])
     reference_number = StringField("Reference number", validators=[Length(max=80)])
     summary = TextAreaField("Summary", render_kw={"rows": 3})
     outcome = StringField("Outcome", validators=[Length(max=500)])
-    follow_up_on = StringField("Follow up on", render_kw=DATE,
-                               description="Becomes a task on the caseload until marked done.")
+    follow_up_on = StringField(
+        "Follow up on",
+        render_kw=DATE,
+        description="Becomes a task on the caseload until marked done.",
+    )
 
 
 class OfferForm(PanelForm):
-    party = SelectField("From", validate_choice=False,
-                        choices=choices([(p, "Payer offer" if p == "payer" else "Our counteroffer") for p in OFFER_PARTIES]))
+    party = SelectField(
+        "From",
+        validate_choice=False,
+        choices=choices(
+            [(p, "Payer offer" if p == "payer" else "Our counteroffer") for p in OFFER_PARTIES]
+        ),
+    )
     amount = StringField("Amount", render_kw=MONEY)
-    basis = StringField("Basis", validators=[Length(max=200)], description="e.g. 150% of Medicare, 60% of billed")
+    basis = StringField(
+        "Basis", validators=[Length(max=200)], description="e.g. 150% of Medicare, 60% of billed"
+    )
     offered_on = StringField("Date", render_kw=DATE)
     expires_on = StringField("Expires", render_kw=DATE)
     note = TextAreaField("Note", render_kw={"rows": 2})
@@ -302,45 +414,69 @@ class OfferForm(PanelForm):
 
 class NegotiationForm(PanelForm):
     target_amount = StringField("Target", render_kw=MONEY, description="What we aim to settle at.")
-    floor_amount = StringField("Walk-away floor", render_kw=MONEY, description="Below this we appeal or go to IDR.")
+    floor_amount = StringField(
+        "Walk-away floor", render_kw=MONEY, description="Below this we appeal or go to IDR."
+    )
 
 
 class AppealForm(PanelForm):
-    level = SelectField("Level", validate_choice=False,
-                        choices=choices([(str(k), v) for k, v in APPEAL_LEVEL_LABELS.items()]))
-    adverse_decision_on = StringField("Adverse decision received", render_kw=DATE,
-                                      description="The deadline comes from the payer's policy for this level.")
+    level = SelectField(
+        "Level",
+        validate_choice=False,
+        choices=choices([(str(k), v) for k, v in APPEAL_LEVEL_LABELS.items()]),
+    )
+    adverse_decision_on = StringField(
+        "Adverse decision received",
+        render_kw=DATE,
+        description="The deadline comes from the payer's policy for this level.",
+    )
     filed_on = StringField("Filed on", render_kw=DATE)
-    method = SelectField("Method", validate_choice=False,
-                         choices=choices([("", "Not yet"), *((m, m.title()) for m in APPEAL_METHODS)]))
+    method = SelectField(
+        "Method",
+        validate_choice=False,
+        choices=choices([("", "Not yet"), *((m, m.title()) for m in APPEAL_METHODS)]),
+    )
     tracking_number = StringField("Tracking number", validators=[Length(max=80)])
     note = TextAreaField("Note", render_kw={"rows": 2})
 
 
 class AppealDecisionForm(PanelForm):
-    outcome = SelectField("Outcome", validate_choice=False,
-                          choices=choices([(o, OUTCOME_LABELS[o]) for o in APPEAL_OUTCOMES]))
+    outcome = SelectField(
+        "Outcome",
+        validate_choice=False,
+        choices=choices([(o, OUTCOME_LABELS[o]) for o in APPEAL_OUTCOMES]),
+    )
     decision_on = StringField("Decision date", render_kw=DATE)
     amount_awarded = StringField("Amount awarded", render_kw=MONEY)
     filed_on = StringField("Filed on", render_kw=DATE)
-    method = SelectField("Method", validate_choice=False,
-                         choices=choices([("", "—"), *((m, m.title()) for m in APPEAL_METHODS)]))
+    method = SelectField(
+        "Method",
+        validate_choice=False,
+        choices=choices([("", "—"), *((m, m.title()) for m in APPEAL_METHODS)]),
+    )
     tracking_number = StringField("Tracking number", validators=[Length(max=80)])
     note = TextAreaField("Note", render_kw={"rows": 2})
 
 
 class PaymentForm(PanelForm):
     paid_on = StringField("Date", render_kw=DATE)
-    amount = StringField("Amount", render_kw=MONEY, description="A recoupment is a negative amount.")
-    source = SelectField("Source", validate_choice=False,
-                         choices=choices([(s, PAYMENT_SOURCE_LABELS[s]) for s in PAYMENT_SOURCE_LABELS]))
+    amount = StringField(
+        "Amount", render_kw=MONEY, description="A recoupment is a negative amount."
+    )
+    source = SelectField(
+        "Source",
+        validate_choice=False,
+        choices=choices([(s, PAYMENT_SOURCE_LABELS[s]) for s in PAYMENT_SOURCE_LABELS]),
+    )
     reference = StringField("Check / EFT number", validators=[Length(max=80)])
     note = StringField("Note", validators=[Length(max=500)])
 
 
 class NoteForm(PanelForm):
     body = TextAreaField("Note", render_kw={"rows": 3})
-    is_shared = BooleanField("Visible to the practice", description="Otherwise only firm staff see it.")
+    is_shared = BooleanField(
+        "Visible to the practice", description="Otherwise only firm staff see it."
+    )
 
 
 class ScaLinkForm(PanelForm):
@@ -358,19 +494,36 @@ class ScaForm(FlaskForm):
     patient_last_name = StringField("Patient last name", render_kw={"autocomplete": "off"})
     patient_dob = StringField("Date of birth", render_kw=DATE)
     member_id = StringField("Member ID", render_kw={"autocomplete": "off"})
-    codes = StringField("Covered codes", description="CPT/HCPCS codes, separated by spaces or commas.")
+    codes = StringField(
+        "Covered codes", description="CPT/HCPCS codes, separated by spaces or commas."
+    )
     starts_on = StringField("From", render_kw=DATE)
     ends_on = StringField("To", render_kw=DATE)
-    visits_allowed = StringField("Visits", render_kw={"inputmode": "numeric"},
-                                 description="Blank: no limit. Visits used are counted from the claims under it.")
-    rate_type = SelectField("Rate", validate_choice=False,
-                            choices=choices([(r, SCA_RATE_LABELS[r]) for r in SCA_RATE_TYPES]))
-    rate_percent = StringField("Percent", render_kw={"inputmode": "decimal"},
-                               description="For a percent rate, e.g. 140 for 140% of Medicare.")
-    fixed_rates = TextAreaField("Fixed amounts", render_kw={"rows": 3},
-                                description="For fixed rates: one CODE=AMOUNT per line, e.g. 99213=150.00 (per unit).")
-    status = SelectField("Status", validate_choice=False,
-                         choices=choices([(s, SCA_STATUS_LABELS[s]) for s in SCA_STATUSES]))
+    visits_allowed = StringField(
+        "Visits",
+        render_kw={"inputmode": "numeric"},
+        description="Blank: no limit. Visits used are counted from the claims under it.",
+    )
+    rate_type = SelectField(
+        "Rate",
+        validate_choice=False,
+        choices=choices([(r, SCA_RATE_LABELS[r]) for r in SCA_RATE_TYPES]),
+    )
+    rate_percent = StringField(
+        "Percent",
+        render_kw={"inputmode": "decimal"},
+        description="For a percent rate, e.g. 140 for 140% of Medicare.",
+    )
+    fixed_rates = TextAreaField(
+        "Fixed amounts",
+        render_kw={"rows": 3},
+        description="For fixed rates: one CODE=AMOUNT per line, e.g. 99213=150.00 (per unit).",
+    )
+    status = SelectField(
+        "Status",
+        validate_choice=False,
+        choices=choices([(s, SCA_STATUS_LABELS[s]) for s in SCA_STATUSES]),
+    )
     signed_on = StringField("Signed on", render_kw=DATE)
     document_id = SelectField("Signed document", validate_choice=False)
     note = TextAreaField("Note", render_kw={"rows": 2})
@@ -382,15 +535,24 @@ class ScaForm(FlaskForm):
         for name in ("practice_id", "payer_id", "document_id"):
             value = getattr(sca, name)
             getattr(self, name).data = "" if value is None else str(value)
-        for name in ("authorization_number", "patient_first_name", "patient_last_name", "member_id",
-                     "rate_type", "status", "note"):
+        for name in (
+            "authorization_number",
+            "patient_first_name",
+            "patient_last_name",
+            "member_id",
+            "rate_type",
+            "status",
+            "note",
+        ):
             getattr(self, name).data = getattr(sca, name) or ""
         for name in ("patient_dob", "starts_on", "ends_on", "signed_on"):
             value = getattr(sca, name)
             getattr(self, name).data = value.isoformat() if value else ""
         self.visits_allowed.data = "" if sca.visits_allowed is None else str(sca.visits_allowed)
         self.codes.data = " ".join(sca.codes or [])
-        self.rate_percent.data = "" if sca.rate_percent is None else f"{sca.rate_percent.normalize():f}"
+        self.rate_percent.data = (
+            "" if sca.rate_percent is None else f"{sca.rate_percent.normalize():f}"
+        )
         self.fixed_rates.data = "\n".join(f"{c}={a}" for c, a in (sca.fixed_rates or {}).items())
 
 
@@ -401,7 +563,11 @@ def apply_errors(form, errors: list[tuple[str, str]]) -> None:
     for name, message in errors:
         field = getattr(form, name.split(".")[0].split("[")[0], None)
         if field is None or not hasattr(field, "errors"):
-            extra.append(message if name in ("case", "offer", "appeal", "communication") else f"{name}: {message}")
+            extra.append(
+                message
+                if name in ("case", "offer", "appeal", "communication")
+                else f"{name}: {message}"
+            )
             continue
         field.errors = [*field.errors, message]
     if extra:

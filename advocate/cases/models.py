@@ -31,7 +31,15 @@ from tenants import TenantScoped
 Money = Numeric(12, 2)
 ZERO = Decimal("0.00")
 
-PAYMENT_SOURCES = ("remittance", "check", "eft", "settlement", "idr_award", "recoupment", "adjustment")
+PAYMENT_SOURCES = (
+    "remittance",
+    "check",
+    "eft",
+    "settlement",
+    "idr_award",
+    "recoupment",
+    "adjustment",
+)
 COMM_KINDS = ("call", "letter", "fax", "email", "portal", "meeting")
 COMM_DIRECTIONS = ("outbound", "inbound")
 OFFER_PARTIES = ("payer", "firm")
@@ -51,9 +59,16 @@ class Case(TenantScoped, TimestampMixin, db.Model):
         Index("ix_cases_tenant_status_opened", "tenant_id", "status", "opened_at"),
         # One advocate's cases by next deadline and by follow-up ("my caseload");
         # the first carries what its counts read (index-only on PostgreSQL).
-        Index("ix_cases_tenant_assignee_deadline", "tenant_id", "assignee_id", "next_deadline_on",
-              postgresql_include=["status", "next_follow_up_on"]),
-        Index("ix_cases_tenant_assignee_follow_up", "tenant_id", "assignee_id", "next_follow_up_on"),
+        Index(
+            "ix_cases_tenant_assignee_deadline",
+            "tenant_id",
+            "assignee_id",
+            "next_deadline_on",
+            postgresql_include=["status", "next_follow_up_on"],
+        ),
+        Index(
+            "ix_cases_tenant_assignee_follow_up", "tenant_id", "assignee_id", "next_follow_up_on"
+        ),
         Index("ix_cases_tenant_payer", "tenant_id", "payer_id"),
         Index("ix_cases_tenant_practice", "tenant_id", "practice_id"),
         Index("ix_cases_tenant_next_deadline", "tenant_id", "next_deadline_on"),
@@ -68,7 +83,9 @@ class Case(TenantScoped, TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     number: Mapped[int] = mapped_column(Integer)  # per-firm case number shown as C-000123
-    practice_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("practices.id", ondelete="RESTRICT"))
+    practice_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("practices.id", ondelete="RESTRICT")
+    )
     payer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("payers.id", ondelete="RESTRICT"))
     plan_type: Mapped[str] = mapped_column(String(30))
     # PHI: every view of these is audited.
@@ -88,7 +105,9 @@ class Case(TenantScoped, TimestampMixin, db.Model):
 
     status: Mapped[str] = mapped_column(String(30), default=workflow.INTAKE)
     appeal_level: Mapped[int | None] = mapped_column(Integer)
-    assignee_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+    assignee_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
 
@@ -112,13 +131,17 @@ class Case(TenantScoped, TimestampMixin, db.Model):
     initial_payment_received_on: Mapped[date | None] = mapped_column(Date)
     next_deadline_on: Mapped[date | None] = mapped_column(Date)
     next_follow_up_on: Mapped[date | None] = mapped_column(Date)
-    sca_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("single_case_agreements.id", ondelete="SET NULL"))
+    sca_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("single_case_agreements.id", ondelete="SET NULL")
+    )
 
     lines: Mapped[list[ServiceLine]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="ServiceLine.line_no"
     )
     payments: Mapped[list[Payment]] = relationship(
-        back_populates="case", cascade="all, delete-orphan", order_by="(Payment.paid_on, Payment.id)"
+        back_populates="case",
+        cascade="all, delete-orphan",
+        order_by="(Payment.paid_on, Payment.id)",
     )
     practice = relationship("Practice", lazy="joined", innerjoin=True)
     payer = relationship("Payer", lazy="joined", innerjoin=True)
@@ -159,10 +182,14 @@ class ServiceLine(TenantScoped, db.Model):
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
     line_no: Mapped[int] = mapped_column(Integer)
     code: Mapped[str] = mapped_column(String(5))
-    modifiers: Mapped[list] = mapped_column(JSON, default=list)  # up to four two-character modifiers
+    modifiers: Mapped[list] = mapped_column(
+        JSON, default=list
+    )  # up to four two-character modifiers
     units: Mapped[Decimal] = mapped_column(Numeric(9, 2), default=Decimal("1"))
     service_date: Mapped[date | None] = mapped_column(Date)
     place_of_service: Mapped[str | None] = mapped_column(String(2))
@@ -188,7 +215,9 @@ class Payment(TenantScoped, TimestampMixin, db.Model):
     __table_args__ = (Index("ix_payments_tenant_paid_on", "tenant_id", "paid_on"),)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
     paid_on: Mapped[date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Money)
     source: Mapped[str] = mapped_column(String(20))
@@ -196,7 +225,9 @@ class Payment(TenantScoped, TimestampMixin, db.Model):
     is_initial: Mapped[bool] = mapped_column(Boolean, default=False)
     remittance_id: Mapped[int | None] = mapped_column(BigInteger)  # set by the 835 import
     note: Mapped[str | None] = mapped_column(String(500))
-    created_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
 
     case: Mapped[Case] = relationship(back_populates="payments")
 
@@ -204,11 +235,15 @@ class Payment(TenantScoped, TimestampMixin, db.Model):
 class Communication(TenantScoped, TimestampMixin, db.Model):
     __tablename__ = "communications"
     __table_args__ = (
-        Index("ix_communications_tenant_follow_up", "tenant_id", "follow_up_on", "follow_up_done_at"),
+        Index(
+            "ix_communications_tenant_follow_up", "tenant_id", "follow_up_on", "follow_up_done_at"
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(10))
     direction: Mapped[str] = mapped_column(String(10))
     occurred_at: Mapped[datetime]
@@ -219,7 +254,9 @@ class Communication(TenantScoped, TimestampMixin, db.Model):
     outcome: Mapped[str | None] = mapped_column(String(500))
     follow_up_on: Mapped[date | None] = mapped_column(Date)
     follow_up_done_at: Mapped[datetime | None]
-    actor_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
 
     case: Mapped[Case] = relationship()
     actor = relationship("User", lazy="joined")
@@ -229,7 +266,9 @@ class Offer(TenantScoped, TimestampMixin, db.Model):
     __tablename__ = "offers"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
     party: Mapped[str] = mapped_column(String(10))
     amount: Mapped[Decimal] = mapped_column(Money)
     basis: Mapped[str | None] = mapped_column(String(200))  # e.g. "150% of Medicare"
@@ -237,7 +276,9 @@ class Offer(TenantScoped, TimestampMixin, db.Model):
     expires_on: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="open")
-    actor_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
 
     case: Mapped[Case] = relationship()
 
@@ -246,7 +287,9 @@ class Appeal(TenantScoped, TimestampMixin, db.Model):
     __tablename__ = "appeals"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
     level: Mapped[int] = mapped_column(Integer)
     level_name: Mapped[str | None] = mapped_column(String(60))
     adverse_decision_on: Mapped[date | None] = mapped_column(Date)
@@ -266,8 +309,12 @@ class SingleCaseAgreement(TenantScoped, TimestampMixin, db.Model):
     __tablename__ = "single_case_agreements"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    practice_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("practices.id", ondelete="RESTRICT"), index=True)
-    payer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("payers.id", ondelete="RESTRICT"), index=True)
+    practice_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("practices.id", ondelete="RESTRICT"), index=True
+    )
+    payer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("payers.id", ondelete="RESTRICT"), index=True
+    )
     authorization_number: Mapped[str | None] = mapped_column(String(80))
     patient_first_name: Mapped[str] = mapped_column(String(100))
     patient_last_name: Mapped[str] = mapped_column(String(100))
@@ -303,11 +350,15 @@ class CaseEvent(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    kind: Mapped[str] = mapped_column(String(20))  # transition, communication, offer, payment, note, ...
+    kind: Mapped[str] = mapped_column(
+        String(20)
+    )  # transition, communication, offer, payment, note, ...
     summary: Mapped[str] = mapped_column(String(500))
     body: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict | None] = mapped_column(JSON)
-    actor_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
     is_internal: Mapped[bool] = mapped_column(Boolean, default=False)  # hidden from practice users
 
     actor = relationship("User", lazy="joined")

@@ -61,28 +61,63 @@ def line(ln) -> dict:
 
 
 def payment(p) -> dict:
-    return {"id": p.id, "paid_on": d(p.paid_on), "amount": m(p.amount), "source": p.source,
-            "reference": p.reference, "is_initial": p.is_initial}
+    return {
+        "id": p.id,
+        "paid_on": d(p.paid_on),
+        "amount": m(p.amount),
+        "source": p.source,
+        "reference": p.reference,
+        "is_initial": p.is_initial,
+    }
 
 
 def offer(o) -> dict:
-    return {"id": o.id, "party": o.party, "amount": m(o.amount), "basis": o.basis, "offered_on": d(o.offered_on),
-            "expires_on": d(o.expires_on), "status": o.status, "note": o.note}
+    return {
+        "id": o.id,
+        "party": o.party,
+        "amount": m(o.amount),
+        "basis": o.basis,
+        "offered_on": d(o.offered_on),
+        "expires_on": d(o.expires_on),
+        "status": o.status,
+        "note": o.note,
+    }
 
 
 def appeal(a) -> dict:
-    return {"id": a.id, "level": a.level, "filed_on": d(a.filed_on), "deadline_on": d(a.deadline_on),
-            "method": a.method, "tracking_number": a.tracking_number, "decision_on": d(a.decision_on),
-            "outcome": a.outcome, "amount_awarded": m(a.amount_awarded)}
+    return {
+        "id": a.id,
+        "level": a.level,
+        "filed_on": d(a.filed_on),
+        "deadline_on": d(a.deadline_on),
+        "method": a.method,
+        "tracking_number": a.tracking_number,
+        "decision_on": d(a.decision_on),
+        "outcome": a.outcome,
+        "amount_awarded": m(a.amount_awarded),
+    }
 
 
 def communication(c) -> dict:
-    return {"id": c.id, "kind": c.kind, "direction": c.direction, "occurred_at": c.occurred_at.isoformat(),
-            "contact_name": c.contact_name, "reference_number": c.reference_number, "summary": c.summary,
-            "outcome": c.outcome, "follow_up_on": d(c.follow_up_on)}
+    return {
+        "id": c.id,
+        "kind": c.kind,
+        "direction": c.direction,
+        "occurred_at": c.occurred_at.isoformat(),
+        "contact_name": c.contact_name,
+        "reference_number": c.reference_number,
+        "summary": c.summary,
+        "outcome": c.outcome,
+        "follow_up_on": d(c.follow_up_on),
+    }
 
 
 def transition_event(e) -> dict:
     data = e.data or {}
-    return {"at": e.at.isoformat(), "from": data.get("from"), "to": data.get("to"),
-            "actor_id": e.actor_id, "note": e.body}
+    return {
+        "at": e.at.isoformat(),
+        "from": data.get("from"),
+        "to": data.get("to"),
+        "actor_id": e.actor_id,
+        "note": e.body,
+    }

@@ -73,7 +73,9 @@ class _Errors:
             raise CaseValidationError(self.items)
 
 
-def money(value, name: str, errors: _Errors, *, required: bool = True, allow_negative: bool = False) -> Decimal | None:
+def money(
+    value, name: str, errors: _Errors, *, required: bool = True, allow_negative: bool = False
+) -> Decimal | None:
     if value is None or (isinstance(value, str) and value.strip() == ""):
         if required:
             errors.add(name, "is required")
@@ -178,7 +180,11 @@ def validate_case_input(data: dict, *, today: date | None = None) -> tuple[dict,
     if dob and dob > today:
         e.add("patient_dob", "is in the future")
     clean["patient_dob"] = dob
-    for name, size in (("member_id", 60), ("payer_claim_number", 60), ("patient_control_number", 60)):
+    for name, size in (
+        ("member_id", 60),
+        ("payer_claim_number", 60),
+        ("patient_control_number", 60),
+    ):
         v = (data.get(name) or "").strip() or None
         if v and len(v) > size:
             e.add(name, f"is longer than {size} characters")
@@ -206,7 +212,9 @@ def validate_case_input(data: dict, *, today: date | None = None) -> tuple[dict,
     if service_type not in SERVICE_TYPES:
         e.add("service_type", f"must be one of {', '.join(SERVICE_TYPES)}")
     clean["service_type"] = service_type
-    received = parse_date(data.get("initial_payment_received_on"), "initial_payment_received_on", e, required=False)
+    received = parse_date(
+        data.get("initial_payment_received_on"), "initial_payment_received_on", e, required=False
+    )
     if received and received > today:
         e.add("initial_payment_received_on", "is in the future")
     clean["initial_payment_received_on"] = received
@@ -266,14 +274,31 @@ def validate_case_input(data: dict, *, today: date | None = None) -> tuple[dict,
             if group not in ("CO", "PR", "OA", "PI", "CR"):
                 e.add(f"{ap}.group", f"'{group}' is not an adjustment group (CO, PR, OA, PI)")
             amount = money(adj.get("amount"), f"{ap}.amount", e, allow_negative=True)
-            adjustments.append({"group": group, "reason": str(adj.get("reason", "")).strip().upper(),
-                                "amount": str(amount) if amount is not None else None})
-        remarks = [str(r).strip().upper() for r in (raw.get("remark_codes") or []) if str(r).strip()]
+            adjustments.append(
+                {
+                    "group": group,
+                    "reason": str(adj.get("reason", "")).strip().upper(),
+                    "amount": str(amount) if amount is not None else None,
+                }
+            )
+        remarks = [
+            str(r).strip().upper() for r in (raw.get("remark_codes") or []) if str(r).strip()
+        ]
         lines.append(
-            {"line_no": i, "code": code, "modifiers": mods, "units": units, "billed": billed,
-             "allowed": allowed, "paid": paid, "patient_resp": presp, "service_date": sdate or s_from,
-             "place_of_service": (raw.get("place_of_service") or pos or "").strip() or None,
-             "adjustments": adjustments, "remark_codes": remarks}
+            {
+                "line_no": i,
+                "code": code,
+                "modifiers": mods,
+                "units": units,
+                "billed": billed,
+                "allowed": allowed,
+                "paid": paid,
+                "patient_resp": presp,
+                "service_date": sdate or s_from,
+                "place_of_service": (raw.get("place_of_service") or pos or "").strip() or None,
+                "adjustments": adjustments,
+                "remark_codes": remarks,
+            }
         )
     e.raise_if_any()
     return clean, lines
@@ -282,7 +307,9 @@ def validate_case_input(data: dict, *, today: date | None = None) -> tuple[dict,
 NSA_REMARKS = frozenset({"N864", "N865", "N866", "N830"})
 
 
-def create_case(*, tenant_id: int, actor_id: int | None, data: dict, today: date | None = None) -> Case:
+def create_case(
+    *, tenant_id: int, actor_id: int | None, data: dict, today: date | None = None
+) -> Case:
     clean, lines = validate_case_input(data, today=today)
     case = Case(tenant_id=tenant_id, number=next_case_number(tenant_id), **clean)
     case.lines = [ServiceLine(tenant_id=tenant_id, **ln) for ln in lines]
@@ -291,16 +318,38 @@ def create_case(*, tenant_id: int, actor_id: int | None, data: dict, today: date
     db.session.add(case)
     db.session.flush()
     # The timeline starts with the opening, then the intake's initial payment.
-    event(case, "created", f"Case opened ({len(lines)} line{'s' if len(lines) != 1 else ''})", actor_id=actor_id)
+    event(
+        case,
+        "created",
+        f"Case opened ({len(lines)} line{'s' if len(lines) != 1 else ''})",
+        actor_id=actor_id,
+    )
     from advocate.webhooks.services import emit
 
-    emit(tenant_id, "case.created", {"case_id": case.id, "reference": case.reference, "status": case.status,
-                                     "practice_id": case.practice_id, "payer_id": case.payer_id})
+    emit(
+        tenant_id,
+        "case.created",
+        {
+            "case_id": case.id,
+            "reference": case.reference,
+            "status": case.status,
+            "practice_id": case.practice_id,
+            "payer_id": case.payer_id,
+        },
+    )
     paid = sum((ln["paid"] for ln in lines), ZERO)
     if paid > 0:
-        add_payment(case, amount=paid, paid_on=clean["initial_payment_received_on"] or clean["service_to"],
-                    source="remittance", reference=None, actor_id=actor_id, is_initial=True, note="Initial payment at intake",
-                    refresh=False)
+        add_payment(
+            case,
+            amount=paid,
+            paid_on=clean["initial_payment_received_on"] or clean["service_to"],
+            source="remittance",
+            reference=None,
+            actor_id=actor_id,
+            is_initial=True,
+            note="Initial payment at intake",
+            refresh=False,
+        )
     recompute_totals(case)
     refresh_benchmark(case)
     audit("case.created", case, is_phi=True)
@@ -325,28 +374,57 @@ def recompute_totals(case: Case) -> None:
     case.total_paid = sum((p.amount for p in payments), ZERO)
     case.initial_paid = sum((p.amount for p in payments if p.is_initial), ZERO)
     case.amount_at_stake = amount_at_stake(
-        billed=case.billed_total, expected=case.expected_payment, agreed=case.agreed_amount,
-        paid=case.total_paid, resp=case.patient_resp_total,
+        billed=case.billed_total,
+        expected=case.expected_payment,
+        agreed=case.agreed_amount,
+        paid=case.total_paid,
+        resp=case.patient_resp_total,
     )
 
 
-def event(case: Case, kind: str, summary: str, *, actor_id: int | None = None, body: str | None = None,
-          data: dict | None = None, internal: bool = False) -> CaseEvent:
-    ev = CaseEvent(tenant_id=case.tenant_id, case_id=case.id, kind=kind, summary=summary[:500], body=body,
-                   data=data, actor_id=actor_id, is_internal=internal)
+def event(
+    case: Case,
+    kind: str,
+    summary: str,
+    *,
+    actor_id: int | None = None,
+    body: str | None = None,
+    data: dict | None = None,
+    internal: bool = False,
+) -> CaseEvent:
+    ev = CaseEvent(
+        tenant_id=case.tenant_id,
+        case_id=case.id,
+        kind=kind,
+        summary=summary[:500],
+        body=body,
+        data=data,
+        actor_id=actor_id,
+        is_internal=internal,
+    )
     db.session.add(ev)
     return ev
 
 
 def facts(case: Case) -> workflow.CaseFacts:
     return workflow.CaseFacts(
-        status=case.status, appeal_level=case.appeal_level, agreed_amount=case.agreed_amount,
-        total_paid_after_initial=case.total_paid - case.initial_paid, is_nsa_eligible=case.is_nsa_eligible,
+        status=case.status,
+        appeal_level=case.appeal_level,
+        agreed_amount=case.agreed_amount,
+        total_paid_after_initial=case.total_paid - case.initial_paid,
+        is_nsa_eligible=case.is_nsa_eligible,
     )
 
 
-def transition(case: Case, to: str, *, actor_id: int | None, note: str | None = None,
-               appeal_level: int | None = None, agreed_amount: Decimal | None = None) -> None:
+def transition(
+    case: Case,
+    to: str,
+    *,
+    actor_id: int | None,
+    note: str | None = None,
+    appeal_level: int | None = None,
+    agreed_amount: Decimal | None = None,
+) -> None:
     """Move the case; raises workflow.TransitionError with the reason if not allowed."""
     workflow.check(facts(case), to, appeal_level=appeal_level, agreed_amount=agreed_amount)
     old = case.status
@@ -361,27 +439,53 @@ def transition(case: Case, to: str, *, actor_id: int | None, note: str | None = 
     elif old in workflow.CLOSED:
         case.closed_at = None
     label = case.status_label
-    event(case, "transition", f"{workflow.STATES[old]} → {label}", actor_id=actor_id, body=note,
-          data={"from": old, "to": to, "appeal_level": appeal_level,
-                "agreed_amount": str(agreed_amount) if agreed_amount is not None else None})
+    event(
+        case,
+        "transition",
+        f"{workflow.STATES[old]} → {label}",
+        actor_id=actor_id,
+        body=note,
+        data={
+            "from": old,
+            "to": to,
+            "appeal_level": appeal_level,
+            "agreed_amount": str(agreed_amount) if agreed_amount is not None else None,
+        },
+    )
     audit("case.transition", case, details={"from": old, "to": to})
     refresh_deadlines(case)
     from advocate.webhooks.services import emit
 
-    emit(case.tenant_id, "case.status_changed", {"case_id": case.id, "reference": case.reference, "from": old, "to": to})
+    emit(
+        case.tenant_id,
+        "case.status_changed",
+        {"case_id": case.id, "reference": case.reference, "from": old, "to": to},
+    )
 
 
 def denied_at_intake(case: Case) -> bool:
     """The payer's first answer is on record and paid nothing (a denial): the
     contingency fee's baseline is zero, and any later payment is recovery."""
-    return (case.initial_payment_received_on is not None
-            and not any(p.is_initial for p in case.payments)
-            and not any((ln.paid or ZERO) > 0 for ln in case.lines))
+    return (
+        case.initial_payment_received_on is not None
+        and not any(p.is_initial for p in case.payments)
+        and not any((ln.paid or ZERO) > 0 for ln in case.lines)
+    )
 
 
-def add_payment(case: Case, *, amount: Decimal, paid_on: date, source: str, reference: str | None,
-                actor_id: int | None, is_initial: bool | None = None, note: str | None = None,
-                remittance_id: int | None = None, refresh: bool = True) -> Payment:
+def add_payment(
+    case: Case,
+    *,
+    amount: Decimal,
+    paid_on: date,
+    source: str,
+    reference: str | None,
+    actor_id: int | None,
+    is_initial: bool | None = None,
+    note: str | None = None,
+    remittance_id: int | None = None,
+    refresh: bool = True,
+) -> Payment:
     if source not in PAYMENT_SOURCES:
         raise CaseValidationError([("source", f"must be one of {', '.join(PAYMENT_SOURCES)}")])
     if amount == 0:
@@ -389,10 +493,23 @@ def add_payment(case: Case, *, amount: Decimal, paid_on: date, source: str, refe
     if is_initial is None:
         # The payer's first payment is the baseline a contingency fee counts from
         # (none when the claim was denied at intake: the baseline is zero).
-        is_initial = not any(p.is_initial for p in case.payments) and amount > 0 and not denied_at_intake(case)
-    pay = Payment(tenant_id=case.tenant_id, case_id=case.id, paid_on=paid_on, amount=amount, source=source,
-                  reference=reference, is_initial=is_initial, note=note, created_by_id=actor_id,
-                  remittance_id=remittance_id)
+        is_initial = (
+            not any(p.is_initial for p in case.payments)
+            and amount > 0
+            and not denied_at_intake(case)
+        )
+    pay = Payment(
+        tenant_id=case.tenant_id,
+        case_id=case.id,
+        paid_on=paid_on,
+        amount=amount,
+        source=source,
+        reference=reference,
+        is_initial=is_initial,
+        note=note,
+        created_by_id=actor_id,
+        remittance_id=remittance_id,
+    )
     case.payments.append(pay)
     db.session.flush()
     received_now = is_initial and case.initial_payment_received_on is None
@@ -400,8 +517,13 @@ def add_payment(case: Case, *, amount: Decimal, paid_on: date, source: str, refe
         case.initial_payment_received_on = paid_on
     recompute_totals(case)
     kind = "Initial payment" if is_initial else ("Recoupment" if amount < 0 else "Payment")
-    event(case, "payment", f"{kind} {amount:,.2f} ({source}{', ' + reference if reference else ''})",
-          actor_id=actor_id, data={"payment_id": pay.id, "amount": str(amount)})
+    event(
+        case,
+        "payment",
+        f"{kind} {amount:,.2f} ({source}{', ' + reference if reference else ''})",
+        actor_id=actor_id,
+        data={"payment_id": pay.id, "amount": str(amount)},
+    )
     audit("payment.created", pay, details={"case_id": case.id})
     from advocate.billing.ledger import accrue_cases  # the fee this payment earned
 
@@ -417,14 +539,34 @@ def _emit_payment(case: Case, pay: Payment) -> None:
     from advocate.billing.models import FeeLedgerEntry
     from advocate.webhooks.services import emit, subscribed
 
-    emit(case.tenant_id, "payment.posted", {"case_id": case.id, "reference": case.reference, "payment_id": pay.id,
-                                            "amount": f"{pay.amount:.2f}", "source": pay.source,
-                                            "paid_on": pay.paid_on.isoformat()})
+    emit(
+        case.tenant_id,
+        "payment.posted",
+        {
+            "case_id": case.id,
+            "reference": case.reference,
+            "payment_id": pay.id,
+            "amount": f"{pay.amount:.2f}",
+            "source": pay.source,
+            "paid_on": pay.paid_on.isoformat(),
+        },
+    )
     if not subscribed(case.tenant_id, "fee.accrued"):
         return
-    for entry in db.session.scalars(select(FeeLedgerEntry).where(FeeLedgerEntry.payment_id == pay.id)):
-        emit(case.tenant_id, "fee.accrued", {"case_id": case.id, "payment_id": pay.id, "entry_id": entry.id,
-                                             "amount": f"{entry.amount:.2f}", "kind": entry.kind})
+    for entry in db.session.scalars(
+        select(FeeLedgerEntry).where(FeeLedgerEntry.payment_id == pay.id)
+    ):
+        emit(
+            case.tenant_id,
+            "fee.accrued",
+            {
+                "case_id": case.id,
+                "payment_id": pay.id,
+                "entry_id": entry.id,
+                "amount": f"{entry.amount:.2f}",
+                "kind": entry.kind,
+            },
+        )
 
 
 def add_communication(case: Case, *, actor_id: int | None, data: dict) -> Communication:
@@ -455,17 +597,30 @@ def add_communication(case: Case, *, actor_id: int | None, data: dict) -> Commun
     follow_up = parse_date(data.get("follow_up_on"), "follow_up_on", e, required=False)
     e.raise_if_any()
     comm = Communication(
-        tenant_id=case.tenant_id, case_id=case.id, kind=kind, direction=direction, occurred_at=occurred,
+        tenant_id=case.tenant_id,
+        case_id=case.id,
+        kind=kind,
+        direction=direction,
+        occurred_at=occurred,
         contact_name=(data.get("contact_name") or "").strip() or None,
-        reference_number=(data.get("reference_number") or "").strip() or None, summary=summary,
-        outcome=(data.get("outcome") or "").strip() or None, follow_up_on=follow_up, actor_id=actor_id,
+        reference_number=(data.get("reference_number") or "").strip() or None,
+        summary=summary,
+        outcome=(data.get("outcome") or "").strip() or None,
+        follow_up_on=follow_up,
+        actor_id=actor_id,
     )
     db.session.add(comm)
     db.session.flush()
     if follow_up and (case.next_follow_up_on is None or follow_up < case.next_follow_up_on):
         case.next_follow_up_on = follow_up
-    event(case, "communication", f"{direction.title()} {kind}: {summary[:120]}", actor_id=actor_id,
-          body=summary, data={"communication_id": comm.id, "reference": comm.reference_number})
+    event(
+        case,
+        "communication",
+        f"{direction.title()} {kind}: {summary[:120]}",
+        actor_id=actor_id,
+        body=summary,
+        data={"communication_id": comm.id, "reference": comm.reference_number},
+    )
     audit("communication.created", comm, details={"case_id": case.id})
     if follow_up:
         refresh_deadlines(case)
@@ -487,14 +642,27 @@ def add_offer(case: Case, *, actor_id: int | None, data: dict) -> Offer:
     if not case.is_open:
         e.add("case", "the case is closed")
     e.raise_if_any()
-    offer = Offer(tenant_id=case.tenant_id, case_id=case.id, party=party, amount=amount,
-                  basis=(data.get("basis") or "").strip() or None, offered_on=offered_on, expires_on=expires_on,
-                  note=(data.get("note") or "").strip() or None, actor_id=actor_id)
+    offer = Offer(
+        tenant_id=case.tenant_id,
+        case_id=case.id,
+        party=party,
+        amount=amount,
+        basis=(data.get("basis") or "").strip() or None,
+        offered_on=offered_on,
+        expires_on=expires_on,
+        note=(data.get("note") or "").strip() or None,
+        actor_id=actor_id,
+    )
     db.session.add(offer)
     db.session.flush()
     who = "Payer offered" if party == "payer" else "We asked"
-    event(case, "offer", f"{who} {amount:,.2f}{' (' + offer.basis + ')' if offer.basis else ''}",
-          actor_id=actor_id, data={"offer_id": offer.id, "amount": str(amount), "party": party})
+    event(
+        case,
+        "offer",
+        f"{who} {amount:,.2f}{' (' + offer.basis + ')' if offer.basis else ''}",
+        actor_id=actor_id,
+        data={"offer_id": offer.id, "amount": str(amount), "party": party},
+    )
     audit("offer.created", offer, details={"case_id": case.id})
     return offer
 
@@ -505,11 +673,18 @@ def accept_offer(case: Case, offer: Offer, *, actor_id: int | None) -> None:
         raise CaseValidationError([("offer", "belongs to another case")])
     if offer.status != "open":
         raise CaseValidationError([("offer", f"is {offer.status}")])
-    transition(case, workflow.SETTLED, actor_id=actor_id, agreed_amount=offer.amount,
-               note=f"Accepted {offer.party} offer of {offer.amount:,.2f}")
+    transition(
+        case,
+        workflow.SETTLED,
+        actor_id=actor_id,
+        agreed_amount=offer.amount,
+        note=f"Accepted {offer.party} offer of {offer.amount:,.2f}",
+    )
     offer.status = "accepted"
     db.session.execute(
-        update(Offer).where(Offer.case_id == case.id, Offer.status == "open", Offer.id != offer.id).values(status="rejected")
+        update(Offer)
+        .where(Offer.case_id == case.id, Offer.status == "open", Offer.id != offer.id)
+        .values(status="rejected")
     )
 
 
@@ -521,8 +696,12 @@ def suggest_counter(case: Case, *, last_payer_offer: Decimal | None, bm=None):
 
         bm = benchmark.for_case(case)
     return suggest(
-        target=case.target_amount, floor=case.floor_amount, ask=bm.ask, bench_floor=bm.floor,
-        billed=case.billed_total, last_payer_offer=last_payer_offer,
+        target=case.target_amount,
+        floor=case.floor_amount,
+        ask=bm.ask,
+        bench_floor=bm.floor,
+        billed=case.billed_total,
+        last_payer_offer=last_payer_offer,
     )
 
 
@@ -542,16 +721,30 @@ def file_appeal(case: Case, *, actor_id: int | None, data: dict) -> Appeal:
         e.add("method", f"must be one of {', '.join(APPEAL_METHODS)}")
     e.raise_if_any()
     deadline = appeal_deadline(case, level, adverse)
-    appeal = Appeal(tenant_id=case.tenant_id, case_id=case.id, level=level, adverse_decision_on=adverse,
-                    deadline_on=deadline, filed_on=filed, method=method,
-                    tracking_number=(data.get("tracking_number") or "").strip() or None,
-                    note=(data.get("note") or "").strip() or None)
+    appeal = Appeal(
+        tenant_id=case.tenant_id,
+        case_id=case.id,
+        level=level,
+        adverse_decision_on=adverse,
+        deadline_on=deadline,
+        filed_on=filed,
+        method=method,
+        tracking_number=(data.get("tracking_number") or "").strip() or None,
+        note=(data.get("note") or "").strip() or None,
+    )
     db.session.add(appeal)
     db.session.flush()
     if deadline and (case.next_deadline_on is None or deadline < case.next_deadline_on):
         case.next_deadline_on = deadline
-    event(case, "appeal", f"Appeal level {level}" + (f" filed {filed}" if filed else " opened")
-          + (f"; deadline {deadline}" if deadline else ""), actor_id=actor_id, data={"appeal_id": appeal.id})
+    event(
+        case,
+        "appeal",
+        f"Appeal level {level}"
+        + (f" filed {filed}" if filed else " opened")
+        + (f"; deadline {deadline}" if deadline else ""),
+        actor_id=actor_id,
+        data={"appeal_id": appeal.id},
+    )
     audit("appeal.created", appeal, details={"case_id": case.id})
     refresh_deadlines(case)
     return appeal
@@ -574,14 +767,14 @@ def appeal_deadline(case: Case, level: int | None, adverse_on: date | None) -> d
     return None
 
 
-
-
 # --------------------------------------------------------------------------- the case page
 # Notes, follow-ups, negotiation limits, appeal decisions, the timeline and
 # single case agreements (with the check of claims against their rate).
 
 
-def add_note(case: Case, *, actor_id: int | None, body: str | None, internal: bool = True) -> CaseEvent:
+def add_note(
+    case: Case, *, actor_id: int | None, body: str | None, internal: bool = True
+) -> CaseEvent:
     """A free-text note on the timeline; internal notes are hidden from practice users."""
     text = (body or "").strip()
     if not text:
@@ -590,7 +783,9 @@ def add_note(case: Case, *, actor_id: int | None, body: str | None, internal: bo
         raise CaseValidationError([("body", "is longer than 5000 characters")])
     first = text.splitlines()[0]
     more = "…" if len(first) > 120 or len(text) > len(first) else ""
-    ev = event(case, "note", f"Note: {first[:120]}{more}", actor_id=actor_id, body=text, internal=internal)
+    ev = event(
+        case, "note", f"Note: {first[:120]}{more}", actor_id=actor_id, body=text, internal=internal
+    )
     audit("case.note_added", case, details={"internal": internal})
     return ev
 
@@ -599,7 +794,8 @@ def open_follow_up_on(case_id: int) -> date | None:
     """The earliest follow-up date of the case's communications not yet done."""
     return db.session.scalar(
         select(func.min(Communication.follow_up_on)).where(
-            Communication.case_id == case_id, Communication.follow_up_on.is_not(None),
+            Communication.case_id == case_id,
+            Communication.follow_up_on.is_not(None),
             Communication.follow_up_done_at.is_(None),
         )
     )
@@ -616,8 +812,13 @@ def complete_follow_up(case: Case, comm: Communication, *, actor_id: int | None)
     comm.follow_up_done_at = utcnow()
     db.session.flush()
     case.next_follow_up_on = open_follow_up_on(case.id)
-    event(case, "follow_up", f"Follow-up due {comm.follow_up_on.isoformat()} done ({comm.kind})",
-          actor_id=actor_id, data={"communication_id": comm.id})
+    event(
+        case,
+        "follow_up",
+        f"Follow-up due {comm.follow_up_on.isoformat()} done ({comm.kind})",
+        actor_id=actor_id,
+        data={"communication_id": comm.id},
+    )
     audit("communication.follow_up_done", comm, details={"case_id": case.id})
     refresh_deadlines(case)
 
@@ -637,12 +838,29 @@ def set_negotiation_limits(case: Case, *, actor_id: int | None, data: dict) -> N
     if (target, floor) == (case.target_amount, case.floor_amount):
         return
     case.target_amount, case.floor_amount = target, floor
-    shown = ", ".join(f"{label} {v:,.2f}" if v is not None else f"no {label}"
-                      for label, v in (("target", target), ("floor", floor)))
-    event(case, "negotiation", f"Negotiation limits set: {shown}", actor_id=actor_id, internal=True,
-          data={"target": None if target is None else str(target), "floor": None if floor is None else str(floor)})
-    audit("case.negotiation_limits", case,
-          details={"target": None if target is None else str(target), "floor": None if floor is None else str(floor)})
+    shown = ", ".join(
+        f"{label} {v:,.2f}" if v is not None else f"no {label}"
+        for label, v in (("target", target), ("floor", floor))
+    )
+    event(
+        case,
+        "negotiation",
+        f"Negotiation limits set: {shown}",
+        actor_id=actor_id,
+        internal=True,
+        data={
+            "target": None if target is None else str(target),
+            "floor": None if floor is None else str(floor),
+        },
+    )
+    audit(
+        "case.negotiation_limits",
+        case,
+        details={
+            "target": None if target is None else str(target),
+            "floor": None if floor is None else str(floor),
+        },
+    )
 
 
 def last_payer_offer(offers: list[Offer]) -> Offer | None:
@@ -651,8 +869,9 @@ def last_payer_offer(offers: list[Offer]) -> Offer | None:
     return max(payer, key=lambda o: (o.offered_on, o.id), default=None)
 
 
-def record_appeal_decision(case: Case, appeal: Appeal, *, actor_id: int | None, data: dict,
-                           today: date | None = None) -> Appeal:
+def record_appeal_decision(
+    case: Case, appeal: Appeal, *, actor_id: int | None, data: dict, today: date | None = None
+) -> Appeal:
     """Record how an appeal was filed and decided (filed date, method,
     tracking number, decision date, outcome, amount awarded)."""
     from advocate.cases.models import APPEAL_OUTCOMES
@@ -665,7 +884,9 @@ def record_appeal_decision(case: Case, appeal: Appeal, *, actor_id: int | None, 
     if outcome not in APPEAL_OUTCOMES:
         e.add("outcome", f"must be one of {', '.join(APPEAL_OUTCOMES)}")
     filed = parse_date(data.get("filed_on"), "filed_on", e, required=False)
-    decided = parse_date(data.get("decision_on"), "decision_on", e, required=outcome not in ("", "pending"))
+    decided = parse_date(
+        data.get("decision_on"), "decision_on", e, required=outcome not in ("", "pending")
+    )
     if outcome == "pending" and decided is not None:
         e.add("decision_on", "a pending appeal has no decision date")
     for name, d in (("filed_on", filed), ("decision_on", decided)):
@@ -699,16 +920,28 @@ def record_appeal_decision(case: Case, appeal: Appeal, *, actor_id: int | None, 
         # This appeal's filing deadline is met: the next one is another appeal's, if any.
         case.next_deadline_on = db.session.scalar(
             select(func.min(Appeal.deadline_on)).where(
-                Appeal.case_id == case.id, Appeal.filed_on.is_(None), Appeal.deadline_on.is_not(None))
+                Appeal.case_id == case.id,
+                Appeal.filed_on.is_(None),
+                Appeal.deadline_on.is_not(None),
+            )
         )
     label = outcome.replace("_", " ")
     if outcome == "pending":
-        summary = f"Appeal level {appeal.level} updated" + (f": filed {appeal.filed_on}" if appeal.filed_on else "")
+        summary = f"Appeal level {appeal.level} updated" + (
+            f": filed {appeal.filed_on}" if appeal.filed_on else ""
+        )
     else:
         summary = f"Appeal level {appeal.level} decided {decided}: {label}" + (
-            f", {awarded:,.2f} awarded" if awarded is not None else "")
-    event(case, "appeal", summary, actor_id=actor_id, body=note or None,
-          data={"appeal_id": appeal.id, "outcome": outcome, "was": was})
+            f", {awarded:,.2f} awarded" if awarded is not None else ""
+        )
+    event(
+        case,
+        "appeal",
+        summary,
+        actor_id=actor_id,
+        body=note or None,
+        data={"appeal_id": appeal.id, "outcome": outcome, "was": was},
+    )
     audit("appeal.updated", appeal, details={"case_id": case.id, "outcome": outcome})
     refresh_deadlines(case)
     return appeal
@@ -716,7 +949,11 @@ def record_appeal_decision(case: Case, appeal: Appeal, *, actor_id: int | None, 
 
 def timeline_query(case_id: int, *, include_internal: bool):
     """The case's events, newest first (paginate it)."""
-    q = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.at.desc(), CaseEvent.id.desc())
+    q = (
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case_id)
+        .order_by(CaseEvent.at.desc(), CaseEvent.id.desc())
+    )
     if not include_internal:
         q = q.where(CaseEvent.is_internal.is_(False))
     return q
@@ -864,8 +1101,9 @@ def validate_sca_input(data: dict, *, today: date | None = None) -> dict:
     from advocate.documents.models import Document
 
     try:
-        document = require_own(Document, data.get("document_id"), field="document_id", label="document",
-                               required=False)
+        document = require_own(
+            Document, data.get("document_id"), field="document_id", label="document", required=False
+        )
     except ForeignIdError as err:
         e.items.extend(err.errors)
         document = None
@@ -885,8 +1123,13 @@ def create_sca(*, tenant_id: int, actor_id: int | None, data: dict, today: date 
     sca = SingleCaseAgreement(tenant_id=tenant_id, **clean)
     db.session.add(sca)
     db.session.flush()
-    audit("sca.created", sca, is_phi=True, user_id=actor_id,
-          details={"status": sca.status, "rate_type": sca.rate_type})
+    audit(
+        "sca.created",
+        sca,
+        is_phi=True,
+        user_id=actor_id,
+        details={"status": sca.status, "rate_type": sca.rate_type},
+    )
     return sca
 
 
@@ -901,8 +1144,13 @@ def update_sca(sca, *, actor_id: int | None, data: dict, today: date | None = No
     if changed:
         db.session.flush()
         _reprice_cases_under(sca, actor_id=actor_id)
-        audit("sca.updated", sca, is_phi=True, user_id=actor_id,
-              details={"fields": changed, "status": sca.status})
+        audit(
+            "sca.updated",
+            sca,
+            is_phi=True,
+            user_id=actor_id,
+            details={"fields": changed, "status": sca.status},
+        )
     return changed
 
 
@@ -913,7 +1161,9 @@ def _reprice_cases_under(sca, *, actor_id: int | None) -> None:
     if sca.status != "signed":
         return
     cases = db.session.scalars(
-        select(Case).where(Case.sca_id == sca.id).options(selectinload(Case.lines), selectinload(Case.payments))
+        select(Case)
+        .where(Case.sca_id == sca.id)
+        .options(selectinload(Case.lines), selectinload(Case.payments))
     ).all()
     cache: dict = {}
     for case in cases:
@@ -947,9 +1197,11 @@ def sca_problems_for_case(case: Case, sca) -> list[str]:
         problems.append("the agreement is with another practice")
     if sca.payer_id != case.payer_id:
         problems.append("the agreement is with another payer")
-    if (sca.patient_last_name.strip().casefold() != case.patient_last_name.strip().casefold()
-            or sca.patient_first_name.strip().casefold() != case.patient_first_name.strip().casefold()
-            or (sca.patient_dob and case.patient_dob and sca.patient_dob != case.patient_dob)):
+    if (
+        sca.patient_last_name.strip().casefold() != case.patient_last_name.strip().casefold()
+        or sca.patient_first_name.strip().casefold() != case.patient_first_name.strip().casefold()
+        or (sca.patient_dob and case.patient_dob and sca.patient_dob != case.patient_dob)
+    ):
         problems.append("the agreement covers another patient")
     if sca.status in ("expired", "declined"):
         problems.append(f"the agreement is {sca.status}")
@@ -979,7 +1231,13 @@ def link_case_to_sca(case: Case, sca, *, actor_id: int | None) -> None:
         case.expected_payment = None
         recompute_totals(case)
         refresh_benchmark(case)
-        event(case, "sca", "Unlinked from its single case agreement", actor_id=actor_id, data={"sca_id": old})
+        event(
+            case,
+            "sca",
+            "Unlinked from its single case agreement",
+            actor_id=actor_id,
+            data={"sca_id": old},
+        )
         audit("case.sca_unlinked", case, details={"sca_id": old})
         return
     problems = sca_problems_for_case(case, sca)
@@ -992,7 +1250,13 @@ def link_case_to_sca(case: Case, sca, *, actor_id: int | None) -> None:
         recompute_totals(case)
     refresh_benchmark(case)
     label = f"SCA {sca.authorization_number}" if sca.authorization_number else f"SCA #{sca.id}"
-    event(case, "sca", f"Billed under {label} ({sca.status})", actor_id=actor_id, data={"sca_id": sca.id})
+    event(
+        case,
+        "sca",
+        f"Billed under {label} ({sca.status})",
+        actor_id=actor_id,
+        data={"sca_id": sca.id},
+    )
     audit("case.sca_linked", case, details={"sca_id": sca.id})
 
 
@@ -1026,7 +1290,9 @@ class ScaCheck:
         return self.expected is not None and self.received < self.expected
 
 
-def medicare_amount(line: ServiceLine, case: Case, *, cache: dict | None = None) -> tuple[Decimal | None, str]:
+def medicare_amount(
+    line: ServiceLine, case: Case, *, cache: dict | None = None
+) -> tuple[Decimal | None, str]:
     """Medicare's fee for one unit of the line at the practice's locality in
     the year of service, or (None, why not) when the fee schedule is not loaded."""
     from advocate.rates.services import RateLookupError, loaded_releases, medicare_price
@@ -1049,9 +1315,14 @@ def medicare_amount(line: ServiceLine, case: Case, *, cache: dict | None = None)
         result = (None, fy.label)
     else:
         try:
-            quote = medicare_price(fy.year_used, line.code, key[2], pos=pos, zip_code=case.practice.zip)
-            result = (quote.amount, quote.reason or f"{fy.label}, {quote.locality.label}") \
-                if quote.amount is not None else (None, quote.reason or f"{line.code} has no Medicare fee")
+            quote = medicare_price(
+                fy.year_used, line.code, key[2], pos=pos, zip_code=case.practice.zip
+            )
+            result = (
+                (quote.amount, quote.reason or f"{fy.label}, {quote.locality.label}")
+                if quote.amount is not None
+                else (None, quote.reason or f"{line.code} has no Medicare fee")
+            )
         except RateLookupError as err:
             result = (None, err.message)
     if cache is not None:
@@ -1073,7 +1344,9 @@ def check_sca_rate(case: Case, sca, *, medicare_cache: dict | None = None) -> Sc
             expected = (ln.billed * pct).quantize(CENT, rounding=ROUND_HALF_UP)
         elif sca.rate_type == "fixed":
             if ln.code in rates:
-                expected = (Decimal(str(rates[ln.code])) * ln.units).quantize(CENT, rounding=ROUND_HALF_UP)
+                expected = (Decimal(str(rates[ln.code])) * ln.units).quantize(
+                    CENT, rounding=ROUND_HALF_UP
+                )
             else:
                 reason = f"no fixed rate for {ln.code}"
         elif sca.rate_type == "medicare_percent":
@@ -1084,7 +1357,9 @@ def check_sca_rate(case: Case, sca, *, medicare_cache: dict | None = None) -> Sc
                 expected = (fee * ln.units * pct).quantize(CENT, rounding=ROUND_HALF_UP)
         else:
             reason = f"unknown rate type {sca.rate_type}"
-        lines.append(ScaLineCheck(ln.line_no, ln.code, ln.units, expected, ln.paid + ln.patient_resp, reason))
+        lines.append(
+            ScaLineCheck(ln.line_no, ln.code, ln.units, expected, ln.paid + ln.patient_resp, reason)
+        )
     missing = next((lc for lc in lines if lc.expected is None), None)
     if missing is not None:
         return ScaCheck(None, received, f"line {missing.line_no}: {missing.reason}", lines)
@@ -1115,7 +1390,9 @@ def transition_with_input(case: Case, *, actor_id: int | None, data: dict) -> No
     transition(case, to, actor_id=actor_id, note=note, appeal_level=level, agreed_amount=agreed)
 
 
-def record_payment(case: Case, *, actor_id: int | None, data: dict, today: date | None = None) -> Payment:
+def record_payment(
+    case: Case, *, actor_id: int | None, data: dict, today: date | None = None
+) -> Payment:
     """A payment typed into the ledger (date, amount, source, reference, note).
     Recoupments are negative; nothing else may be."""
     today = today or utcnow().date()
@@ -1131,7 +1408,9 @@ def record_payment(case: Case, *, actor_id: int | None, data: dict, today: date 
         if amount == 0:
             e.add("amount", "cannot be zero")
         elif amount < 0 and source not in ("recoupment", "adjustment"):
-            e.add("amount", "a negative amount is a recoupment or an adjustment: choose that source")
+            e.add(
+                "amount", "a negative amount is a recoupment or an adjustment: choose that source"
+            )
         elif amount > 0 and source == "recoupment":
             e.add("amount", "a recoupment takes money back: enter it as a negative amount")
     reference = (data.get("reference") or "").strip() or None
@@ -1145,13 +1424,28 @@ def record_payment(case: Case, *, actor_id: int | None, data: dict, today: date 
     # arrives once the case is worked (a settlement, an award) is recovery,
     # even on a claim first denied outright.
     early = case.status in (workflow.INTAKE, workflow.GATHERING, workflow.READY)
-    is_initial = (early and amount > 0 and source in ("remittance", "check", "eft")
-                  and not any(p.is_initial for p in case.payments) and not denied_at_intake(case))
-    return add_payment(case, amount=amount, paid_on=paid_on, source=source, reference=reference,
-                       actor_id=actor_id, note=note, is_initial=is_initial)
+    is_initial = (
+        early
+        and amount > 0
+        and source in ("remittance", "check", "eft")
+        and not any(p.is_initial for p in case.payments)
+        and not denied_at_intake(case)
+    )
+    return add_payment(
+        case,
+        amount=amount,
+        paid_on=paid_on,
+        source=source,
+        reference=reference,
+        actor_id=actor_id,
+        note=note,
+        is_initial=is_initial,
+    )
 
 
-def open_appeal(case: Case, *, actor_id: int | None, data: dict, today: date | None = None) -> Appeal:
+def open_appeal(
+    case: Case, *, actor_id: int | None, data: dict, today: date | None = None
+) -> Appeal:
     """file_appeal with the dates checked against today."""
     today = today or utcnow().date()
     e = _Errors()

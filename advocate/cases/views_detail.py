@@ -59,10 +59,20 @@ from tenants.models import WORKER_ROLES, Membership
 TIMELINE_PAGE = 25
 COMMUNICATIONS_SHOWN = 50
 
-register_owner("case", lambda pk: db.session.get(Case, pk), lambda c: c.practice_id, label="Case",
-               detail_url=lambda c: url_for("cases.detail", case_id=c.id))
-register_owner("sca", lambda pk: db.session.get(SingleCaseAgreement, pk), lambda s: s.practice_id,
-               label="Single case agreement", detail_url=lambda s: url_for("cases.sca_detail", sca_id=s.id))
+register_owner(
+    "case",
+    lambda pk: db.session.get(Case, pk),
+    lambda c: c.practice_id,
+    label="Case",
+    detail_url=lambda c: url_for("cases.detail", case_id=c.id),
+)
+register_owner(
+    "sca",
+    lambda pk: db.session.get(SingleCaseAgreement, pk),
+    lambda s: s.practice_id,
+    label="Single case agreement",
+    detail_url=lambda s: url_for("cases.sca_detail", sca_id=s.id),
+)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -95,7 +105,11 @@ def _url_or_none(endpoint: str, **values) -> str | None:
 def _case_or_404(case_id: int, *, lock: bool = False) -> Case:
     """The case of the firm in scope, with its lines and payments; practice
     users only reach their own practice's cases."""
-    q = select(Case).where(Case.id == case_id).options(selectinload(Case.lines), selectinload(Case.payments))
+    q = (
+        select(Case)
+        .where(Case.id == case_id)
+        .options(selectinload(Case.lines), selectinload(Case.payments))
+    )
     if lock:
         q = q.with_for_update(of=Case)
     case = db.session.scalar(q)
@@ -122,7 +136,9 @@ def _sca_or_404(sca_id: int) -> SingleCaseAgreement:
 
 
 def _practice_choices(blank: str = "Choose…"):
-    rows = db.session.execute(select(Practice.id, Practice.name, Practice.npi).order_by(Practice.name)).all()
+    rows = db.session.execute(
+        select(Practice.id, Practice.name, Practice.npi).order_by(Practice.name)
+    ).all()
     return choices([("", blank), *((str(r.id), f"{r.name} · NPI {r.npi}") for r in rows)])
 
 
@@ -134,10 +150,15 @@ def _payer_choices(blank: str = "Choose…"):
 def _worker_choices():
     # Memberships are not ORM-scoped: the tenant filter is explicit.
     rows = db.session.scalars(
-        select(Membership).where(Membership.tenant_id == g.tenant.id, Membership.is_active.is_(True),
-                                 Membership.role.in_(WORKER_ROLES))
+        select(Membership).where(
+            Membership.tenant_id == g.tenant.id,
+            Membership.is_active.is_(True),
+            Membership.role.in_(WORKER_ROLES),
+        )
     ).all()
-    people = sorted(((str(m.user_id), m.user.name or m.user.email) for m in rows), key=lambda p: p[1].lower())
+    people = sorted(
+        ((str(m.user_id), m.user.name or m.user.email) for m in rows), key=lambda p: p[1].lower()
+    )
     return choices([("", "Unassigned"), *people])
 
 
@@ -162,31 +183,72 @@ def _back(case: Case, anchor: str | None = None):
 # --------------------------------------------------------------------------- the case page
 
 
-KIND_STYLE = {"transition": "is-accent", "payment": "is-success", "offer": "is-info", "appeal": "is-warning",
-              "sca": "is-info", "document": "", "note": "", "communication": "", "follow_up": "is-success",
-              "created": "is-accent", "negotiation": ""}
-KIND_LABEL = {"transition": "Status", "payment": "Payment", "offer": "Offer", "appeal": "Appeal", "sca": "SCA",
-              "document": "Document", "note": "Note", "communication": "Communication", "follow_up": "Follow-up",
-              "created": "Intake", "negotiation": "Negotiation", "letter": "Letter"}
+KIND_STYLE = {
+    "transition": "is-accent",
+    "payment": "is-success",
+    "offer": "is-info",
+    "appeal": "is-warning",
+    "sca": "is-info",
+    "document": "",
+    "note": "",
+    "communication": "",
+    "follow_up": "is-success",
+    "created": "is-accent",
+    "negotiation": "",
+}
+KIND_LABEL = {
+    "transition": "Status",
+    "payment": "Payment",
+    "offer": "Offer",
+    "appeal": "Appeal",
+    "sca": "SCA",
+    "document": "Document",
+    "note": "Note",
+    "communication": "Communication",
+    "follow_up": "Follow-up",
+    "created": "Intake",
+    "negotiation": "Negotiation",
+    "letter": "Letter",
+}
 
 
 def _timeline(case: Case, *, staff: bool, documents: list):
     """One page of the case's events, with the documents added in the same
     stretch of time merged in, newest first."""
-    page = db.paginate(services.timeline_query(case.id, include_internal=staff),
-                       per_page=TIMELINE_PAGE, error_out=False)
+    page = db.paginate(
+        services.timeline_query(case.id, include_internal=staff),
+        per_page=TIMELINE_PAGE,
+        error_out=False,
+    )
     entries = [
-        {"at": e.at, "kind": e.kind, "summary": e.summary, "body": e.body, "internal": e.is_internal,
-         "actor": e.actor.name if e.actor else None, "data": e.data or {}}
+        {
+            "at": e.at,
+            "kind": e.kind,
+            "summary": e.summary,
+            "body": e.body,
+            "internal": e.is_internal,
+            "actor": e.actor.name if e.actor else None,
+            "data": e.data or {},
+        }
         for e in page.items
     ]
     newest = page.items[0].at if page.has_prev and page.items else None
     oldest = page.items[-1].at if page.has_next and page.items else None
     for doc in documents:
-        if (newest is None or doc.created_at <= newest) and (oldest is None or doc.created_at >= oldest):
-            entries.append({"at": doc.created_at, "kind": "document", "internal": False, "data": {},
-                            "summary": f"Document added: {doc.filename} ({doc.category_label})",
-                            "body": doc.note, "actor": doc.uploaded_by.name if doc.uploaded_by else None})
+        if (newest is None or doc.created_at <= newest) and (
+            oldest is None or doc.created_at >= oldest
+        ):
+            entries.append(
+                {
+                    "at": doc.created_at,
+                    "kind": "document",
+                    "internal": False,
+                    "data": {},
+                    "summary": f"Document added: {doc.filename} ({doc.category_label})",
+                    "body": doc.note,
+                    "actor": doc.uploaded_by.name if doc.uploaded_by else None,
+                }
+            )
     entries.sort(key=lambda x: x["at"], reverse=True)
     return page, entries
 
@@ -202,26 +264,49 @@ def _next_steps(case: Case) -> list[dict]:
             label = "Next appeal level"
         if to == workflow.NEGOTIATING and case.status in workflow.CLOSED:
             label = "Reopen"
-        steps.append({"to": to, "label": label, "state": workflow.STATES[to],
-                      "danger": to in (workflow.CLOSED_LOST, workflow.WITHDRAWN)})
+        steps.append(
+            {
+                "to": to,
+                "label": label,
+                "state": workflow.STATES[to],
+                "danger": to in (workflow.CLOSED_LOST, workflow.WITHDRAWN),
+            }
+        )
     return steps
 
 
-def _render_case(case: Case, *, status: int = 200, forms: dict | None = None, action_error: str | None = None,
-                 transition_to: str | None = None, audit_view: bool = False):
+def _render_case(
+    case: Case,
+    *,
+    status: int = 200,
+    forms: dict | None = None,
+    action_error: str | None = None,
+    transition_to: str | None = None,
+    audit_view: bool = False,
+):
     m = g.membership
     staff = m.is_staff
     can_work = has_role(*WORKERS)
-    comms = list(db.session.scalars(
-        select(Communication).where(Communication.case_id == case.id)
-        .order_by(Communication.occurred_at.desc(), Communication.id.desc()).limit(COMMUNICATIONS_SHOWN)
-    ))
-    offers = list(db.session.scalars(
-        select(Offer).where(Offer.case_id == case.id).order_by(Offer.offered_on.desc(), Offer.id.desc())
-    ))
-    appeals = list(db.session.scalars(
-        select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.level, Appeal.id)
-    ))
+    comms = list(
+        db.session.scalars(
+            select(Communication)
+            .where(Communication.case_id == case.id)
+            .order_by(Communication.occurred_at.desc(), Communication.id.desc())
+            .limit(COMMUNICATIONS_SHOWN)
+        )
+    )
+    offers = list(
+        db.session.scalars(
+            select(Offer)
+            .where(Offer.case_id == case.id)
+            .order_by(Offer.offered_on.desc(), Offer.id.desc())
+        )
+    )
+    appeals = list(
+        db.session.scalars(
+            select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.level, Appeal.id)
+        )
+    )
     documents = documents_for("case", case.id)
     page, timeline = _timeline(case, staff=staff, documents=documents)
     today = _today()
@@ -238,19 +323,37 @@ def _render_case(case: Case, *, status: int = 200, forms: dict | None = None, ac
             sca_check = services.check_sca_rate(case, sca)
 
     ctx = {
-        "case": case, "lines": case.lines, "payments": case.payments, "communications": comms,
-        "offers": offers, "appeals": appeals, "documents": documents, "timeline": timeline, "page": page,
+        "case": case,
+        "lines": case.lines,
+        "payments": case.payments,
+        "communications": comms,
+        "offers": offers,
+        "appeals": appeals,
+        "documents": documents,
+        "timeline": timeline,
+        "page": page,
         "deadlines": deadlines,
-        "staff": staff, "can_work": can_work, "today": today, "local": _local,
-        "sca": sca, "sca_used": sca_used, "sca_check": sca_check,
+        "staff": staff,
+        "can_work": can_work,
+        "today": today,
+        "local": _local,
+        "sca": sca,
+        "sca_used": sca_used,
+        "sca_check": sca_check,
         "open_follow_ups": [c for c in comms if c.follow_up_on and c.follow_up_done_at is None],
         "plan_type_label": PLAN_TYPES.get(case.plan_type, case.plan_type),
         "pos_label": PLACES_OF_SERVICE.get(case.place_of_service, ""),
         "service_type_label": SERVICE_TYPE_LABELS.get(case.service_type, case.service_type),
-        "kind_style": KIND_STYLE, "kind_label": KIND_LABEL, "comm_kinds": COMM_KIND_LABELS,
-        "outcome_labels": OUTCOME_LABELS, "source_labels": PAYMENT_SOURCE_LABELS,
-        "appeal_levels": APPEAL_LEVEL_LABELS, "rate_labels": SCA_RATE_LABELS, "sca_status_labels": SCA_STATUS_LABELS,
-        "action_error": action_error, "transition_to": transition_to,
+        "kind_style": KIND_STYLE,
+        "kind_label": KIND_LABEL,
+        "comm_kinds": COMM_KIND_LABELS,
+        "outcome_labels": OUTCOME_LABELS,
+        "source_labels": PAYMENT_SOURCE_LABELS,
+        "appeal_levels": APPEAL_LEVEL_LABELS,
+        "rate_labels": SCA_RATE_LABELS,
+        "sca_status_labels": SCA_STATUS_LABELS,
+        "action_error": action_error,
+        "transition_to": transition_to,
         "cases_url": _url_or_none("cases.index"),
     }
     if staff:
@@ -258,8 +361,9 @@ def _render_case(case: Case, *, status: int = 200, forms: dict | None = None, ac
         ctx["last_payer_offer"] = last
         from advocate.rates.benchmark_views import request_benchmark
 
-        ctx["suggestion"] = services.suggest_counter(case, last_payer_offer=last.amount if last else None,
-                                                     bm=request_benchmark(case))
+        ctx["suggestion"] = services.suggest_counter(
+            case, last_payer_offer=last.amount if last else None, bm=request_benchmark(case)
+        )
     if can_work:
         forms = forms or {}
         ctx["next_steps"] = _next_steps(case)
@@ -275,7 +379,9 @@ def _render_case(case: Case, *, status: int = 200, forms: dict | None = None, ac
             pay_form.paid_on.data = today.isoformat()
         neg_form = forms.get("neg") or NegotiationForm(formdata=None, prefix="neg")
         if "neg" not in forms:
-            neg_form.target_amount.data = "" if case.target_amount is None else str(case.target_amount)
+            neg_form.target_amount.data = (
+                "" if case.target_amount is None else str(case.target_amount)
+            )
             neg_form.floor_amount.data = "" if case.floor_amount is None else str(case.floor_amount)
         appeal_form = forms.get("appeal") or AppealForm(formdata=None, prefix="appeal")
         if "appeal" not in forms:
@@ -295,20 +401,41 @@ def _render_case(case: Case, *, status: int = 200, forms: dict | None = None, ac
             decision_forms[a.id] = f
         sca_form = forms.get("sca") or ScaLinkForm(formdata=None, prefix="sca")
         options = db.session.scalars(
-            select(SingleCaseAgreement).where(
-                SingleCaseAgreement.practice_id == case.practice_id, SingleCaseAgreement.payer_id == case.payer_id,
+            select(SingleCaseAgreement)
+            .where(
+                SingleCaseAgreement.practice_id == case.practice_id,
+                SingleCaseAgreement.payer_id == case.payer_id,
                 SingleCaseAgreement.status.in_(services.SCA_OPEN_STATUSES),
-            ).order_by(SingleCaseAgreement.id.desc()).limit(50)
+            )
+            .order_by(SingleCaseAgreement.id.desc())
+            .limit(50)
         ).all()
-        sca_form.sca_id.choices = choices([("", "None"), *(
-            (str(s.id), f"{s.authorization_number or 'SCA #' + str(s.id)} · {SCA_STATUS_LABELS[s.status]}"
-             f" · {s.patient_last_name}, {s.patient_first_name}") for s in options)])
+        sca_form.sca_id.choices = choices(
+            [
+                ("", "None"),
+                *(
+                    (
+                        str(s.id),
+                        f"{s.authorization_number or 'SCA #' + str(s.id)} · {SCA_STATUS_LABELS[s.status]}"
+                        f" · {s.patient_last_name}, {s.patient_first_name}",
+                    )
+                    for s in options
+                ),
+            ]
+        )
         if "sca" not in forms:
             sca_form.sca_id.data = str(case.sca_id or "")
-        ctx.update(comm_form=comm_form, offer_form=offer_form, pay_form=pay_form, neg_form=neg_form,
-                   appeal_form=appeal_form, decision_forms=decision_forms, sca_form=sca_form,
-                   note_form=forms.get("note") or NoteForm(formdata=None, prefix="note"),
-                   sca_new_url=url_for("cases.sca_new", case_id=case.id))
+        ctx.update(
+            comm_form=comm_form,
+            offer_form=offer_form,
+            pay_form=pay_form,
+            neg_form=neg_form,
+            appeal_form=appeal_form,
+            decision_forms=decision_forms,
+            sca_form=sca_form,
+            note_form=forms.get("note") or NoteForm(formdata=None, prefix="note"),
+            sca_new_url=url_for("cases.sca_new", case_id=case.id),
+        )
     if audit_view:
         audit("case.view", case, is_phi=True)
         db.session.commit()
@@ -343,7 +470,9 @@ def transition(case_id: int):
     return _back(case, "next-steps")
 
 
-def _panel_post(case_id: int, form_cls, prefix: str, apply, anchor: str, message: str, *, lock: bool = False):
+def _panel_post(
+    case_id: int, form_cls, prefix: str, apply, anchor: str, message: str, *, lock: bool = False
+):
     """The shape every case-page form shares: bind, check, call the service,
     commit once; on a refusal, show the page again with the errors in place."""
     case = _case_or_404(case_id, lock=lock)
@@ -368,12 +497,15 @@ def _panel_post(case_id: int, form_cls, prefix: str, apply, anchor: str, message
 @roles(WORKERS)
 def add_communication(case_id: int):
     """Log a call, letter, fax, email, portal message or meeting with the payer."""
+
     def apply(case, form):
         data = form.service_data()
         data["occurred_at"] = _to_utc(data.get("occurred_at"))
         services.add_communication(case, actor_id=g.actor.id, data=data)
 
-    return _panel_post(case_id, CommunicationForm, "comm", apply, "communications", "Communication logged.")
+    return _panel_post(
+        case_id, CommunicationForm, "comm", apply, "communications", "Communication logged."
+    )
 
 
 @bp.route("/<int:case_id>/communications/<int:communication_id>/done", methods=["POST"])
@@ -385,7 +517,9 @@ def complete_follow_up(case_id: int, communication_id: int):
     try:
         services.complete_follow_up(case, comm, actor_id=g.actor.id)
     except CaseValidationError as err:
-        return _refused(case_id, action_error="; ".join(f"This communication: {m}" for _f, m in err.errors))
+        return _refused(
+            case_id, action_error="; ".join(f"This communication: {m}" for _f, m in err.errors)
+        )
     db.session.commit()
     flash("Follow-up done.", "success")
     return _back(case, "communications")
@@ -395,9 +529,14 @@ def complete_follow_up(case_id: int, communication_id: int):
 @roles(WORKERS)
 def add_offer(case_id: int):
     """Record a payer offer or our counteroffer."""
-    return _panel_post(case_id, OfferForm, "offer",
-                       lambda case, form: services.add_offer(case, actor_id=g.actor.id, data=form.service_data()),
-                       "negotiation", "Offer recorded.")
+    return _panel_post(
+        case_id,
+        OfferForm,
+        "offer",
+        lambda case, form: services.add_offer(case, actor_id=g.actor.id, data=form.service_data()),
+        "negotiation",
+        "Offer recorded.",
+    )
 
 
 @bp.route("/<int:case_id>/offers/<int:offer_id>/accept", methods=["POST"])
@@ -422,9 +561,15 @@ def accept_offer(case_id: int, offer_id: int):
 def set_negotiation(case_id: int):
     """Set the firm's target and walk-away floor."""
     return _panel_post(
-        case_id, NegotiationForm, "neg",
-        lambda case, form: services.set_negotiation_limits(case, actor_id=g.actor.id, data=form.service_data()),
-        "negotiation", "Target and floor saved.")
+        case_id,
+        NegotiationForm,
+        "neg",
+        lambda case, form: services.set_negotiation_limits(
+            case, actor_id=g.actor.id, data=form.service_data()
+        ),
+        "negotiation",
+        "Target and floor saved.",
+    )
 
 
 @bp.route("/<int:case_id>/appeals", methods=["POST"])
@@ -432,9 +577,15 @@ def set_negotiation(case_id: int):
 def add_appeal(case_id: int):
     """Open an appeal; its deadline comes from the payer's policy."""
     return _panel_post(
-        case_id, AppealForm, "appeal",
-        lambda case, form: services.open_appeal(case, actor_id=g.actor.id, data=form.service_data(), today=_today()),
-        "appeals", "Appeal recorded.")
+        case_id,
+        AppealForm,
+        "appeal",
+        lambda case, form: services.open_appeal(
+            case, actor_id=g.actor.id, data=form.service_data(), today=_today()
+        ),
+        "appeals",
+        "Appeal recorded.",
+    )
 
 
 @bp.route("/<int:case_id>/appeals/<int:appeal_id>", methods=["POST"])
@@ -444,10 +595,15 @@ def decide_appeal(case_id: int, appeal_id: int):
     case = _case_or_404(case_id)
     appeal = _child_or_404(Appeal, appeal_id, case)
     return _panel_post(
-        case_id, AppealDecisionForm, f"appeal{appeal.id}",
+        case_id,
+        AppealDecisionForm,
+        f"appeal{appeal.id}",
         lambda case, form: services.record_appeal_decision(
-            case, appeal, actor_id=g.actor.id, data=form.service_data(), today=_today()),
-        "appeals", "Appeal updated.")
+            case, appeal, actor_id=g.actor.id, data=form.service_data(), today=_today()
+        ),
+        "appeals",
+        "Appeal updated.",
+    )
 
 
 @bp.route("/<int:case_id>/payments", methods=["POST"])
@@ -455,10 +611,16 @@ def decide_appeal(case_id: int, appeal_id: int):
 def add_payment(case_id: int):
     """Add a payment (or a recoupment) to the case's ledger."""
     return _panel_post(
-        case_id, PaymentForm, "pay",
-        lambda case, form: services.record_payment(case, actor_id=g.actor.id, data=form.service_data(),
-                                                   today=_today()),
-        "payments", "Payment recorded.", lock=True)
+        case_id,
+        PaymentForm,
+        "pay",
+        lambda case, form: services.record_payment(
+            case, actor_id=g.actor.id, data=form.service_data(), today=_today()
+        ),
+        "payments",
+        "Payment recorded.",
+        lock=True,
+    )
 
 
 @bp.route("/<int:case_id>/notes", methods=["POST"])
@@ -466,25 +628,38 @@ def add_payment(case_id: int):
 def add_note(case_id: int):
     """Add a note to the timeline."""
     return _panel_post(
-        case_id, NoteForm, "note",
-        lambda case, form: services.add_note(case, actor_id=g.actor.id, body=form.body.data,
-                                             internal=not form.is_shared.data),
-        "timeline", "Note added.")
+        case_id,
+        NoteForm,
+        "note",
+        lambda case, form: services.add_note(
+            case, actor_id=g.actor.id, body=form.body.data, internal=not form.is_shared.data
+        ),
+        "timeline",
+        "Note added.",
+    )
 
 
 @bp.route("/<int:case_id>/sca", methods=["POST"])
 @roles(WORKERS)
 def link_sca(case_id: int):
     """Bill the case under a single case agreement (or under none)."""
+
     def apply(case, form):
         try:
-            sca = require_own(SingleCaseAgreement, form.sca_id.data, field="sca_id", label="agreement",
-                              required=False)
+            sca = require_own(
+                SingleCaseAgreement,
+                form.sca_id.data,
+                field="sca_id",
+                label="agreement",
+                required=False,
+            )
         except ForeignIdError as err:
             raise CaseValidationError(err.errors) from None
         services.link_case_to_sca(case, sca, actor_id=g.actor.id)
 
-    return _panel_post(case_id, ScaLinkForm, "sca", apply, "sca", "Single case agreement saved.", lock=True)
+    return _panel_post(
+        case_id, ScaLinkForm, "sca", apply, "sca", "Single case agreement saved.", lock=True
+    )
 
 
 # --------------------------------------------------------------------------- intake
@@ -509,7 +684,7 @@ def new():
     if request.method == "GET":
         form.assignee_id.data = str(g.actor.id)
         for name in ("practice_id", "payer_id"):
-            if (request.args.get(name, "").isascii() and request.args.get(name, "").isdigit()):
+            if request.args.get(name, "").isascii() and request.args.get(name, "").isdigit():
                 getattr(form, name).data = request.args[name]
     elif request.form.get("more_lines"):
         # "More lines" re-renders the form as typed, with more empty rows.
@@ -525,7 +700,9 @@ def new():
             errors = [*errors, *err.errors]
         if not errors:
             try:
-                case = services.create_case(tenant_id=g.tenant.id, actor_id=g.actor.id, data=data, today=_today())
+                case = services.create_case(
+                    tenant_id=g.tenant.id, actor_id=g.actor.id, data=data, today=_today()
+                )
             except CaseValidationError as err:
                 db.session.rollback()
                 errors = err.errors
@@ -535,8 +712,13 @@ def new():
                 return redirect(url_for("cases.detail", case_id=case.id), code=303)
         summary = apply_case_errors(form, errors, rows)
         status = 422
-    return render_template("cases/new.html", form=form, summary=summary, focus_row=focus_row,
-                           cases_url=_url_or_none("cases.index")), status
+    return render_template(
+        "cases/new.html",
+        form=form,
+        summary=summary,
+        focus_row=focus_row,
+        cases_url=_url_or_none("cases.index"),
+    ), status
 
 
 # --------------------------------------------------------------------------- single case agreements
@@ -552,13 +734,20 @@ def sca_index():
     if status:
         q = q.where(SingleCaseAgreement.status == status)
     practice_id = request.args.get("practice_id", "")
-    if (practice_id.isascii() and practice_id.isdigit()):
+    if practice_id.isascii() and practice_id.isdigit():
         q = q.where(SingleCaseAgreement.practice_id == int(practice_id))
     page = db.paginate(q, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     used = services.sca_visits_used([s.id for s in page.items])
-    return render_template("cases/sca_index.html", page=page, used=used, status=status,
-                           statuses=SCA_STATUS_LABELS, rate_labels=SCA_RATE_LABELS,
-                           can_work=has_role(*WORKERS), filtered=bool(status or (practice_id.isascii() and practice_id.isdigit())))
+    return render_template(
+        "cases/sca_index.html",
+        page=page,
+        used=used,
+        status=status,
+        statuses=SCA_STATUS_LABELS,
+        rate_labels=SCA_RATE_LABELS,
+        can_work=has_role(*WORKERS),
+        filtered=bool(status or (practice_id.isascii() and practice_id.isdigit())),
+    )
 
 
 def _sca_form(formdata=None, *, sca: SingleCaseAgreement | None = None) -> ScaForm:
@@ -593,10 +782,17 @@ def sca_new():
     form = _sca_form()
     if request.method == "GET":
         from_case = request.args.get("case_id", "")
-        case = db.session.get(Case, int(from_case)) if (from_case.isascii() and from_case.isdigit()) else None
+        case = (
+            db.session.get(Case, int(from_case))
+            if (from_case.isascii() and from_case.isdigit())
+            else None
+        )
         if case is not None:
             form.practice_id.data, form.payer_id.data = str(case.practice_id), str(case.payer_id)
-            form.patient_first_name.data, form.patient_last_name.data = case.patient_first_name, case.patient_last_name
+            form.patient_first_name.data, form.patient_last_name.data = (
+                case.patient_first_name,
+                case.patient_last_name,
+            )
             form.patient_dob.data = case.patient_dob.isoformat() if case.patient_dob else ""
             form.member_id.data = case.member_id or ""
             form.codes.data = " ".join(dict.fromkeys(ln.code for ln in case.lines))
@@ -608,8 +804,9 @@ def sca_new():
     sca = None
     if not errors:
         try:
-            sca = services.create_sca(tenant_id=g.tenant.id, actor_id=g.actor.id, data=_sca_data(form),
-                                      today=_today())
+            sca = services.create_sca(
+                tenant_id=g.tenant.id, actor_id=g.actor.id, data=_sca_data(form), today=_today()
+            )
         except CaseValidationError as err:
             db.session.rollback()
             errors = err.errors
@@ -623,7 +820,9 @@ def sca_new():
 
 def _render_sca(sca: SingleCaseAgreement, *, form: ScaForm | None = None, status: int = 200):
     cases = db.session.scalars(
-        select(Case).where(Case.sca_id == sca.id).order_by(Case.service_from, Case.id)
+        select(Case)
+        .where(Case.sca_id == sca.id)
+        .order_by(Case.service_from, Case.id)
         .options(selectinload(Case.lines), selectinload(Case.payments))
     ).all()
     cache: dict = {}
@@ -635,9 +834,17 @@ def _render_sca(sca: SingleCaseAgreement, *, form: ScaForm | None = None, status
     documents = documents_for("sca", sca.id)
     signed_doc = next((d for d in documents if d.id == sca.document_id), None)
     return render_template(
-        "cases/sca_detail.html", sca=sca, cases=cases, checks=checks, used=used, form=form,
-        documents=documents, signed_doc=signed_doc, can_work=has_role(*WORKERS),
-        rate_labels=SCA_RATE_LABELS, statuses=SCA_STATUS_LABELS,
+        "cases/sca_detail.html",
+        sca=sca,
+        cases=cases,
+        checks=checks,
+        used=used,
+        form=form,
+        documents=documents,
+        signed_doc=signed_doc,
+        can_work=has_role(*WORKERS),
+        rate_labels=SCA_RATE_LABELS,
+        statuses=SCA_STATUS_LABELS,
     ), status
 
 
@@ -659,7 +866,9 @@ def sca_update(sca_id: int):
     changed: list[str] = []
     if not errors:
         try:
-            changed = services.update_sca(sca, actor_id=g.actor.id, data=_sca_data(form), today=_today())
+            changed = services.update_sca(
+                sca, actor_id=g.actor.id, data=_sca_data(form), today=_today()
+            )
         except CaseValidationError as err:
             db.session.rollback()
             errors = err.errors
@@ -673,4 +882,3 @@ def sca_update(sca_id: int):
     db.session.commit()
     flash("Saved." if changed else "Nothing changed.", "success" if changed else "info")
     return redirect(url_for("cases.sca_detail", sca_id=sca.id), code=303)
-

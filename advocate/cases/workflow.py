@@ -86,7 +86,13 @@ def allowed(status: str) -> frozenset[str]:
     return TRANSITIONS.get(status, frozenset())
 
 
-def check(facts: CaseFacts, to: str, *, appeal_level: int | None = None, agreed_amount: Decimal | None = None) -> None:
+def check(
+    facts: CaseFacts,
+    to: str,
+    *,
+    appeal_level: int | None = None,
+    agreed_amount: Decimal | None = None,
+) -> None:
     """Raise TransitionError with a reason if `facts.status -> to` is not allowed."""
     if to not in STATES:
         raise TransitionError(f"'{to}' is not a case status.")
@@ -101,12 +107,18 @@ def check(facts: CaseFacts, to: str, *, appeal_level: int | None = None, agreed_
         if not 1 <= appeal_level <= MAX_APPEAL_LEVEL:
             raise TransitionError(f"Appeal level must be 1 to {MAX_APPEAL_LEVEL}.")
         if facts.status == APPEAL and (facts.appeal_level or 0) >= appeal_level:
-            raise TransitionError(f"The case is already at appeal level {facts.appeal_level}; the next is higher.")
+            raise TransitionError(
+                f"The case is already at appeal level {facts.appeal_level}; the next is higher."
+            )
     if to in (NSA_OPEN,) and facts.is_nsa_eligible is False:
-        raise TransitionError("The No Surprises Act does not apply to this case (see its eligibility check).")
+        raise TransitionError(
+            "The No Surprises Act does not apply to this case (see its eligibility check)."
+        )
     if to == SETTLED:
         amount = agreed_amount if agreed_amount is not None else facts.agreed_amount
         if amount is None or amount <= 0:
             raise TransitionError("A settlement needs the agreed amount.")
     if to in (CLOSED_WON, CLOSED_PARTIAL) and facts.total_paid_after_initial <= 0:
-        raise TransitionError("Nothing was recovered above the initial payment: close it as lost or withdrawn.")
+        raise TransitionError(
+            "Nothing was recovered above the initial payment: close it as lost or withdrawn."
+        )

@@ -25,8 +25,10 @@ class TimelineOut(OpenOut):
 @bp.route("/nsa/timeline")
 @roles(STAFF)
 @describe(
-    query=[Param(n, f"The date the {label} (YYYY-MM-DD).", required=n == "received", format="date")
-           for n, label in TIMELINE_INPUTS]
+    query=[
+        Param(n, f"The date the {label} (YYYY-MM-DD).", required=n == "received", format="date")
+        for n, label in TIMELINE_INPUTS
+    ]
     + [Param("closures", "Comma-separated extra closure dates.")],
     responses={200: TimelineOut},
 )

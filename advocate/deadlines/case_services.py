@@ -1642,13 +1642,23 @@ def _emit_due_today(tenant_id: int, today: date) -> None:
     rows = db.session.execute(
         select(CaseDeadline.id, CaseDeadline.case_id, CaseDeadline.kind, Case.number)
         .join(Case, Case.id == CaseDeadline.case_id)
-        .where(*_open_terms(today), CaseDeadline.due_on == today, CaseDeadline.kind.not_in(MILESTONES))
+        .where(
+            *_open_terms(today), CaseDeadline.due_on == today, CaseDeadline.kind.not_in(MILESTONES)
+        )
         .order_by(CaseDeadline.id)
     ).all()
     for r in rows:
-        emit(tenant_id, "deadline.due", {"deadline_id": r.id, "case_id": r.case_id,
-                                         "reference": f"C-{r.number:06d}", "kind": r.kind,
-                                         "due_on": today.isoformat()})
+        emit(
+            tenant_id,
+            "deadline.due",
+            {
+                "deadline_id": r.id,
+                "case_id": r.case_id,
+                "reference": f"C-{r.number:06d}",
+                "kind": r.kind,
+                "due_on": today.isoformat(),
+            },
+        )
 
 
 def send_digests(tenant_id: int, *, today: date | None = None, refresh: bool = True) -> list[dict]:

@@ -61,8 +61,11 @@ class ClaimsImportSummary(OpenOut):
 
 @bp.route("/remittances", methods=["POST"])
 @roles(WORKERS)
-@describe(multipart={"file": "An 835 remittance file."},
-          responses={201: RemittanceSummary, 200: RemittanceSummary}, errors=(400,))
+@describe(
+    multipart={"file": "An 835 remittance file."},
+    responses={201: RemittanceSummary, 200: RemittanceSummary},
+    errors=(400,),
+)
 def remittances_create():
     """Post an 835 file; returns the import summary."""
     data, filename = _upload()
@@ -118,8 +121,14 @@ def _mapping_field() -> dict[str, str]:
 
 @bp.route("/imports/claims", methods=["POST"])
 @roles(WORKERS)
-@describe(multipart={"file": "A claims CSV.", "mapping": "JSON object: column in your file -> import column."},
-          responses={201: ClaimsImportSummary, 200: ClaimsImportSummary}, errors=(400,))
+@describe(
+    multipart={
+        "file": "A claims CSV.",
+        "mapping": "JSON object: column in your file -> import column.",
+    },
+    responses={201: ClaimsImportSummary, 200: ClaimsImportSummary},
+    errors=(400,),
+)
 def claims_import():
     """Import a claims CSV (every claim or none); returns the import summary."""
     data, filename = _upload()

@@ -274,10 +274,12 @@ def _recompute_line_totals(case_ids: list[int], tenant_id: int) -> None:
         }
         for row in db.session.execute(
             select(
-                Case.id, Case.billed_total, Case.expected_payment, Case.total_paid, Case.agreed_amount
-            ).where(
-                in_values(Case.id, chunk)
-            )
+                Case.id,
+                Case.billed_total,
+                Case.expected_payment,
+                Case.total_paid,
+                Case.agreed_amount,
+            ).where(in_values(Case.id, chunk))
         ):
             allowed, resp = sums.get(row.id, (ZERO, ZERO))
             allowed, resp = (
@@ -290,7 +292,10 @@ def _recompute_line_totals(case_ids: list[int], tenant_id: int) -> None:
                     "allowed_total": allowed,
                     "patient_resp_total": resp,
                     "amount_at_stake": amount_at_stake(
-                        row.billed_total, row.expected_payment, row.total_paid, resp,
+                        row.billed_total,
+                        row.expected_payment,
+                        row.total_paid,
+                        resp,
                         row.agreed_amount,
                     ),
                     "updated_at": now,

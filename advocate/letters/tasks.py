@@ -404,8 +404,11 @@ def _finish(batch_id: int) -> None:
         from advocate.webhooks.services import emit
         from tenants import require_tenant_id
 
-        emit(require_tenant_id(), "letter_batch.finished",
-             {"batch_id": batch_id, "done": counts[DONE], "failed": counts[FAILED]})
+        emit(
+            require_tenant_id(),
+            "letter_batch.finished",
+            {"batch_id": batch_id, "done": counts[DONE], "failed": counts[FAILED]},
+        )
     db.session.commit()
 
 

@@ -23,9 +23,9 @@ def index():
     counts = {}
     if m.is_staff:
         counts["people"] = db.session.scalar(
-            select(func.count()).select_from(Membership).where(
-                Membership.tenant_id == m.tenant_id, Membership.is_active.is_(True)
-            )
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.tenant_id == m.tenant_id, Membership.is_active.is_(True))
         )
         counts["invitations"] = db.session.scalar(
             select(func.count()).select_from(Invitation).where(Invitation.accepted_at.is_(None))

@@ -307,7 +307,9 @@ def open_cases_by_status(practice_id: int) -> list[tuple[str, int, Decimal]]:
     rows = {
         status: (n, Decimal(str(stake)).quantize(Decimal("0.01")))
         for status, n, stake in db.session.execute(
-            select(Case.status, func.count(Case.id), func.coalesce(func.sum(Case.amount_at_stake), 0))
+            select(
+                Case.status, func.count(Case.id), func.coalesce(func.sum(Case.amount_at_stake), 0)
+            )
             .where(Case.practice_id == practice_id, Case.status.in_(workflow.OPEN))
             .group_by(Case.status)
         )

@@ -248,7 +248,9 @@ def _render_detail(practice: Practice, *, contact_form=None, invite_form=None, c
     ctx["can_work"] = has_role(*WORKERS)
     ctx["case_summary"] = portal.case_summary(practice.id)
     ctx["cases_by_status"] = portal.open_cases_by_status(practice.id)
-    ctx["recent_cases"] = list(db.session.scalars(portal.portal_cases_query(practice.id, {}).limit(5)))
+    ctx["recent_cases"] = list(
+        db.session.scalars(portal.portal_cases_query(practice.id, {}).limit(5))
+    )
     ctx["contact_form"] = contact_form or ContactForm()
     ctx["invite_form"] = invite_form or PortalInviteForm()
     html = render_template("practices/detail.html", **ctx)
@@ -504,7 +506,9 @@ def invite_member(practice_id: int):
             db.session.commit()
             msg = f"Invitation sent to {inv.email}."
             if not current_app.config.get("SMTP_HOST"):
-                msg += " No mail server is configured: the message is in the instance outbox folder."
+                msg += (
+                    " No mail server is configured: the message is in the instance outbox folder."
+                )
             flash(msg, "success")
             return redirect(url_for("practices.detail", practice_id=practice.id) + "#portal")
     return _render_detail(practice, invite_form=form, code=422)

@@ -156,10 +156,14 @@ class BenchmarkOut(OpenOut):
 @bp.route("/rates/medicare")
 @roles(STAFF)
 @describe(
-    query=[Param("year", "Fee schedule year (default: latest).", "integer"),
-           Param("code", "CPT/HCPCS code.", required=True), Param("modifier", "Modifier."),
-           Param("zip", "ZIP code."), Param("locality", "Carrier-locality, e.g. 13202-01."),
-           Param("pos", "Place of service.")],
+    query=[
+        Param("year", "Fee schedule year (default: latest).", "integer"),
+        Param("code", "CPT/HCPCS code.", required=True),
+        Param("modifier", "Modifier."),
+        Param("zip", "ZIP code."),
+        Param("locality", "Carrier-locality, e.g. 13202-01."),
+        Param("pos", "Place of service."),
+    ],
     responses={200: MedicareQuoteOut},
     errors=(404,),
 )
@@ -187,8 +191,13 @@ def rates_medicare():
 @bp.route("/rates/percentiles")
 @roles(STAFF)
 @describe(
-    query=[Param("year", "Year.", "integer", required=True), Param("code", "Code.", required=True),
-           Param("modifier", "Modifier."), Param("zip3", "Three-digit ZIP area."), Param("zip", "ZIP code.")],
+    query=[
+        Param("year", "Year.", "integer", required=True),
+        Param("code", "Code.", required=True),
+        Param("modifier", "Modifier."),
+        Param("zip3", "Three-digit ZIP area."),
+        Param("zip", "ZIP code."),
+    ],
     responses={200: PercentilesOut},
     errors=(404,),
 )

@@ -1053,7 +1053,9 @@ def _pg_benchmark_parallel(tenant_id: int, now, n: int) -> FirmRun:
     t0 = time.perf_counter()
     app = current_app._get_current_object()
     with ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="benchmark") as pool:
-        futures = [pool.submit(_pg_benchmark_part, app, tenant_id, now, (k, n)) for k in range(1, n)]
+        futures = [
+            pool.submit(_pg_benchmark_part, app, tenant_id, now, (k, n)) for k in range(1, n)
+        ]
         try:
             first = _pg_benchmark(tenant_id, None, now, (0, n))
         finally:
@@ -1482,7 +1484,10 @@ def _pg_sql_lines(
     # default work_mem; and the CTEs' row estimates are poor enough that the
     # planner sorts 100,000 wide rows for a merge join with a few thousand
     # reference rows, where hashing those is far cheaper.
-    settings = {"jit": "off", "work_mem": "256MB", }
+    settings = {
+        "jit": "off",
+        "work_mem": "256MB",
+    }
     saved = _set_local(conn, settings)
     ids = [r[0] for r in conn.exec_driver_sql(sql, params)]
     _set_local(conn, saved)

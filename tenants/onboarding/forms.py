@@ -17,7 +17,10 @@ STAFF_ROLE_CHOICES = choices(STAFF_ROLE_PAIRS)
 class SignupForm(FlaskForm):
     firm_name = StringField("Firm name", validators=[DataRequired(), Length(max=200)])
     name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("Work email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    email = EmailField(
+        "Work email",
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+    )
     password = PasswordField(
         "Password",
         validators=[DataRequired(), Length(max=256)],
@@ -32,7 +35,9 @@ class SignupForm(FlaskForm):
 
 
 class InviteForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    email = EmailField(
+        "Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
+    )
     name = StringField("Name", validators=[Length(max=200)])
     role = SelectField("Role", choices=STAFF_ROLE_CHOICES, default=ADVOCATE)
 

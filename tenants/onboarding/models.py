@@ -21,7 +21,9 @@ class Invitation(TenantScoped, TimestampMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20))
     practice_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    invited_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+    invited_by_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

@@ -111,8 +111,13 @@ def supersede_unverified(user: User, *, name: str, password_hash: str) -> None:
         with tenant_scope(m.tenant_id):
             m.is_active = False
             m.deactivated_at = utcnow()
-            audit("membership.deactivated", m, tenant_id=m.tenant_id, user_id=user.id,
-                  details={"reason": "unverified_account_superseded"})
+            audit(
+                "membership.deactivated",
+                m,
+                tenant_id=m.tenant_id,
+                user_id=user.id,
+                details={"reason": "unverified_account_superseded"},
+            )
             db.session.flush()  # written while RLS lets this firm's rows through
     user.email_verified_at = utcnow()
     db.session.flush()
@@ -122,12 +127,19 @@ def supersede_unverified(user: User, *, name: str, password_hash: str) -> None:
 def _slug_taken(slug: str) -> bool:
     # RLS shows a firm only to itself; the slug setting reveals this one row.
     with lookup_tenant_slug(slug):
-        return bool(db.session.scalar(select(func.count()).select_from(Tenant).where(Tenant.slug == slug)))
+        return bool(
+            db.session.scalar(select(func.count()).select_from(Tenant).where(Tenant.slug == slug))
+        )
 
 
 def create_firm(
-    *, firm_name: str, owner_name: str, email: str, password: str | None = None,
-    password_hash: str | None = None, slug: str | None = None,
+    *,
+    firm_name: str,
+    owner_name: str,
+    email: str,
+    password: str | None = None,
+    password_hash: str | None = None,
+    slug: str | None = None,
 ) -> tuple[Tenant, User, Membership]:
     """A firm and its owner, whose address counts as proven (the operator's
     CLI, or a sign-up confirmed from the mailbox). An unverified account with
@@ -155,8 +167,13 @@ def create_firm(
         supersede_unverified(existing, name=owner_name, password_hash=password_hash)
         user = existing
     else:
-        user = User(email=email, name=owner_name, password_hash=password_hash, password_changed_at=utcnow(),
-                    email_verified_at=utcnow())
+        user = User(
+            email=email,
+            name=owner_name,
+            password_hash=password_hash,
+            password_changed_at=utcnow(),
+            email_verified_at=utcnow(),
+        )
         db.session.add(user)
     tenant = Tenant(name=firm_name, slug=slug, letterhead_name=firm_name)
     db.session.add(tenant)
@@ -218,7 +235,13 @@ def read_signup_token(token: str) -> Signup:
         raise SignupLinkError(expired=False) from err
     if time.time() - issued > current_app.config["EMAIL_VERIFY_MAX_AGE"]:
         raise SignupLinkError(expired=True)
-    return Signup(email=data["e"], name=data["n"], firm_name=data["f"], password_hash=data["h"], issued_at=issued)
+    return Signup(
+        email=data["e"],
+        name=data["n"],
+        firm_name=data["f"],
+        password_hash=data["h"],
+        issued_at=issued,
+    )
 
 
 def request_signup(*, firm_name: str, owner_name: str, email: str, password: str) -> None:
@@ -248,7 +271,9 @@ def request_signup(*, firm_name: str, owner_name: str, email: str, password: str
         return
     link = external_url(
         "onboarding.confirm_signup",
-        token=signup_token(email=email, name=owner_name, firm_name=firm_name, password_hash=password_hash),
+        token=signup_token(
+            email=email, name=owner_name, firm_name=firm_name, password_hash=password_hash
+        ),
     )
     hours = max(1, current_app.config["EMAIL_VERIFY_MAX_AGE"] // 3600)
     send_mail(
@@ -268,13 +293,24 @@ def confirm_signup(signup: Signup, password: str) -> tuple[Tenant, User, Members
     if not verify_password(signup.password_hash, password):
         raise OnboardingError("password", "That is not the password you chose when signing up.")
     return create_firm(
-        firm_name=signup.firm_name, owner_name=signup.name, email=signup.email, password_hash=signup.password_hash
+        firm_name=signup.firm_name,
+        owner_name=signup.name,
+        email=signup.email,
+        password_hash=signup.password_hash,
     )
 
 
 def invite(
-    *, tenant: Tenant, actor: User, actor_role: str, email: str, role: str, name: str | None = None,
-    practice_id: int | None = None, actor_practice_id: int | None = None, practice_name: str | None = None,
+    *,
+    tenant: Tenant,
+    actor: User,
+    actor_role: str,
+    email: str,
+    role: str,
+    name: str | None = None,
+    practice_id: int | None = None,
+    actor_practice_id: int | None = None,
+    practice_name: str | None = None,
 ) -> tuple[Invitation, str]:
     email = email.strip().lower()
     name = clean_name(name, "name", required=False)
@@ -290,13 +326,17 @@ def invite(
     if actor_role in PRACTICE_ROLES and (
         actor_role != PRACTICE_ADMIN or role != PRACTICE_USER or practice_id != actor_practice_id
     ):
-        raise OnboardingError("role", "A practice admin can invite practice users of their own practice only.")
+        raise OnboardingError(
+            "role", "A practice admin can invite practice users of their own practice only."
+        )
     with lookup_email(email):  # RLS: an account of this address, in any firm
         existing_user = db.session.scalar(select(User).where(User.email == email))
     if existing_user is not None:
         set_db_user(existing_user.id)
         already = db.session.scalar(
-            select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == existing_user.id)
+            select(Membership).where(
+                Membership.tenant_id == tenant.id, Membership.user_id == existing_user.id
+            )
         )
         set_db_user(actor.id)
         if already is not None:
@@ -362,11 +402,15 @@ def _add_membership(inv: Invitation, user: User) -> Membership:
     set_current_tenant(inv.tenant_id)
     set_db_user(user.id)
     already = db.session.scalar(
-        select(Membership).where(Membership.tenant_id == inv.tenant_id, Membership.user_id == user.id)
+        select(Membership).where(
+            Membership.tenant_id == inv.tenant_id, Membership.user_id == user.id
+        )
     )
     if already is not None:
         raise OnboardingError(None, "You already belong to this firm.")
-    membership = Membership(tenant_id=inv.tenant_id, user_id=user.id, role=inv.role, practice_id=inv.practice_id)
+    membership = Membership(
+        tenant_id=inv.tenant_id, user_id=user.id, role=inv.role, practice_id=inv.practice_id
+    )
     db.session.add(membership)
     inv.accepted_at = utcnow()
     db.session.flush()
@@ -374,7 +418,9 @@ def _add_membership(inv: Invitation, user: User) -> Membership:
     return membership
 
 
-def accept_invitation(inv: Invitation, *, name: str | None, password: str) -> tuple[User, Membership]:
+def accept_invitation(
+    inv: Invitation, *, name: str | None, password: str
+) -> tuple[User, Membership]:
     """A new account from an invitation (the link proves the mailbox); flushes.
     An address with a verified account accepts while logged in instead
     (`join_invitation`); an unverified account is superseded."""
@@ -392,8 +438,13 @@ def accept_invitation(inv: Invitation, *, name: str | None, password: str) -> tu
         supersede_unverified(user, name=name, password_hash=hash_password(password))
         set_current_tenant(inv.tenant_id)
     else:
-        user = User(email=inv.email, name=name, password_hash=hash_password(password),
-                    password_changed_at=utcnow(), email_verified_at=utcnow())
+        user = User(
+            email=inv.email,
+            name=name,
+            password_hash=hash_password(password),
+            password_changed_at=utcnow(),
+            email_verified_at=utcnow(),
+        )
         db.session.add(user)
         with lookup_email(inv.email):  # RLS: a new account is inserted under its own address
             db.session.flush()
@@ -408,16 +459,21 @@ def join_invitation(inv: Invitation, user: User) -> Membership:
         raise OnboardingError(None, "This invitation is for another address.")
     if inv.role in STAFF_ROLES and not user.is_totp_enabled:
         raise OnboardingError(
-            None, "Staff accounts need two-factor authentication: turn it on in your account first, "
-            "then open this invitation again."
+            None,
+            "Staff accounts need two-factor authentication: turn it on in your account first, "
+            "then open this invitation again.",
         )
     return _add_membership(inv, user)
 
 
 def _owner_count(tenant_id: int) -> int:
     return db.session.scalar(
-        select(func.count()).select_from(Membership).where(
-            Membership.tenant_id == tenant_id, Membership.role == OWNER, Membership.is_active.is_(True)
+        select(func.count())
+        .select_from(Membership)
+        .where(
+            Membership.tenant_id == tenant_id,
+            Membership.role == OWNER,
+            Membership.is_active.is_(True),
         )
     )
 
@@ -467,7 +523,8 @@ def _check_may_change(membership: Membership, actor_membership: Membership, verb
         if membership.role == OWNER:
             raise OnboardingError(None, f"Only an owner can {verb} an owner.")
         raise OnboardingError(
-            None, f"You can only {verb} people below your own role ({ROLE_LABELS[actor_membership.role]})."
+            None,
+            f"You can only {verb} people below your own role ({ROLE_LABELS[actor_membership.role]}).",
         )
 
 
@@ -483,7 +540,10 @@ def change_role(membership: Membership, role: str, *, actor_membership: Membersh
     except OnboardingError as err:
         raise OnboardingError("role", err.message) from None
     if not outranks(actor_membership.role, role):
-        raise OnboardingError("role", f"You can only give roles below your own ({ROLE_LABELS[actor_membership.role]}).")
+        raise OnboardingError(
+            "role",
+            f"You can only give roles below your own ({ROLE_LABELS[actor_membership.role]}).",
+        )
     if membership.role == OWNER and role != OWNER and _owner_count(membership.tenant_id) <= 1:
         raise OnboardingError("role", "The firm needs at least one owner.")
     old = membership.role
@@ -518,7 +578,11 @@ def deactivate(membership: Membership, *, actor_membership: Membership) -> int:
     membership.deactivated_by_role = actor_membership.role
     ended = revoke_membership_sessions(membership.id, "deactivated")
     tokens = revoke_membership_tokens(membership.id)
-    audit("membership.deactivated", membership, details={"sessions_ended": ended, "tokens_revoked": tokens})
+    audit(
+        "membership.deactivated",
+        membership,
+        details={"sessions_ended": ended, "tokens_revoked": tokens},
+    )
     return ended
 
 
@@ -527,7 +591,8 @@ def reactivate(membership: Membership, *, actor_membership: Membership) -> None:
     by = membership.deactivated_by_role
     if not _may_undo(actor_membership.role, by):
         raise OnboardingError(
-            None, f"{ROLE_LABELS.get(by, by)} deactivated this person: only they (or above) can reactivate them."
+            None,
+            f"{ROLE_LABELS.get(by, by)} deactivated this person: only they (or above) can reactivate them.",
         )
     membership.is_active = True
     membership.deactivated_at = None

@@ -103,7 +103,9 @@ def confirm_signup(token: str):
             _field_error(form, err)
         else:
             db.session.commit()
-            flash(f"Welcome to Advocate. {tenant.name} is ready; secure your account next.", "success")
+            flash(
+                f"Welcome to Advocate. {tenant.name} is ready; secure your account next.", "success"
+            )
             return start_pending(user, membership)
     return render_template("onboarding/confirm_signup.html", form=form, signup=signup), (
         422 if form.errors else 200
@@ -152,12 +154,20 @@ def staff():
     page = db.paginate(_staff_query(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     invitations = db.session.scalars(
         select(Invitation)
-        .where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.role.in_(STAFF_ROLES))
+        .where(
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.role.in_(STAFF_ROLES),
+        )
         .order_by(Invitation.created_at.desc())
         .limit(100)
     ).all()
     return render_template(
-        "onboarding/staff.html", page=page, invitations=invitations, form=_invite_form(), **_people_rules()
+        "onboarding/staff.html",
+        page=page,
+        invitations=invitations,
+        form=_invite_form(),
+        **_people_rules(),
     )
 
 
@@ -169,8 +179,12 @@ def invite():
     if form.validate_on_submit():
         try:
             inv, _raw = services.invite(
-                tenant=g.tenant, actor=g.actor, actor_role=g.membership.role,
-                email=form.email.data, role=form.role.data, name=form.name.data,
+                tenant=g.tenant,
+                actor=g.actor,
+                actor_role=g.membership.role,
+                email=form.email.data,
+                role=form.role.data,
+                name=form.name.data,
             )
         except OnboardingError as err:
             db.session.rollback()
@@ -179,21 +193,31 @@ def invite():
             db.session.commit()
             msg = f"Invitation sent to {inv.email}."
             if not current_app.config.get("SMTP_HOST"):
-                msg += " No mail server is configured: the message is in the instance outbox folder."
+                msg += (
+                    " No mail server is configured: the message is in the instance outbox folder."
+                )
             flash(msg, "success")
             return redirect(url_for("onboarding.staff"))
     page = db.paginate(_staff_query(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     invitations = db.session.scalars(
-        select(Invitation).where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None)).limit(100)
+        select(Invitation)
+        .where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .limit(100)
     ).all()
     return render_template(
-        "onboarding/staff.html", page=page, invitations=invitations, form=_invite_form(form), **_people_rules()
+        "onboarding/staff.html",
+        page=page,
+        invitations=invitations,
+        form=_invite_form(form),
+        **_people_rules(),
     ), 422
 
 
 def _membership_or_404(membership_id: int) -> Membership:
     m = db.session.scalar(
-        select(Membership).where(Membership.id == membership_id, Membership.tenant_id == g.membership.tenant_id)
+        select(Membership).where(
+            Membership.id == membership_id, Membership.tenant_id == g.membership.tenant_id
+        )
     )
     if m is None or not m.is_staff:
         abort(404)
@@ -282,33 +306,46 @@ def accept(token: str):
     if account is not None:
         return _join(inv, account, token)
     if current_user.is_authenticated:
-        return render_template("onboarding/accept_existing.html", invitation=inv, form=None, wrong_account=True), 403
+        return render_template(
+            "onboarding/accept_existing.html", invitation=inv, form=None, wrong_account=True
+        ), 403
     form = AcceptForm()
     if request.method == "GET" and inv.name:
         form.name.data = inv.name
     if form.validate_on_submit():
         try:
-            user, membership = services.accept_invitation(inv, name=form.name.data, password=form.password.data)
+            user, membership = services.accept_invitation(
+                inv, name=form.name.data, password=form.password.data
+            )
         except OnboardingError as err:
             db.session.rollback()
-            inv = services.find_invitation(token)  # the rollback expired it; RLS shows it by its token
+            inv = services.find_invitation(
+                token
+            )  # the rollback expired it; RLS shows it by its token
             _field_error(form, err)
         else:
             db.session.commit()
             flash(f"Welcome to {inv.tenant.name}.", "success")
             return start_pending(user, membership)
-    return render_template("onboarding/accept.html", form=form, invitation=inv), (422 if form.errors else 200)
+    return render_template("onboarding/accept.html", form=form, invitation=inv), (
+        422 if form.errors else 200
+    )
 
 
 def _join(inv, account, token: str):
     """The invited address has an account: it accepts while logged in as itself."""
     if not current_user.is_authenticated:
         return render_template(
-            "onboarding/accept_existing.html", invitation=inv, form=None, wrong_account=False,
+            "onboarding/accept_existing.html",
+            invitation=inv,
+            form=None,
+            wrong_account=False,
             login_url=url_for("auth.login", next=request.path),
         )
     if current_user.id != account.id:
-        return render_template("onboarding/accept_existing.html", invitation=inv, form=None, wrong_account=True), 403
+        return render_template(
+            "onboarding/accept_existing.html", invitation=inv, form=None, wrong_account=True
+        ), 403
     form = JoinForm()
     if form.validate_on_submit():
         try:
@@ -325,15 +362,19 @@ def _join(inv, account, token: str):
             response = complete_login(account, membership, then=url_for("main.index"))
             flash(f"Welcome to {name}.", "success")
             return response
-    return render_template("onboarding/accept_existing.html", invitation=inv, form=form, wrong_account=False)
+    return render_template(
+        "onboarding/accept_existing.html", invitation=inv, form=form, wrong_account=False
+    )
 
 
 @bp.route("/outbox")
 @roles(MANAGERS)
 def outbox():
     """Show the firm's outgoing email (the demo's mailbox when no SMTP is set)."""
-    q = select(OutboxMessage).where(OutboxMessage.tenant_id == g.membership.tenant_id).order_by(
-        OutboxMessage.created_at.desc(), OutboxMessage.id.desc()
+    q = (
+        select(OutboxMessage)
+        .where(OutboxMessage.tenant_id == g.membership.tenant_id)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
     )
     page = db.paginate(q, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("onboarding/outbox.html", page=page)

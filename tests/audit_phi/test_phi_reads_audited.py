@@ -37,7 +37,9 @@ def _phi_get_rules(app):
 
 def _phi_rows(tenant_id) -> int:
     with tenant_scope(tenant_id):
-        return db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.is_phi.is_(True)))
+        return db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.is_phi.is_(True))
+        )
 
 
 def test_every_phi_read_is_audited(db_app, make_browser):
@@ -51,7 +53,9 @@ def test_every_phi_read_is_audited(db_app, make_browser):
     for rule in _phi_get_rules(db_app):
         values = {}
         for arg in rule.arguments:
-            assert isinstance(rule._converters[arg], IntegerConverter), f"{rule.rule}: unexpected <{arg}>"
+            assert isinstance(rule._converters[arg], IntegerConverter), (
+                f"{rule.rule}: unexpected <{arg}>"
+            )
             values[arg] = a.ids[arg][0]
         url = adapter.build(rule.endpoint, values, method="GET")
         before = _phi_rows(a.firm.tenant.id)

@@ -56,18 +56,35 @@ def stripe_server():
     """The base URL of a Stripe-compatible API for stripe-python (``api_base``)."""
     ls_port, fake_port = _free_port(), _free_port()
     localstripe = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "tests.stripe_server.run_localstripe", "--port", str(ls_port),
-         "--from-scratch"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "tests.stripe_server.run_localstripe",
+            "--port",
+            str(ls_port),
+            "--from-scratch",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     fake = None
     try:
         upstream = f"http://127.0.0.1:{ls_port}"
         _wait(f"{upstream}/v1/customers", localstripe)
         fake = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "tests.stripe_server.fake", "--port", str(fake_port),
-             "--upstream", upstream],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "tests.stripe_server.fake",
+                "--port",
+                str(fake_port),
+                "--upstream",
+                upstream,
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{fake_port}"
         _wait(f"{base}/_fake/stats", fake)
@@ -81,13 +98,17 @@ def stripe_server():
 @pytest.fixture()
 def stripe_app(db_app, stripe_server):
     """The app talking to the local Stripe, with the test webhook secret."""
-    saved = {k: db_app.config.get(k) for k in ("STRIPE_API_BASE", "STRIPE_API_KEY",
-                                               "STRIPE_WEBHOOK_SECRET")}
+    saved = {
+        k: db_app.config.get(k)
+        for k in ("STRIPE_API_BASE", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET")
+    }
     # A platform key per test: ids restart with each test's empty tables, and
     # idempotency keys are scoped by API key, as on Stripe.
-    db_app.config.update(STRIPE_API_BASE=stripe_server,
-                         STRIPE_API_KEY=f"{PLATFORM_KEY}_{uuid.uuid4().hex[:12]}",
-                         STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    db_app.config.update(
+        STRIPE_API_BASE=stripe_server,
+        STRIPE_API_KEY=f"{PLATFORM_KEY}_{uuid.uuid4().hex[:12]}",
+        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+    )
     yield db_app
     db_app.config.update(saved)
 

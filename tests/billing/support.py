@@ -31,34 +31,75 @@ class Books:
     def tenant_id(self) -> int:
         return self.firm.owner.tenant_id
 
-    def agreement(self, effective: date, percent: str, basis: str = "incremental", *,
-                  minimum: str | None = None, cap: str | None = None,
-                  cadence: str = "per_settlement", practice_id: int | None = None) -> None:
+    def agreement(
+        self,
+        effective: date,
+        percent: str,
+        basis: str = "incremental",
+        *,
+        minimum: str | None = None,
+        cap: str | None = None,
+        cadence: str = "per_settlement",
+        practice_id: int | None = None,
+    ) -> None:
         with tenant_scope(self.tenant_id):
-            db.session.add(FeeAgreement(
-                practice_id=practice_id or self.practice_id, effective_date=effective,
-                percent=D(percent), basis=basis, minimum=None if minimum is None else D(minimum),
-                cap=None if cap is None else D(cap), idr_fee_bearer="firm", billing_cadence=cadence,
-            ))
+            db.session.add(
+                FeeAgreement(
+                    practice_id=practice_id or self.practice_id,
+                    effective_date=effective,
+                    percent=D(percent),
+                    basis=basis,
+                    minimum=None if minimum is None else D(minimum),
+                    cap=None if cap is None else D(cap),
+                    idr_fee_bearer="firm",
+                    billing_cadence=cadence,
+                )
+            )
             db.session.commit()
 
-    def case(self, initial: str | None = "100.00", initial_on: date = date(2026, 1, 5),
-             practice_id: int | None = None, number: str = "CLM-1") -> int:
+    def case(
+        self,
+        initial: str | None = "100.00",
+        initial_on: date = date(2026, 1, 5),
+        practice_id: int | None = None,
+        number: str = "CLM-1",
+    ) -> int:
         """A case whose intake posts ``initial`` as its initial payment (None: unpaid)."""
         lines = case_payload(self.practice_id, self.payer_id)["lines"][:1]
         paid = initial or "0.00"
-        lines = [dict(lines[0], billed="1000.00", allowed="800.00", paid=paid, patient_resp="0.00",
-                      adjustments=[])]
-        return make_case(self.firm.tenant, practice_id or self.practice_id, self.payer_id,
-                         lines=lines, service_from="2025-12-01", service_to="2025-12-01",
-                         initial_payment_received_on=initial_on.isoformat() if initial else None,
-                         payer_claim_number=number, patient_control_number=f"PCN-{number}")
+        lines = [
+            dict(
+                lines[0],
+                billed="1000.00",
+                allowed="800.00",
+                paid=paid,
+                patient_resp="0.00",
+                adjustments=[],
+            )
+        ]
+        return make_case(
+            self.firm.tenant,
+            practice_id or self.practice_id,
+            self.payer_id,
+            lines=lines,
+            service_from="2025-12-01",
+            service_to="2025-12-01",
+            initial_payment_received_on=initial_on.isoformat() if initial else None,
+            payer_claim_number=number,
+            patient_control_number=f"PCN-{number}",
+        )
 
     def pay(self, case_id: int, amount: str, on: date, source: str = "settlement") -> int:
         with tenant_scope(self.tenant_id):
             case = db.session.get(Case, case_id)
-            pay = case_services.add_payment(case, amount=D(amount), paid_on=on, source=source,
-                                            reference=None, actor_id=self.firm.owner.user.id)
+            pay = case_services.add_payment(
+                case,
+                amount=D(amount),
+                paid_on=on,
+                source=source,
+                reference=None,
+                actor_id=self.firm.owner.user.id,
+            )
             pid = pay.id
             db.session.commit()
         return pid

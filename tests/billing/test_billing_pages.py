@@ -30,11 +30,13 @@ def invoiced_books(stripe_app):
     case_id = b.case("100.00")
     b.pay(case_id, "400.00", date(2026, 3, 3))
     with tenant_scope(b.tenant_id):
-        accounts.set_test_key(b.tenant_id, f"sk_test_pages_{uuid.uuid4().hex}", days_until_due=15,
-                              actor_id=None)
+        accounts.set_test_key(
+            b.tenant_id, f"sk_test_pages_{uuid.uuid4().hex}", days_until_due=15, actor_id=None
+        )
         practice = db.session.get(Practice, b.practice_id)
-        inv = invoicing.bill_practice(b.tenant_id, practice, today=firm_today(b.tenant_id),
-                                      actor_id=None)[0]
+        inv = invoicing.bill_practice(
+            b.tenant_id, practice, today=firm_today(b.tenant_id), actor_id=None
+        )[0]
         db.session.commit()
         return b, case_id, inv.id, inv.hosted_invoice_url
 
@@ -42,8 +44,14 @@ def invoiced_books(stripe_app):
 def token_for(person) -> dict:
     with tenant_scope(person.tenant_id):
         raw = new_token("adv_")
-        db.session.add(ApiToken(membership_id=person.membership_id, name="billing test",
-                                token_prefix=raw[:8], token_hash=token_hash(raw)))
+        db.session.add(
+            ApiToken(
+                membership_id=person.membership_id,
+                name="billing test",
+                token_prefix=raw[:8],
+                token_hash=token_hash(raw),
+            )
+        )
         db.session.commit()
     return {"Authorization": f"Bearer {raw}"}
 
@@ -58,16 +66,25 @@ def test_the_ledger_page_lists_entries_and_takes_a_reasoned_adjustment(db_app, b
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert "$100.00" in html and "recovered above initial payment" in html
-    r = browser.post(f"/billing/practices/{b.practice_id}/entries",
-                     {"case_number": "C-000001", "kind": "write_off", "amount": "30", "reason": ""})
+    r = browser.post(
+        f"/billing/practices/{b.practice_id}/entries",
+        {"case_number": "C-000001", "kind": "write_off", "amount": "30", "reason": ""},
+    )
     assert r.status_code == 302
     assert len(b.entries(case_id)) == 2  # refused: no reason
-    r = browser.post(f"/billing/practices/{b.practice_id}/entries",
-                     {"case_number": "C-000001", "kind": "write_off", "amount": "30",
-                      "reason": "Practice hardship"})
+    r = browser.post(
+        f"/billing/practices/{b.practice_id}/entries",
+        {
+            "case_number": "C-000001",
+            "kind": "write_off",
+            "amount": "30",
+            "reason": "Practice hardship",
+        },
+    )
     entries = b.entries(case_id)
     assert [(e.kind, e.amount, e.reason) for e in entries[2:]] == [
-        ("write_off", D("-30.00"), "Practice hardship")]
+        ("write_off", D("-30.00"), "Practice hardship")
+    ]
     html = browser.get(f"/billing/practices/{b.practice_id}/ledger").get_data(as_text=True)
     assert "Practice hardship" in html and "$70.00" in html
 
@@ -77,8 +94,10 @@ def test_a_viewer_reads_the_ledger_but_cannot_change_it(db_app, browser):
     viewer = make_user(b.firm.tenant, "viewer")
     login(browser, viewer)
     assert browser.get(f"/billing/practices/{b.practice_id}/ledger").status_code == 200
-    r = browser.post(f"/billing/practices/{b.practice_id}/entries",
-                     {"case_number": "C-000001", "kind": "adjustment", "amount": "5", "reason": "x"})
+    r = browser.post(
+        f"/billing/practices/{b.practice_id}/entries",
+        {"case_number": "C-000001", "kind": "adjustment", "amount": "5", "reason": "x"},
+    )
     assert r.status_code == 403
     assert browser.post(f"/billing/practices/{b.practice_id}/bill").status_code == 403
 
@@ -105,8 +124,9 @@ def test_invoicing_from_the_ledger_page_sends_the_invoice(stripe_app, browser):
     case_id = b.case("100.00")
     b.pay(case_id, "200.00", date(2026, 3, 3))
     with tenant_scope(b.tenant_id):
-        accounts.set_test_key(b.tenant_id, f"sk_test_v_{uuid.uuid4().hex}", days_until_due=10,
-                              actor_id=None)
+        accounts.set_test_key(
+            b.tenant_id, f"sk_test_v_{uuid.uuid4().hex}", days_until_due=10, actor_id=None
+        )
         db.session.commit()
     login(browser, b.firm.owner)
     r = browser.post(f"/billing/practices/{b.practice_id}/bill")
@@ -161,7 +181,8 @@ def test_the_api_lists_the_ledger_and_invoices_by_status(stripe_app, browser):
     r = browser.get("/api/v1/invoices?status=open", headers=headers)
     items = r.get_json()["items"]
     assert [(i["id"], i["total"], i["hosted_invoice_url"]) for i in items] == [
-        (invoice_id, "100.00", hosted)]
+        (invoice_id, "100.00", hosted)
+    ]
     assert browser.get("/api/v1/invoices?status=paid", headers=headers).get_json()["items"] == []
     r = browser.get("/api/v1/invoices?status=bogus", headers=headers)
     assert r.status_code == 422 and r.get_json()["details"][0]["field"] == "status"
@@ -178,8 +199,12 @@ def test_the_report_shows_fees_by_month_and_exports_csv_audited(stripe_app, brow
     assert lines[0] == "month,practice_id,practice,earned,invoiced,collected,outstanding"
     assert any(line.startswith("2026-03,") and ",100.00," in line for line in lines[1:])
     with tenant_scope(b.tenant_id):
-        assert db.session.scalar(
-            select(AuditEvent.id).where(AuditEvent.action == "billing.report_exported")) is not None
+        assert (
+            db.session.scalar(
+                select(AuditEvent.id).where(AuditEvent.action == "billing.report_exported")
+            )
+            is not None
+        )
 
 
 def test_the_stripe_settings_take_a_test_key_from_the_owner_only(db_app, browser):
@@ -187,11 +212,15 @@ def test_the_stripe_settings_take_a_test_key_from_the_owner_only(db_app, browser
     admin = make_user(b.firm.tenant, "admin")
     login(browser, admin)
     assert browser.get("/billing/stripe").status_code == 200
-    assert browser.post("/billing/stripe/key", {"api_key": "sk_test_abcdefghijkl"}).status_code == 403
+    assert (
+        browser.post("/billing/stripe/key", {"api_key": "sk_test_abcdefghijkl"}).status_code == 403
+    )
     browser2 = type(browser)(db_app)
     login(browser2, b.firm.owner)
     browser2.post("/billing/stripe/key", {"api_key": "pk_live_nope", "days_until_due": "30"})
-    browser2.post("/billing/stripe/key", {"api_key": "sk_test_abcdefghijkl", "days_until_due": "21"})
+    browser2.post(
+        "/billing/stripe/key", {"api_key": "sk_test_abcdefghijkl", "days_until_due": "21"}
+    )
     with tenant_scope(b.tenant_id):
         row = accounts.firm_account()
         assert row.mode == "key" and row.api_key_last4 == "ijkl" and row.days_until_due == 21
@@ -208,5 +237,7 @@ def test_pending_fees_are_posted_from_the_billing_page(db_app, browser):
     login(browser, b.firm.owner)
     assert browser.post("/billing/accrue").status_code == 302
     with tenant_scope(b.tenant_id):
-        amounts = db.session.scalars(select(FeeLedgerEntry.amount).order_by(FeeLedgerEntry.id)).all()
+        amounts = db.session.scalars(
+            select(FeeLedgerEntry.amount).order_by(FeeLedgerEntry.id)
+        ).all()
     assert amounts == [D("0.00"), D("20.00")]

@@ -123,9 +123,17 @@ def test_accrual_is_idempotent_and_a_second_entry_for_a_payment_is_refused(db_ap
         run = ledger.accrue_cases(b.tenant_id, [case_id, case_id])
         assert run.entries == 0
         db.session.commit()
-        db.session.add(FeeLedgerEntry(practice_id=b.practice_id, case_id=case_id, payment_id=pay_id,
-                                      kind="accrual", amount=D("50.00"), effective_on=date(2026, 2, 1),
-                                      explanation="duplicate"))
+        db.session.add(
+            FeeLedgerEntry(
+                practice_id=b.practice_id,
+                case_id=case_id,
+                payment_id=pay_id,
+                kind="accrual",
+                amount=D("50.00"),
+                effective_on=date(2026, 2, 1),
+                explanation="duplicate",
+            )
+        )
         with pytest.raises(Exception):  # noqa: B017 - IntegrityError on either backend
             db.session.flush()
         db.session.rollback()
@@ -166,17 +174,41 @@ def test_manual_adjustments_and_write_offs_need_a_reason_and_are_audited(db_app)
     with tenant_scope(b.tenant_id):
         case = db.session.get(Case, case_id)
         with pytest.raises(ledger.LedgerError) as err:
-            ledger.add_manual_entry(case, kind="adjustment", amount="10.00", reason="  ",
-                                    effective_on=date(2026, 2, 2), actor_id=None)
+            ledger.add_manual_entry(
+                case,
+                kind="adjustment",
+                amount="10.00",
+                reason="  ",
+                effective_on=date(2026, 2, 2),
+                actor_id=None,
+            )
         assert [f for f, _ in err.value.errors] == ["reason"]
         with pytest.raises(ledger.LedgerError) as err:
-            ledger.add_manual_entry(case, kind="write_off", amount="60.00", reason="too much",
-                                    effective_on=date(2026, 2, 2), actor_id=None)
+            ledger.add_manual_entry(
+                case,
+                kind="write_off",
+                amount="60.00",
+                reason="too much",
+                effective_on=date(2026, 2, 2),
+                actor_id=None,
+            )
         assert [f for f, _ in err.value.errors] == ["amount"]
-        ledger.add_manual_entry(case, kind="adjustment", amount="-5.00", reason="courtesy discount",
-                                effective_on=date(2026, 2, 2), actor_id=b.firm.owner.user.id)
-        ledger.add_manual_entry(case, kind="write_off", amount="45.00", reason="practice closed",
-                                effective_on=date(2026, 2, 3), actor_id=b.firm.owner.user.id)
+        ledger.add_manual_entry(
+            case,
+            kind="adjustment",
+            amount="-5.00",
+            reason="courtesy discount",
+            effective_on=date(2026, 2, 2),
+            actor_id=b.firm.owner.user.id,
+        )
+        ledger.add_manual_entry(
+            case,
+            kind="write_off",
+            amount="45.00",
+            reason="practice closed",
+            effective_on=date(2026, 2, 3),
+            actor_id=b.firm.owner.user.id,
+        )
         db.session.commit()
         actions = db.session.scalars(
             select(AuditEvent.action).where(AuditEvent.action.like("fee_ledger.%"))
@@ -184,7 +216,9 @@ def test_manual_adjustments_and_write_offs_need_a_reason_and_are_audited(db_app)
     assert sorted(actions) == ["fee_ledger.adjustment", "fee_ledger.write_off"]
     entries = b.entries(case_id)
     assert [(e.kind, e.amount) for e in entries[2:]] == [
-        ("adjustment", D("-5.00")), ("write_off", D("-45.00"))]
+        ("adjustment", D("-5.00")),
+        ("write_off", D("-45.00")),
+    ]
     assert sum(e.amount for e in entries) == D("0.00")
 
 
@@ -195,15 +229,25 @@ def test_an_835_remittance_accrues_its_payments(db_app):
     b = make_books()
     b.agreement(date(2020, 1, 1), "25")
     case_id = b.case("100.00", initial_on=date(2024, 6, 1), number="CLM-835")
-    line = LineSpec("99214", D("1000"), D("300"), adjustments=[("CO", "45", D("700"))],
-                    service_date=date(2024, 5, 1), allowed=D("300"))
-    spec = ClaimSpec("PCN-CLM-835", D("1000"), D("300"), status="1",
-                     payer_claim_number="CLM-835", lines=[line])
-    data = build_835([RemittanceSpec(claims=[spec], trace_number="EFT9", control_number="0009")],
-                     interchange_control_number=9).encode()
+    line = LineSpec(
+        "99214",
+        D("1000"),
+        D("300"),
+        adjustments=[("CO", "45", D("700"))],
+        service_date=date(2024, 5, 1),
+        allowed=D("300"),
+    )
+    spec = ClaimSpec(
+        "PCN-CLM-835", D("1000"), D("300"), status="1", payer_claim_number="CLM-835", lines=[line]
+    )
+    data = build_835(
+        [RemittanceSpec(claims=[spec], trace_number="EFT9", control_number="0009")],
+        interchange_control_number=9,
+    ).encode()
     with tenant_scope(b.tenant_id):
-        summary = posting.import_835(data, tenant_id=b.tenant_id, actor_id=None,
-                                     today=date(2026, 1, 15))
+        summary = posting.import_835(
+            data, tenant_id=b.tenant_id, actor_id=None, today=date(2026, 1, 15)
+        )
         db.session.commit()
     assert summary.matched == 1
     assert b.amounts(case_id) == [D("0.00"), D("75.00")]

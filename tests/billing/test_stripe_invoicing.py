@@ -59,9 +59,12 @@ def test_a_settlement_invoice_is_created_finalized_and_sent_once_per_case(stripe
         assert first.total == D("100.00") and first.amount_remaining == D("100.00")
         assert first.number.startswith("FAKE-")
         assert first.hosted_invoice_url and first.invoice_pdf
-        lines = db.session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == first.id)).all()
+        lines = db.session.scalars(
+            select(InvoiceLine).where(InvoiceLine.invoice_id == first.id)
+        ).all()
         assert [(ln.case_id, ln.recovery, ln.basis, ln.percent, ln.amount) for ln in lines] == [
-            (c1, D("400.00"), "incremental", D("25.00"), D("100.00"))]
+            (c1, D("400.00"), "incremental", D("25.00"), D("100.00"))
+        ]
         assert "recovered 400.00, incremental basis, 25.00%" in lines[0].description
         # The Stripe invoice holds exactly that line, in cents.
         fs = firm_stripe(db.session.scalar(select(StripeAccount)))
@@ -92,7 +95,9 @@ def test_a_retried_invoice_creation_makes_one_invoice(stripe_app, stripe_server)
         db.session.commit()
         assert again.stripe_invoice_id == first_remote
         assert again.status == "open"
-        customer = db.session.scalar(select(Invoice.stripe_invoice_id).where(Invoice.id == invoice_id))
+        customer = db.session.scalar(
+            select(Invoice.stripe_invoice_id).where(Invoice.id == invoice_id)
+        )
         fs = firm_stripe(db.session.scalar(select(StripeAccount)))
         remote = fs.client.v1.invoices.retrieve(customer)
         assert [ln.amount for ln in remote.lines.data] == [10000]  # one item, not two
@@ -106,7 +111,9 @@ def test_stripe_python_gets_the_first_response_for_a_repeated_idempotency_key(st
     with_test_key(b)
     with tenant_scope(b.tenant_id):
         fs = firm_stripe(db.session.scalar(select(StripeAccount)))
-        cust = fs.client.v1.customers.create({"name": "Idem"}, fs.options(idempotency_key("x", b.tenant_id)))
+        cust = fs.client.v1.customers.create(
+            {"name": "Idem"}, fs.options(idempotency_key("x", b.tenant_id))
+        )
         key = idempotency_key("t", b.tenant_id, "retry-test", "invoice")
         params = {"customer": cust.id, "collection_method": "send_invoice", "days_until_due": 30}
         one = fs.client.v1.invoices.create(params, fs.options(key))
@@ -134,14 +141,19 @@ def test_a_monthly_statement_bills_last_month_in_one_invoice(stripe_app):
         assert inv.kind == "monthly" and inv.business_key.endswith(":monthly:2026-03")
         assert (inv.period_start, inv.period_end) == (date(2026, 3, 1), date(2026, 3, 31))
         assert inv.total == D("150.00")
-        lines = db.session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
-                                   .order_by(InvoiceLine.case_id)).all()
+        lines = db.session.scalars(
+            select(InvoiceLine)
+            .where(InvoiceLine.invoice_id == inv.id)
+            .order_by(InvoiceLine.case_id)
+        ).all()
         assert [(ln.case_id, ln.amount) for ln in lines] == [(c1, D("100.00")), (c2, D("50.00"))]
         assert invoicing.bill_practice(b.tenant_id, practice, today=TODAY, actor_id=None) == []
         # In May, April's 10.00 is billed.
         may = invoicing.bill_practice(b.tenant_id, practice, today=date(2026, 5, 3), actor_id=None)
         db.session.commit()
-        assert [(i.business_key.rsplit(":", 1)[1], i.total) for i in may] == [("2026-04", D("10.00"))]
+        assert [(i.business_key.rsplit(":", 1)[1], i.total) for i in may] == [
+            ("2026-04", D("10.00"))
+        ]
 
 
 def test_a_voided_invoice_returns_its_fees_to_be_billed_again(stripe_app):
@@ -166,8 +178,12 @@ def test_connect_onboarding_then_invoices_on_the_connected_account(stripe_app, s
     b, c1, _ = billed_books()
     with tenant_scope(b.tenant_id):
         tenant = db.session.get(Tenant, b.tenant_id)
-        url = accounts.start_onboarding(tenant, return_url="https://advocate.test/r",
-                                        refresh_url="https://advocate.test/f", actor_id=None)
+        url = accounts.start_onboarding(
+            tenant,
+            return_url="https://advocate.test/r",
+            refresh_url="https://advocate.test/f",
+            actor_id=None,
+        )
         db.session.commit()
         row = db.session.scalar(select(StripeAccount))
         assert url.endswith(row.account_id) and tenant.stripe_account_id == row.account_id
@@ -178,7 +194,8 @@ def test_connect_onboarding_then_invoices_on_the_connected_account(stripe_app, s
             invoicing.issue_invoice(prepared[0])
         db.session.rollback()
         req = urllib.request.Request(  # noqa: S310 - local test server
-            f"{stripe_server}/_fake/accounts/{row.account_id}/complete", data=b"", method="POST")
+            f"{stripe_server}/_fake/accounts/{row.account_id}/complete", data=b"", method="POST"
+        )
         with urllib.request.urlopen(req, timeout=5) as r:  # noqa: S310 - local test server
             assert json.loads(r.read())["charges_enabled"] is True
         accounts.refresh_account(row)

@@ -35,8 +35,14 @@ def signed(payload: str, *, secret: str = WEBHOOK_SECRET, at: int | None = None)
     return {"Stripe-Signature": f"t={ts},v1={mac}", "Content-Type": "application/json"}
 
 
-def event(kind: str, obj: dict, *, event_id: str | None = None, account: str | None = None,
-          created: int | None = None) -> str:
+def event(
+    kind: str,
+    obj: dict,
+    *,
+    event_id: str | None = None,
+    account: str | None = None,
+    created: int | None = None,
+) -> str:
     body = {
         "id": event_id or f"evt_{uuid.uuid4().hex[:20]}",
         "object": "event",
@@ -64,10 +70,13 @@ def issued_invoice(stripe_app):
     case_id = b.case("100.00")
     b.pay(case_id, "400.00", date(2026, 3, 3))
     with tenant_scope(b.tenant_id):
-        accounts.set_test_key(b.tenant_id, f"sk_test_wh_{uuid.uuid4().hex}", days_until_due=15,
-                              actor_id=None)
+        accounts.set_test_key(
+            b.tenant_id, f"sk_test_wh_{uuid.uuid4().hex}", days_until_due=15, actor_id=None
+        )
         practice = db.session.get(Practice, b.practice_id)
-        inv = invoicing.bill_practice(b.tenant_id, practice, today=date(2026, 4, 1), actor_id=None)[0]
+        inv = invoicing.bill_practice(b.tenant_id, practice, today=date(2026, 4, 1), actor_id=None)[
+            0
+        ]
         db.session.commit()
         return b, inv.id, inv.stripe_invoice_id
 
@@ -92,7 +101,8 @@ def counts(b) -> tuple[int, int]:
     with tenant_scope(b.tenant_id):
         events = db.session.scalar(select(func.count()).select_from(ProcessedStripeEvent))
         paid = db.session.scalar(
-            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "invoice.paid"))
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "invoice.paid")
+        )
         return events, paid
 
 
@@ -102,9 +112,11 @@ def test_a_bad_signature_is_refused_with_no_side_effects(stripe_app, browser):
     obj = remote(b, stripe_id).to_dict()
     payload = event("invoice.paid", obj)
     wrong = "whsec_wrong"  # noqa: S105 - a wrong test secret
-    for headers in (signed(payload, secret=wrong),
-                    {"Content-Type": "application/json"},
-                    {"Stripe-Signature": "t=1,v1=abc", "Content-Type": "application/json"}):
+    for headers in (
+        signed(payload, secret=wrong),
+        {"Content-Type": "application/json"},
+        {"Stripe-Signature": "t=1,v1=abc", "Content-Type": "application/json"},
+    ):
         r = deliver(browser, payload, headers)
         assert r.status_code == 400
     # A body changed after signing is refused too.
@@ -168,7 +180,9 @@ def test_a_stale_event_copy_never_moves_an_invoice_back(stripe_app):
         assert inv.status == "paid"
         import stripe
 
-        stale = stripe.Invoice.construct_from(dict(remote(b, stripe_id).to_dict(), status="open"), "k")
+        stale = stripe.Invoice.construct_from(
+            dict(remote(b, stripe_id).to_dict(), status="open"), "k"
+        )
         assert invoicing.apply_stripe_invoice(inv, stale, authoritative=False) is False
         assert inv.status == "paid"
         db.session.rollback()
@@ -210,16 +224,24 @@ def test_account_updated_enables_the_connected_account_in_order(stripe_app, brow
     b = make_books()
     with tenant_scope(b.tenant_id):
         tenant = db.session.get(Tenant, b.tenant_id)
-        accounts.start_onboarding(tenant, return_url="https://a.test/r", refresh_url="https://a.test/f",
-                                  actor_id=None)
+        accounts.start_onboarding(
+            tenant, return_url="https://a.test/r", refresh_url="https://a.test/f", actor_id=None
+        )
         db.session.commit()
         acct = db.session.scalar(select(StripeAccount)).account_id
     now = int(time.time())
-    enabled = {"id": acct, "object": "account", "charges_enabled": True, "payouts_enabled": True,
-               "details_submitted": True}
+    enabled = {
+        "id": acct,
+        "object": "account",
+        "charges_enabled": True,
+        "payouts_enabled": True,
+        "details_submitted": True,
+    }
     older = dict(enabled, charges_enabled=False, payouts_enabled=False)
-    for payload in (event("account.updated", enabled, account=acct, created=now),
-                    event("account.updated", older, account=acct, created=now - 30)):
+    for payload in (
+        event("account.updated", enabled, account=acct, created=now),
+        event("account.updated", older, account=acct, created=now - 30),
+    ):
         assert deliver(browser, payload, signed(payload)).status_code == 200
     with tenant_scope(b.tenant_id):
         row = db.session.scalar(select(StripeAccount))

@@ -32,7 +32,9 @@ def _timeline(page) -> str:
     return page.get_by_test_id("timeline").inner_text()
 
 
-def test_an_advocate_takes_a_claim_from_intake_to_paid(db_app, live_server, chromium, screenshot_dir):
+def test_an_advocate_takes_a_claim_from_intake_to_paid(
+    db_app, live_server, chromium, screenshot_dir
+):
     firm = make_firm("Harbor Claims Advocacy")
     practice_id = make_practice(firm.tenant, name="Lakeside Orthopedics")
     payer_id = make_payer(firm.tenant, name="Keystone Health Plan")
@@ -61,9 +63,17 @@ def test_an_advocate_takes_a_claim_from_intake_to_paid(db_app, live_server, chro
     page.locator("#patient_last_name").fill("Doe")
     page.locator("#patient_dob").fill("1980-04-02")
     page.locator("#member_id").fill("W123456789")
-    for field, value in {"code": "27447", "modifiers": "RT", "units": "1", "billed": "12000.00",
-                         "allowed": "3000.00", "paid": "2400.00", "patient_resp": "600.00",
-                         "adjustments": "CO-45 9000.00", "remark_codes": "N381"}.items():
+    for field, value in {
+        "code": "27447",
+        "modifiers": "RT",
+        "units": "1",
+        "billed": "12000.00",
+        "allowed": "3000.00",
+        "paid": "2400.00",
+        "patient_resp": "600.00",
+        "adjustments": "CO-45 9000.00",
+        "remark_codes": "N381",
+    }.items():
         page.locator(f"#lines-0-{field}").fill(value)
     # More line rows come from the server, keeping what was typed.
     page.get_by_role("button", name="More lines").click()
@@ -90,8 +100,15 @@ def test_an_advocate_takes_a_claim_from_intake_to_paid(db_app, live_server, chro
 
     # 2-4. Through the workflow, one allowed step at a time.
     move("Gather evidence", "gathering_evidence", "Intake → Gathering evidence", "03-gathering.png")
-    move("Ready to negotiate", "ready_to_negotiate", "Gathering evidence → Ready to negotiate", "04-ready.png")
-    move("Start negotiating", "negotiating", "Ready to negotiate → Negotiating", "05-negotiating.png")
+    move(
+        "Ready to negotiate",
+        "ready_to_negotiate",
+        "Gathering evidence → Ready to negotiate",
+        "04-ready.png",
+    )
+    move(
+        "Start negotiating", "negotiating", "Ready to negotiate → Negotiating", "05-negotiating.png"
+    )
 
     # 5. Log a call with a follow-up.
     follow_up = (utcnow().date() + timedelta(days=7)).isoformat()
@@ -99,7 +116,9 @@ def test_an_advocate_takes_a_claim_from_intake_to_paid(db_app, live_server, chro
     page.locator("#comm-kind").select_option("call")
     page.locator("#comm-contact_name").fill("Dana, provider relations")
     page.locator("#comm-reference_number").fill("CALL-5521")
-    page.locator("#comm-summary").fill("Asked for reprocessing at 80% of billed; rep will take an offer to her lead.")
+    page.locator("#comm-summary").fill(
+        "Asked for reprocessing at 80% of billed; rep will take an offer to her lead."
+    )
     page.locator("#comm-follow_up_on").fill(follow_up)
     page.get_by_role("button", name="Log it").click()
     page.get_by_test_id("timeline").get_by_text("Outbound call: Asked for reprocessing").wait_for()
@@ -112,12 +131,16 @@ def test_an_advocate_takes_a_claim_from_intake_to_paid(db_app, live_server, chro
     page.locator("#offer-amount").fill("4200.00")
     page.locator("#offer-basis").fill("175% of Medicare")
     page.get_by_role("button", name="Save offer").click()
-    page.get_by_test_id("timeline").get_by_text("Payer offered 4,200.00 (175% of Medicare)").wait_for()
+    page.get_by_test_id("timeline").get_by_text(
+        "Payer offered 4,200.00 (175% of Medicare)"
+    ).wait_for()
     page.screenshot(path=str(shots / "07-payer-offer.png"), full_page=True)
 
     # 7. Accept it: settled at the agreed amount.
     page.get_by_test_id("offers").get_by_role("button", name=re.compile("Accept")).click()
-    page.get_by_test_id("timeline").get_by_text("Negotiating → Settled (awaiting payment)").wait_for()
+    page.get_by_test_id("timeline").get_by_text(
+        "Negotiating → Settled (awaiting payment)"
+    ).wait_for()
     assert page.get_by_test_id("case-status").get_attribute("data-status") == "settled"
     assert "Agreed $4,200.00" in page.get_by_test_id("case-amounts").inner_text()
     page.screenshot(path=str(shots / "08-settled.png"), full_page=True)
@@ -128,7 +151,9 @@ def test_an_advocate_takes_a_claim_from_intake_to_paid(db_app, live_server, chro
     page.locator("#pay-source").select_option("settlement")
     page.locator("#pay-reference").fill("EFT-0091827")
     page.get_by_role("button", name="Add to ledger").click()
-    page.get_by_test_id("timeline").get_by_text("Payment 1,640.00 (settlement, EFT-0091827)").wait_for()
+    page.get_by_test_id("timeline").get_by_text(
+        "Payment 1,640.00 (settlement, EFT-0091827)"
+    ).wait_for()
     assert page.get_by_test_id("recovered").inner_text() == "$1,640.00"
     assert page.get_by_test_id("total-paid").inner_text() == "$4,200.00"
     page.screenshot(path=str(shots / "09-payment.png"), full_page=True)
@@ -138,16 +163,26 @@ def test_an_advocate_takes_a_claim_from_intake_to_paid(db_app, live_server, chro
     move("Close as won", "closed_won", "Paid → Closed – won", "11-closed-won.png")
 
     timeline = _timeline(page)
-    for step in ("Case opened", "Intake → Gathering evidence", "Gathering evidence → Ready to negotiate",
-                 "Ready to negotiate → Negotiating", "Outbound call", "Payer offered 4,200.00",
-                 "Negotiating → Settled (awaiting payment)", "Payment 1,640.00", "Settled (awaiting payment) → Paid",
-                 "Paid → Closed – won"):
+    for step in (
+        "Case opened",
+        "Intake → Gathering evidence",
+        "Gathering evidence → Ready to negotiate",
+        "Ready to negotiate → Negotiating",
+        "Outbound call",
+        "Payer offered 4,200.00",
+        "Negotiating → Settled (awaiting payment)",
+        "Payment 1,640.00",
+        "Settled (awaiting payment) → Paid",
+        "Paid → Closed – won",
+    ):
         assert step in timeline, step
     assert not [e for e in errors if "Content Security Policy" in e], errors
     context.close()
 
 
-def test_the_agreement_form_shows_the_rate_fields_that_apply(db_app, live_server, chromium, screenshot_dir):
+def test_the_agreement_form_shows_the_rate_fields_that_apply(
+    db_app, live_server, chromium, screenshot_dir
+):
     firm = make_firm("Harbor Claims Advocacy")
     make_practice(firm.tenant, name="Lakeside Orthopedics")
     make_payer(firm.tenant, name="Keystone Health Plan")
@@ -157,9 +192,13 @@ def test_the_agreement_form_shows_the_rate_fields_that_apply(db_app, live_server
     _log_in(page, live_server, advocate)
     page.goto(f"{live_server}/cases/scas/new")
     assert page.locator("#rate_type").input_value() == "medicare_percent"
-    assert page.locator("#rate_percent").is_visible() and not page.locator("#fixed_rates").is_visible()
+    assert (
+        page.locator("#rate_percent").is_visible() and not page.locator("#fixed_rates").is_visible()
+    )
     page.locator("#rate_type").select_option("fixed")
-    assert page.locator("#fixed_rates").is_visible() and not page.locator("#rate_percent").is_visible()
+    assert (
+        page.locator("#fixed_rates").is_visible() and not page.locator("#rate_percent").is_visible()
+    )
     shots = screenshot_dir / "case-flow"
     shots.mkdir(exist_ok=True)
     page.screenshot(path=str(shots / "12-sca-form-fixed.png"), full_page=True)

@@ -115,4 +115,3 @@ def test_sign_up_invite_accept_and_log_in(db_app, live_server, chromium, screens
     page.get_by_role("link", name="People").first.click()
     assert "arlo@harbor.example.com" in page.get_by_test_id("staff-table").inner_text()
     assert not [e for e in errors if "Content Security Policy" in e], errors
-

@@ -24,7 +24,9 @@ def shop(db_app):
     return make_shop()
 
 
-def test_the_form_offers_six_line_rows_and_more_lines_adds_rows_keeping_what_was_typed(shop, browser):
+def test_the_form_offers_six_line_rows_and_more_lines_adds_rows_keeping_what_was_typed(
+    shop, browser
+):
     b = logged_in(browser, shop.advocate)
     r = b.get("/cases/new")
     assert r.status_code == 200
@@ -53,7 +55,10 @@ def test_a_good_claim_opens_a_case_with_lines_totals_and_initial_payment(shop, b
         assert r.headers["Location"].endswith(f"/cases/{case.id}")
         assert case.practice_id == shop.practice_id and case.payer_id == shop.payer_id
         assert case.assignee_id == shop.advocate.user.id
-        assert [(ln.line_no, ln.code, ln.modifiers) for ln in case.lines] == [(1, "27447", ["RT"]), (2, "99223", [])]
+        assert [(ln.line_no, ln.code, ln.modifiers) for ln in case.lines] == [
+            (1, "27447", ["RT"]),
+            (2, "99223", []),
+        ]
         assert case.lines[0].adjustments == [{"group": "CO", "reason": "45", "amount": "9000.00"}]
         assert case.lines[0].remark_codes == ["N381"]
         assert case.billed_total == Decimal("12800.00")
@@ -64,7 +69,9 @@ def test_a_good_claim_opens_a_case_with_lines_totals_and_initial_payment(shop, b
         (payment,) = case.payments
         assert payment.is_initial and payment.paid_on == utcnow().date() - timedelta(days=7)
         summaries = db.session.scalars(
-            select(CaseEvent.summary).where(CaseEvent.case_id == case.id).order_by(CaseEvent.at, CaseEvent.id)
+            select(CaseEvent.summary)
+            .where(CaseEvent.case_id == case.id)
+            .order_by(CaseEvent.at, CaseEvent.id)
         ).all()
         assert summaries[0] == "Case opened (2 lines)", summaries  # first on the timeline
         assert summaries[1].startswith("Initial payment 2,560.00"), summaries
@@ -89,15 +96,27 @@ def _no_case_saved(shop):
         ({"payer_id": "424242"}, "payer_id", "Choose the payer that processed the claim."),
         ({"lines-1-paid": "900.00"}, "lines-1-paid", "Paid is more than billed"),
         ({"lines-1-units": "-2"}, "lines-1-units", "Units must be more than zero."),
-        ({"service_from": (utcnow().date() + timedelta(days=3)).isoformat()}, "service_from",
-         "First date of service cannot be in the future."),
+        (
+            {"service_from": (utcnow().date() + timedelta(days=3)).isoformat()},
+            "service_from",
+            "First date of service cannot be in the future.",
+        ),
         ({"lines-0-adjustments": "CO45"}, "lines-0-adjustments", "is not GROUP-REASON AMOUNT"),
         ({"lines-1-code": "ABC"}, "lines-1-code", ""),
     ],
-    ids=["unknown-practice", "unknown-payer", "paid-over-billed", "negative-units", "future-dos",
-         "bad-adjustment", "bad-code"],
+    ids=[
+        "unknown-practice",
+        "unknown-payer",
+        "paid-over-billed",
+        "negative-units",
+        "future-dos",
+        "bad-adjustment",
+        "bad-code",
+    ],
 )
-def test_bad_input_is_refused_on_its_field_and_nothing_is_saved(shop, browser, change, field_id, message):
+def test_bad_input_is_refused_on_its_field_and_nothing_is_saved(
+    shop, browser, change, field_id, message
+):
     b = logged_in(browser, shop.advocate)
     r = b.post("/cases/new", intake_form(shop, **change))
     assert r.status_code == 422
@@ -115,7 +134,10 @@ def test_bad_input_is_refused_on_its_field_and_nothing_is_saved(shop, browser, c
 
 def test_every_problem_is_reported_at_once(shop, browser):
     b = logged_in(browser, shop.advocate)
-    r = b.post("/cases/new", intake_form(shop, payer_id="", **{"lines-1-paid": "900", "lines-0-units": "0"}))
+    r = b.post(
+        "/cases/new",
+        intake_form(shop, payer_id="", **{"lines-1-paid": "900", "lines-0-units": "0"}),
+    )
     assert r.status_code == 422
     html = r.get_data(as_text=True)
     for fid in ("payer_id", "lines-1-paid", "lines-0-units"):
@@ -133,12 +155,18 @@ def test_a_claim_needs_a_line(shop, browser):
 
 
 def test_blank_rows_between_lines_keep_errors_on_the_right_row(shop, browser):
-    rows = [{"code": "99213", "billed": "200"}, {}, {"code": "99214", "billed": "300", "paid": "400"}]
+    rows = [
+        {"code": "99213", "billed": "200"},
+        {},
+        {"code": "99214", "billed": "300", "paid": "400"},
+    ]
     b = logged_in(browser, shop.advocate)
     r = b.post("/cases/new", intake_form(shop, rows=rows))
     assert r.status_code == 422
     html = r.get_data(as_text=True)
-    assert 'id="lines-2-paid-error"' in html  # the third row on screen, the second line to the service
+    assert (
+        'id="lines-2-paid-error"' in html
+    )  # the third row on screen, the second line to the service
     assert "Line 3 paid: Paid is more than billed" in text_of(r)
     _no_case_saved(shop)
 
@@ -160,7 +188,14 @@ def test_the_form_speaks_to_a_person_not_an_api_client(shop, browser):
 
 def test_required_fields_are_marked(shop, browser):
     html = logged_in(browser, shop.advocate).get("/cases/new").get_data(as_text=True)
-    for name in ("practice_id", "payer_id", "plan_type", "patient_first_name", "patient_last_name", "service_from"):
+    for name in (
+        "practice_id",
+        "payer_id",
+        "plan_type",
+        "patient_first_name",
+        "patient_last_name",
+        "service_from",
+    ):
         tag = re.search(rf'<(?:input|select)[^>]*\bid="{name}"[^>]*>', html).group(0)
         assert " required" in tag, name
     tag = re.search(r'<input[^>]*\bid="member_id"[^>]*>', html).group(0)

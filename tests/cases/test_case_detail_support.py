@@ -40,16 +40,37 @@ def make_shop(name: str = "Casework Firm") -> Shop:
 
 def case_input(shop: Shop, **overrides) -> dict:
     data = {
-        "practice_id": shop.practice_id, "payer_id": shop.payer_id, "plan_type": "erisa_self_funded",
-        "patient_first_name": "Jane", "patient_last_name": "Doe", "patient_dob": "1980-04-02",
-        "member_id": "W123456789", "payer_claim_number": "CLM-0001", "patient_control_number": "PCN-0001",
-        "service_from": (PAST - timedelta(days=30)).isoformat(), "place_of_service": "22",
+        "practice_id": shop.practice_id,
+        "payer_id": shop.payer_id,
+        "plan_type": "erisa_self_funded",
+        "patient_first_name": "Jane",
+        "patient_last_name": "Doe",
+        "patient_dob": "1980-04-02",
+        "member_id": "W123456789",
+        "payer_claim_number": "CLM-0001",
+        "patient_control_number": "PCN-0001",
+        "service_from": (PAST - timedelta(days=30)).isoformat(),
+        "place_of_service": "22",
         "lines": [
-            {"code": "27447", "modifiers": ["RT"], "units": "1", "billed": "12000.00", "allowed": "3000.00",
-             "paid": "2400.00", "patient_resp": "600.00",
-             "adjustments": [{"group": "CO", "reason": "45", "amount": "9000.00"}], "remark_codes": ["N381"]},
-            {"code": "99223", "units": "1", "billed": "800.00", "allowed": "200.00", "paid": "160.00",
-             "patient_resp": "40.00"},
+            {
+                "code": "27447",
+                "modifiers": ["RT"],
+                "units": "1",
+                "billed": "12000.00",
+                "allowed": "3000.00",
+                "paid": "2400.00",
+                "patient_resp": "600.00",
+                "adjustments": [{"group": "CO", "reason": "45", "amount": "9000.00"}],
+                "remark_codes": ["N381"],
+            },
+            {
+                "code": "99223",
+                "units": "1",
+                "billed": "800.00",
+                "allowed": "200.00",
+                "paid": "160.00",
+                "patient_resp": "40.00",
+            },
         ],
     }
     data.update(overrides)
@@ -59,8 +80,12 @@ def case_input(shop: Shop, **overrides) -> dict:
 def make_case(shop: Shop, *, status: str | None = None, **overrides) -> int:
     """A case through the intake service (and straight to `status` if given)."""
     with tenant_scope(shop.tenant_id):
-        case = services.create_case(tenant_id=shop.tenant_id, actor_id=shop.advocate.user.id,
-                                    data=case_input(shop, **overrides), today=utcnow().date())
+        case = services.create_case(
+            tenant_id=shop.tenant_id,
+            actor_id=shop.advocate.user.id,
+            data=case_input(shop, **overrides),
+            today=utcnow().date(),
+        )
         if status:
             case.status = status
         db.session.flush()
@@ -107,30 +132,70 @@ def logged_in(browser, person: Person):
     r = browser.post("/login", {"email": person.user.email, "password": person.password})
     assert r.status_code == 302 and "/login/two-factor" in r.headers["Location"], r.status_code
     r = browser.post("/login/two-factor", {"code": _fresh_code(person)})
-    assert r.status_code == 302 and "/login" not in r.headers["Location"], r.get_data(as_text=True)[:300]
+    assert r.status_code == 302 and "/login" not in r.headers["Location"], r.get_data(as_text=True)[
+        :300
+    ]
     return browser
 
 
 def intake_form(shop: Shop, rows: list[dict] | None = None, **overrides) -> dict:
     """The /cases/new form as a browser posts it (six line rows, most blank)."""
     data = {
-        "practice_id": str(shop.practice_id), "payer_id": str(shop.payer_id), "plan_type": "erisa_self_funded",
-        "service_type": "other", "patient_first_name": "Jane", "patient_last_name": "Doe",
-        "patient_dob": "1980-04-02", "member_id": "W123456789", "rendering_npi": "",
-        "payer_claim_number": "CLM-0001", "patient_control_number": "PCN-0001",
-        "service_from": (PAST - timedelta(days=30)).isoformat(), "service_to": "", "place_of_service": "22",
+        "practice_id": str(shop.practice_id),
+        "payer_id": str(shop.payer_id),
+        "plan_type": "erisa_self_funded",
+        "service_type": "other",
+        "patient_first_name": "Jane",
+        "patient_last_name": "Doe",
+        "patient_dob": "1980-04-02",
+        "member_id": "W123456789",
+        "rendering_npi": "",
+        "payer_claim_number": "CLM-0001",
+        "patient_control_number": "PCN-0001",
+        "service_from": (PAST - timedelta(days=30)).isoformat(),
+        "service_to": "",
+        "place_of_service": "22",
         "initial_payment_received_on": (PAST - timedelta(days=5)).isoformat(),
-        "assignee_id": str(shop.advocate.user.id), "save": "1",
+        "assignee_id": str(shop.advocate.user.id),
+        "save": "1",
     }
-    rows = rows if rows is not None else [
-        {"code": "27447", "modifiers": "RT", "units": "1", "billed": "12000.00", "allowed": "3000.00",
-         "paid": "2400.00", "patient_resp": "600.00", "adjustments": "CO-45 9000.00", "remark_codes": "N381"},
-        {"code": "99223", "billed": "800.00", "allowed": "200.00", "paid": "160.00", "patient_resp": "40.00"},
-    ]
+    rows = (
+        rows
+        if rows is not None
+        else [
+            {
+                "code": "27447",
+                "modifiers": "RT",
+                "units": "1",
+                "billed": "12000.00",
+                "allowed": "3000.00",
+                "paid": "2400.00",
+                "patient_resp": "600.00",
+                "adjustments": "CO-45 9000.00",
+                "remark_codes": "N381",
+            },
+            {
+                "code": "99223",
+                "billed": "800.00",
+                "allowed": "200.00",
+                "paid": "160.00",
+                "patient_resp": "40.00",
+            },
+        ]
+    )
     for i in range(max(6, len(rows))):
         row = rows[i] if i < len(rows) else {}
-        for f in ("code", "modifiers", "units", "billed", "allowed", "paid", "patient_resp", "adjustments",
-                  "remark_codes"):
+        for f in (
+            "code",
+            "modifiers",
+            "units",
+            "billed",
+            "allowed",
+            "paid",
+            "patient_resp",
+            "adjustments",
+            "remark_codes",
+        ):
             data[f"lines-{i}-{f}"] = row.get(f, "")
     data.update(overrides)
     return data

@@ -72,14 +72,18 @@ def test_bad_input_is_422_with_field_details_and_nothing_saved(db_app, make_brow
         "practice_id": case_payload(999999, payer_id),
         "payer_id": case_payload(practice_id, 999999),
         "lines[1].paid": case_payload(practice_id, payer_id, lines=bad_lines),
-        "service_from": case_payload(practice_id, payer_id, service_from="2099-01-01", service_to="2099-01-01"),
+        "service_from": case_payload(
+            practice_id, payer_id, service_from="2099-01-01", service_to="2099-01-01"
+        ),
     }
     for field, payload in cases.items():
         r = client.post("/api/v1/cases", json=payload, headers=auth)
         assert r.status_code == 422, (field, r.get_json())
         fields = [d["field"] for d in r.get_json()["details"]]
         assert field in fields, (field, fields)
-    r = client.post("/api/v1/cases", json=case_payload(practice_id, payer_id, lines=bad_lines), headers=auth)
+    r = client.post(
+        "/api/v1/cases", json=case_payload(practice_id, payer_id, lines=bad_lines), headers=auth
+    )
     assert "lines[2].units" in [d["field"] for d in r.get_json()["details"]]
     for model in (Case, ServiceLine, Payment, CaseEvent):
         assert _count(firm.tenant.id, model) == 0
@@ -119,7 +123,12 @@ def test_transitions_allowed_and_refused_with_reason(db_app, make_browser):
     r = client.post(url, json={"to": "settled", "agreed_amount": "520.00"}, headers=auth)
     assert r.status_code == 200 and r.get_json()["status"] == "settled"
     history = client.get(f"/api/v1/cases/{cid}", headers=auth).get_json()["status_history"]
-    assert [h["to"] for h in history] == ["gathering_evidence", "ready_to_negotiate", "negotiating", "settled"]
+    assert [h["to"] for h in history] == [
+        "gathering_evidence",
+        "ready_to_negotiate",
+        "negotiating",
+        "settled",
+    ]
     assert all(h["actor_id"] == person.user.id for h in history)
 
 
@@ -127,18 +136,41 @@ def test_communications_and_offers(db_app, make_browser):
     firm, person, practice_id, payer_id, auth = _setup(make_browser)
     cid = make_case(firm.tenant, practice_id, payer_id)
     client = db_app.test_client()
-    r = client.post(f"/api/v1/cases/{cid}/communications", headers=auth, json={
-        "kind": "call", "direction": "outbound", "occurred_at": "2026-03-10T15:00:00+00:00",
-        "contact_name": "Rep Smith", "reference_number": "REF-77", "summary": "Asked for reprocessing",
-        "follow_up_on": "2026-03-20"})
+    r = client.post(
+        f"/api/v1/cases/{cid}/communications",
+        headers=auth,
+        json={
+            "kind": "call",
+            "direction": "outbound",
+            "occurred_at": "2026-03-10T15:00:00+00:00",
+            "contact_name": "Rep Smith",
+            "reference_number": "REF-77",
+            "summary": "Asked for reprocessing",
+            "follow_up_on": "2026-03-20",
+        },
+    )
     assert r.status_code == 201, r.get_json()
-    r = client.post(f"/api/v1/cases/{cid}/communications", headers=auth, json={"kind": "telegram", "direction": "x"})
+    r = client.post(
+        f"/api/v1/cases/{cid}/communications",
+        headers=auth,
+        json={"kind": "telegram", "direction": "x"},
+    )
     assert r.status_code == 422
     assert {"kind", "direction", "summary"} <= {d["field"] for d in r.get_json()["details"]}
-    r = client.post(f"/api/v1/cases/{cid}/offers", headers=auth,
-                    json={"party": "payer", "amount": "300.50", "basis": "120% of Medicare", "offered_on": "2026-03-11"})
+    r = client.post(
+        f"/api/v1/cases/{cid}/offers",
+        headers=auth,
+        json={
+            "party": "payer",
+            "amount": "300.50",
+            "basis": "120% of Medicare",
+            "offered_on": "2026-03-11",
+        },
+    )
     assert r.status_code == 201 and r.get_json()["amount"] == "300.50"
-    r = client.post(f"/api/v1/cases/{cid}/offers", headers=auth, json={"party": "payer", "amount": "-5"})
+    r = client.post(
+        f"/api/v1/cases/{cid}/offers", headers=auth, json={"party": "payer", "amount": "-5"}
+    )
     assert r.status_code == 422
     detail = client.get(f"/api/v1/cases/{cid}", headers=auth).get_json()
     assert detail["next_follow_up_on"] == "2026-03-20"

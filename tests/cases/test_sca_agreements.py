@@ -40,11 +40,26 @@ def adv(shop, browser):
 
 
 def sca_form(shop, **kw):
-    data = {"practice_id": str(shop.practice_id), "payer_id": str(shop.payer_id), "authorization_number": "AUTH-778",
-            "patient_first_name": "Jane", "patient_last_name": "Doe", "patient_dob": "1980-04-02",
-            "member_id": "W123456789", "codes": "27447, 99223", "starts_on": days_ago(60), "ends_on": days_ago(-300),
-            "visits_allowed": "3", "rate_type": "billed_percent", "rate_percent": "80", "fixed_rates": "",
-            "status": "requested", "signed_on": "", "document_id": "", "note": ""}
+    data = {
+        "practice_id": str(shop.practice_id),
+        "payer_id": str(shop.payer_id),
+        "authorization_number": "AUTH-778",
+        "patient_first_name": "Jane",
+        "patient_last_name": "Doe",
+        "patient_dob": "1980-04-02",
+        "member_id": "W123456789",
+        "codes": "27447, 99223",
+        "starts_on": days_ago(60),
+        "ends_on": days_ago(-300),
+        "visits_allowed": "3",
+        "rate_type": "billed_percent",
+        "rate_percent": "80",
+        "fixed_rates": "",
+        "status": "requested",
+        "signed_on": "",
+        "document_id": "",
+        "note": "",
+    }
     data.update(kw)
     return data
 
@@ -52,7 +67,9 @@ def sca_form(shop, **kw):
 def make_sca(shop, **kw) -> int:
     data = {k: v for k, v in sca_form(shop, **kw).items()}
     with tenant_scope(shop.tenant_id):
-        sca = services.create_sca(tenant_id=shop.tenant_id, actor_id=shop.advocate.user.id, data=data)
+        sca = services.create_sca(
+            tenant_id=shop.tenant_id, actor_id=shop.advocate.user.id, data=data
+        )
         db.session.commit()
         return sca.id
 
@@ -70,7 +87,12 @@ def test_an_agreement_is_recorded_by_form(shop, adv):
     with tenant_scope(shop.tenant_id):
         sca = db.session.scalar(select(SingleCaseAgreement))
         assert (sca.codes, sca.rate_type, sca.rate_percent, sca.visits_allowed, sca.status) == (
-            ["27447", "99223"], "billed_percent", Decimal("80"), 3, "requested")
+            ["27447", "99223"],
+            "billed_percent",
+            Decimal("80"),
+            3,
+            "requested",
+        )
         assert r.headers["Location"].endswith(f"/cases/scas/{sca.id}")
         sca_id = sca.id
     page = adv.get(f"/cases/scas/{sca_id}")
@@ -79,21 +101,30 @@ def test_an_agreement_is_recorded_by_form(shop, adv):
     assert "AUTH-778" in text and "80% of billed" in text and "0 of 3" in text
     assert adv.get("/cases/scas").status_code == 200
     with tenant_scope(shop.tenant_id):
-        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.is_phi.is_(True))).all()
+        actions = db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.is_phi.is_(True))
+        ).all()
     assert {"sca.created", "sca.view", "sca.list"} <= set(actions)
 
 
-@pytest.mark.parametrize(("change", "field", "message"), [
-    ({"rate_percent": ""}, "rate_percent", "is required for a percent rate"),
-    ({"rate_percent": "120"}, "rate_percent", "at most 100"),
-    ({"ends_on": days_ago(90)}, "ends_on", "is before the start"),
-    ({"rate_type": "fixed", "fixed_rates": ""}, "fixed_rates", "give an amount for each covered code"),
-    ({"rate_type": "fixed", "fixed_rates": "27447=1500"}, "fixed_rates", "no amount for 99223"),
-    ({"status": "signed", "signed_on": ""}, "signed_on", "is required"),
-    ({"codes": "ABC"}, "codes", "ABC"),
-    ({"visits_allowed": "0"}, "visits_allowed", "must be at least 1"),
-    ({"payer_id": "999999"}, "payer_id", "unknown payer"),
-])
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"rate_percent": ""}, "rate_percent", "is required for a percent rate"),
+        ({"rate_percent": "120"}, "rate_percent", "at most 100"),
+        ({"ends_on": days_ago(90)}, "ends_on", "is before the start"),
+        (
+            {"rate_type": "fixed", "fixed_rates": ""},
+            "fixed_rates",
+            "give an amount for each covered code",
+        ),
+        ({"rate_type": "fixed", "fixed_rates": "27447=1500"}, "fixed_rates", "no amount for 99223"),
+        ({"status": "signed", "signed_on": ""}, "signed_on", "is required"),
+        ({"codes": "ABC"}, "codes", "ABC"),
+        ({"visits_allowed": "0"}, "visits_allowed", "must be at least 1"),
+        ({"payer_id": "999999"}, "payer_id", "unknown payer"),
+    ],
+)
 def test_bad_terms_are_refused_per_field_and_nothing_is_saved(shop, adv, change, field, message):
     r = adv.post("/cases/scas/new", sca_form(shop, **change))
     assert r.status_code == 422
@@ -105,7 +136,11 @@ def test_bad_terms_are_refused_per_field_and_nothing_is_saved(shop, adv, change,
 
 def test_an_agreement_moves_through_its_statuses(shop, adv):
     sca_id = make_sca(shop)
-    for status, extra in (("offered", {}), ("countered", {}), ("signed", {"signed_on": days_ago(1)})):
+    for status, extra in (
+        ("offered", {}),
+        ("countered", {}),
+        ("signed", {"signed_on": days_ago(1)}),
+    ):
         r = adv.post(f"/cases/scas/{sca_id}", sca_form(shop, status=status, **extra))
         assert r.status_code == 303, text_of(r)[:800]
     r = adv.post(f"/cases/scas/{sca_id}", sca_form(shop, status="expired", signed_on=days_ago(-5)))
@@ -114,7 +149,10 @@ def test_an_agreement_moves_through_its_statuses(shop, adv):
         sca = db.session.get(SingleCaseAgreement, sca_id)
         assert (sca.status, sca.signed_on) == ("signed", PAST - timedelta(days=1))
     # A signed document must be one of the agreement's own documents.
-    r = adv.post(f"/cases/scas/{sca_id}", sca_form(shop, status="signed", signed_on=days_ago(1), document_id="77"))
+    r = adv.post(
+        f"/cases/scas/{sca_id}",
+        sca_form(shop, status="signed", signed_on=days_ago(1), document_id="77"),
+    )
     assert r.status_code == 422 and "upload the signed agreement" in text_of(r)
 
 
@@ -170,15 +208,23 @@ def _case_paid(shop, lines):
 
 def test_percent_of_billed_underpayment_is_flagged(shop, adv):
     sca_id = make_sca(shop, status="signed", signed_on=days_ago(5), rate_percent="80")
-    under = _case_paid(shop, [{"code": "27447", "billed": "1000.00", "paid": "500.00", "patient_resp": "100.00"}])
-    at_rate = _case_paid(shop, [{"code": "27447", "billed": "1000.00", "paid": "700.00", "patient_resp": "100.00"}])
+    under = _case_paid(
+        shop, [{"code": "27447", "billed": "1000.00", "paid": "500.00", "patient_resp": "100.00"}]
+    )
+    at_rate = _case_paid(
+        shop, [{"code": "27447", "billed": "1000.00", "paid": "700.00", "patient_resp": "100.00"}]
+    )
     for c in (under, at_rate):
         assert link(adv, c, sca_id).status_code == 303
     with tenant_scope(shop.tenant_id):
         sca = db.session.get(SingleCaseAgreement, sca_id)
         check = services.check_sca_rate(load(under), sca)
         assert (check.expected, check.received, check.shortfall, check.is_underpaid) == (
-            Decimal("800.00"), Decimal("600.00"), Decimal("200.00"), True)
+            Decimal("800.00"),
+            Decimal("600.00"),
+            Decimal("200.00"),
+            True,
+        )
         assert not services.check_sca_rate(load(at_rate), sca).is_underpaid
         # The agreement's rate is now what the claim should have paid.
         assert load(under).expected_payment == Decimal("800.00")
@@ -193,18 +239,44 @@ def test_percent_of_billed_underpayment_is_flagged(shop, adv):
 
 
 def test_fixed_rate_underpayment_is_flagged_per_unit(shop, adv):
-    sca_id = make_sca(shop, status="signed", signed_on=days_ago(5), rate_type="fixed", rate_percent="",
-                      codes="99213", fixed_rates="99213=150.00")
-    case_id = _case_paid(shop, [{"code": "99213", "units": "2", "billed": "500.00", "paid": "200.00",
-                                 "patient_resp": "40.00"}])
+    sca_id = make_sca(
+        shop,
+        status="signed",
+        signed_on=days_ago(5),
+        rate_type="fixed",
+        rate_percent="",
+        codes="99213",
+        fixed_rates="99213=150.00",
+    )
+    case_id = _case_paid(
+        shop,
+        [
+            {
+                "code": "99213",
+                "units": "2",
+                "billed": "500.00",
+                "paid": "200.00",
+                "patient_resp": "40.00",
+            }
+        ],
+    )
     assert link(adv, case_id, sca_id).status_code == 303
     with tenant_scope(shop.tenant_id):
         check = services.check_sca_rate(load(case_id), db.session.get(SingleCaseAgreement, sca_id))
-    assert (check.expected, check.received, check.is_underpaid) == (Decimal("300.00"), Decimal("240.00"), True)
+    assert (check.expected, check.received, check.is_underpaid) == (
+        Decimal("300.00"),
+        Decimal("240.00"),
+        True,
+    )
     # A later payment that makes it whole clears the flag.
-    adv.post(f"/cases/{case_id}/payments", {"pay-paid_on": days_ago(0), "pay-amount": "60.00", "pay-source": "check"})
+    adv.post(
+        f"/cases/{case_id}/payments",
+        {"pay-paid_on": days_ago(0), "pay-amount": "60.00", "pay-source": "check"},
+    )
     with tenant_scope(shop.tenant_id):
-        assert not services.check_sca_rate(load(case_id), db.session.get(SingleCaseAgreement, sca_id)).is_underpaid
+        assert not services.check_sca_rate(
+            load(case_id), db.session.get(SingleCaseAgreement, sca_id)
+        ).is_underpaid
 
 
 def test_an_unsigned_agreement_is_not_checked(shop, adv):
@@ -221,7 +293,13 @@ def test_an_unsigned_agreement_is_not_checked(shop, adv):
 
 
 def test_percent_of_medicare_says_why_when_the_fee_schedule_is_not_loaded(shop, adv):
-    sca_id = make_sca(shop, status="signed", signed_on=days_ago(5), rate_type="medicare_percent", rate_percent="140")
+    sca_id = make_sca(
+        shop,
+        status="signed",
+        signed_on=days_ago(5),
+        rate_type="medicare_percent",
+        rate_percent="140",
+    )
     case_id = _case_paid(shop, [{"code": "27447", "billed": "1000.00", "paid": "10.00"}])
     assert link(adv, case_id, sca_id).status_code == 303
     with tenant_scope(shop.tenant_id):

@@ -50,5 +50,8 @@ def test_the_api_gives_the_deadlines_with_their_rules_and_the_notice_data(db_app
     notice = r.get_json()
     assert notice["qpa"] == "700.00" and notice["offer"] == "1400.00"
     assert notice["open_negotiation_period"]["ends_on"] == "2026-04-20"
-    assert client.get(f"/api/v1/cases/{case_id}/nsa/notice?sent_on=x", headers=headers).status_code == 422
+    assert (
+        client.get(f"/api/v1/cases/{case_id}/nsa/notice?sent_on=x", headers=headers).status_code
+        == 422
+    )
     assert client.get("/api/v1/cases/999999/deadlines", headers=headers).status_code == 404

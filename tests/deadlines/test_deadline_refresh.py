@@ -83,7 +83,9 @@ def test_a_closure_day_moves_business_day_deadlines_and_removing_it_moves_them_b
 
     r = owner.post("/deadlines/closures", {"day": "2026-03-05", "reason": "Office move"})
     assert r.status_code == 302
-    assert deadlines(shop, case_id)["nsa_notice"].due_on == date(2026, 4, 13)  # one day later, past a weekend
+    assert deadlines(shop, case_id)["nsa_notice"].due_on == date(
+        2026, 4, 13
+    )  # one day later, past a weekend
 
     from sqlalchemy import select
 

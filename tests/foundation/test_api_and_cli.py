@@ -74,24 +74,81 @@ def test_deactivated_member_token_stops_working(db_app, make_browser):
 
 def test_cli_creates_a_firm_and_a_token(db_app):
     runner = db_app.test_cli_runner()
-    r = runner.invoke(args=["tenants", "create", "--name", "Cli Firm", "--slug", "cli-firm",
-                            "--owner-email", "Boss@Cli.example.com", "--owner-password", "sturdy-ledger-canyon-12"])
+    r = runner.invoke(
+        args=[
+            "tenants",
+            "create",
+            "--name",
+            "Cli Firm",
+            "--slug",
+            "cli-firm",
+            "--owner-email",
+            "Boss@Cli.example.com",
+            "--owner-password",
+            "sturdy-ledger-canyon-12",
+        ]
+    )
     assert r.exit_code == 0, r.output
     assert "cli-firm" in r.output
-    dup = runner.invoke(args=["tenants", "create", "--name", "Other", "--slug", "cli-firm",
-                              "--owner-email", "x@cli.example.com", "--owner-password", "sturdy-ledger-canyon-12"])
+    dup = runner.invoke(
+        args=[
+            "tenants",
+            "create",
+            "--name",
+            "Other",
+            "--slug",
+            "cli-firm",
+            "--owner-email",
+            "x@cli.example.com",
+            "--owner-password",
+            "sturdy-ledger-canyon-12",
+        ]
+    )
     assert dup.exit_code != 0 and "taken" in dup.output
-    weak = runner.invoke(args=["tenants", "create", "--name", "Weak", "--slug", "weak",
-                               "--owner-email", "w@cli.example.com", "--owner-password", "password"])
+    weak = runner.invoke(
+        args=[
+            "tenants",
+            "create",
+            "--name",
+            "Weak",
+            "--slug",
+            "weak",
+            "--owner-email",
+            "w@cli.example.com",
+            "--owner-password",
+            "password",
+        ]
+    )
     assert weak.exit_code != 0 and "password" in weak.output
-    r = runner.invoke(args=["tokens", "create", "--tenant", "cli-firm", "--email", "boss@cli.example.com",
-                            "--name", "ops"])
+    r = runner.invoke(
+        args=[
+            "tokens",
+            "create",
+            "--tenant",
+            "cli-firm",
+            "--email",
+            "boss@cli.example.com",
+            "--name",
+            "ops",
+        ]
+    )
     assert r.exit_code == 0, r.output
     raw = r.output.strip()
     client = db_app.test_client()
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
     assert me.status_code == 200 and me.get_json()["role"] == "owner"
-    bad = runner.invoke(args=["tokens", "create", "--tenant", "nope", "--email", "boss@cli.example.com", "--name", "x"])
+    bad = runner.invoke(
+        args=[
+            "tokens",
+            "create",
+            "--tenant",
+            "nope",
+            "--email",
+            "boss@cli.example.com",
+            "--name",
+            "x",
+        ]
+    )
     assert bad.exit_code != 0 and "No firm" in bad.output
 
 
@@ -116,7 +173,9 @@ def test_invite_role_change_and_last_owner_rules(db_app, make_browser):
     firm = make_firm()
     owner_b = make_browser()
     login(owner_b, firm.owner)
-    r = owner_b.post("/people/invite", {"email": "new@example.com", "name": "New", "role": "viewer"})
+    r = owner_b.post(
+        "/people/invite", {"email": "new@example.com", "name": "New", "role": "viewer"}
+    )
     assert r.status_code == 302
     outbox = owner_b.get("/outbox").get_data(as_text=True)
     # The firm sees that the invitation went out, never its link (issue 15 item 2).

@@ -40,10 +40,16 @@ def test_password_policy():
 
 def test_unknown_user_and_wrong_password_get_the_same_answer(db_app, browser):
     firm = make_firm()
-    wrong = browser.post("/login", {"email": firm.owner.user.email, "password": "not-the-password-123"})
-    unknown = browser.post("/login", {"email": "nobody@example.com", "password": "not-the-password-123"})
+    wrong = browser.post(
+        "/login", {"email": firm.owner.user.email, "password": "not-the-password-123"}
+    )
+    unknown = browser.post(
+        "/login", {"email": "nobody@example.com", "password": "not-the-password-123"}
+    )
     assert wrong.status_code == unknown.status_code == 200
-    assert "Invalid email or password." in _text(wrong) and "Invalid email or password." in _text(unknown)
+    assert "Invalid email or password." in _text(wrong) and "Invalid email or password." in _text(
+        unknown
+    )
     assert "/login/two-factor" not in (wrong.headers.get("Location") or "")
 
 
@@ -87,9 +93,13 @@ def test_recovery_code_logs_in_once(db_app, make_browser):
     p = make_user(firm.tenant, "advocate", with_totp=False)
     b = make_browser()
     b.post("/login", {"email": p.user.email, "password": PASSWORD})
-    secret = re.search(r'data-testid="totp-secret">([A-Z2-7]+)<', _text(b.get("/login/two-factor/setup"))).group(1)
-    codes = re.findall(r"<code>([0-9a-f]{5}-[0-9a-f]{5})</code>",
-                       _text(b.post("/login/two-factor/setup", {"code": pyotp.TOTP(secret).now()})))
+    secret = re.search(
+        r'data-testid="totp-secret">([A-Z2-7]+)<', _text(b.get("/login/two-factor/setup"))
+    ).group(1)
+    codes = re.findall(
+        r"<code>([0-9a-f]{5}-[0-9a-f]{5})</code>",
+        _text(b.post("/login/two-factor/setup", {"code": pyotp.TOTP(secret).now()})),
+    )
     b.post("/logout")
     for attempt, expect_ok in ((1, True), (2, False)):
         fresh = make_browser(f"10.0.1.{attempt}")
@@ -105,7 +115,9 @@ def test_account_throttled_after_100_failures_in_an_hour(db_app, make_browser):
     with time_machine.travel(start, tick=False) as clock:
         for i in range(100):
             # Many addresses, so the per-IP limit is not what stops them.
-            r = make_browser(f"10.1.{i // 200}.{i % 200 + 1}").post("/login", {"email": email, "password": f"wrong-{i}-password"})
+            r = make_browser(f"10.1.{i // 200}.{i % 200 + 1}").post(
+                "/login", {"email": email, "password": f"wrong-{i}-password"}
+            )
             assert r.status_code == 200
         r = make_browser("10.9.9.9").post("/login", {"email": email, "password": PASSWORD})
         assert r.status_code == 429  # even the right password, until the hour passes
@@ -116,8 +128,18 @@ def test_account_throttled_after_100_failures_in_an_hour(db_app, make_browser):
 
 def test_per_ip_limit(db_app, browser):
     for i in range(30):
-        assert browser.post("/login", {"email": f"x{i}@example.com", "password": "whatever-password"}).status_code == 200
-    assert browser.post("/login", {"email": "y@example.com", "password": "whatever-password"}).status_code == 429
+        assert (
+            browser.post(
+                "/login", {"email": f"x{i}@example.com", "password": "whatever-password"}
+            ).status_code
+            == 200
+        )
+    assert (
+        browser.post(
+            "/login", {"email": "y@example.com", "password": "whatever-password"}
+        ).status_code
+        == 429
+    )
 
 
 def test_failed_logins_are_audited_without_the_address(db_app, browser):
@@ -138,7 +160,9 @@ def _reset_link(db_app) -> str:
 
     db.session.commit()
     files = sorted(pathlib.Path(db_app.config["OUTBOX_DIR"]).glob("*.eml"))
-    body = email.message_from_bytes(files[-1].read_bytes(), policy=email.policy.default).get_content()
+    body = email.message_from_bytes(
+        files[-1].read_bytes(), policy=email.policy.default
+    ).get_content()
     return re.search(r"http://[^/]+(/password/reset/\S+)", body).group(1)
 
 

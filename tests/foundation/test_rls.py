@@ -17,7 +17,9 @@ def test_app_role_is_not_privileged(db_app):
     ).one()
     assert tuple(row) == (False, False)
     owners = db.session.execute(
-        text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user")
+        text(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user"
+        )
     ).scalar()
     assert owners == 0
 
@@ -39,7 +41,11 @@ def test_every_tenant_table_forces_rls_with_a_policy(db_app):
     # Every ORM model with a tenant_id column is a table here, and vice versa.
     model_tables = {t.name for t in db.metadata.sorted_tables if "tenant_id" in t.c}
     assert tables == model_tables
-    bad = [r.relname for r in rows if not (r.relrowsecurity and r.relforcerowsecurity and r.policies >= 1)]
+    bad = [
+        r.relname
+        for r in rows
+        if not (r.relrowsecurity and r.relforcerowsecurity and r.policies >= 1)
+    ]
     assert bad == []
 
 
@@ -56,8 +62,14 @@ def test_rls_alone_hides_another_tenants_rows(db_app):
             # Raw SQL, no ORM filter: only the database's policy stands guard.
             def visible(tenant_id):
                 with conn.begin():
-                    conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant_id})
-                    return conn.execute(text("SELECT DISTINCT tenant_id FROM memberships")).scalars().all()
+                    conn.execute(
+                        text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant_id}
+                    )
+                    return (
+                        conn.execute(text("SELECT DISTINCT tenant_id FROM memberships"))
+                        .scalars()
+                        .all()
+                    )
 
             assert visible(str(a.tenant.id)) == [a.tenant.id]
             assert visible(str(b.tenant.id)) == [b.tenant.id]
@@ -76,7 +88,9 @@ def test_rls_refuses_writing_into_another_tenant(db_app):
     try:
         with engine.connect() as conn:
             trans = conn.begin()
-            conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(a.tenant.id)})
+            conn.execute(
+                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(a.tenant.id)}
+            )
             with pytest.raises(Exception, match="row-level security"):
                 conn.execute(
                     text(
@@ -87,9 +101,12 @@ def test_rls_refuses_writing_into_another_tenant(db_app):
                 )
             trans.rollback()
             with conn.begin():
-                conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(a.tenant.id)})
+                conn.execute(
+                    text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(a.tenant.id)}
+                )
                 updated = conn.execute(
-                    text("UPDATE memberships SET role = 'viewer' WHERE tenant_id = :b"), {"b": b.tenant.id}
+                    text("UPDATE memberships SET role = 'viewer' WHERE tenant_id = :b"),
+                    {"b": b.tenant.id},
                 ).rowcount
             assert updated == 0
     finally:
@@ -102,14 +119,20 @@ def test_audit_log_is_append_only_for_the_app_role(db_app):
     try:
         with engine.connect() as conn:
             with conn.begin():
-                conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(a.tenant.id)})
                 conn.execute(
-                    text("INSERT INTO audit_events (tenant_id, action, is_phi, at) VALUES (:t, 'x', false, now())"),
+                    text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(a.tenant.id)}
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_events (tenant_id, action, is_phi, at) VALUES (:t, 'x', false, now())"
+                    ),
                     {"t": a.tenant.id},
                 )
             for stmt in ("UPDATE audit_events SET action = 'y'", "DELETE FROM audit_events"):
                 trans = conn.begin()
-                conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(a.tenant.id)})
+                conn.execute(
+                    text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(a.tenant.id)}
+                )
                 with pytest.raises(Exception, match="permission denied"):
                     conn.execute(text(stmt))
                 trans.rollback()

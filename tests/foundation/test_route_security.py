@@ -60,7 +60,8 @@ def test_every_endpoint_declares_who_may_call_it(app):
     missing = [
         rule.endpoint
         for rule in app.url_map.iter_rules()
-        if rule.endpoint != "static" and getattr(app.view_functions[rule.endpoint], "_access", None) is None
+        if rule.endpoint != "static"
+        and getattr(app.view_functions[rule.endpoint], "_access", None) is None
     ]
     assert missing == []
 
@@ -84,7 +85,9 @@ def test_isolation_crawler_firm_b_cannot_reach_firm_a(db_app, make_browser):
     login(make_browser("10.0.0.1"), a.firm.owner)
     with user_scope(a.firm.owner.user.id):  # RLS shows a user's own sessions
         a.ids["session_id"] = list(
-            db.session.scalars(select(AuthSession.id).where(AuthSession.user_id == a.firm.owner.user.id))
+            db.session.scalars(
+                select(AuthSession.id).where(AuthSession.user_id == a.firm.owner.user.id)
+            )
         )
     b_browser = make_browser("10.0.0.2")
     login(b_browser, b.firm.owner)
@@ -114,14 +117,23 @@ def test_isolation_crawler_firm_b_cannot_reach_firm_a(db_app, make_browser):
 
     with tenant_scope(a.firm.tenant.id):
         assert all(
-            m.is_active for m in db.session.scalars(select(Membership).where(Membership.tenant_id == a.firm.tenant.id))
+            m.is_active
+            for m in db.session.scalars(
+                select(Membership).where(Membership.tenant_id == a.firm.tenant.id)
+            )
         )
         assert db.session.scalar(select(ApiToken).where(ApiToken.revoked_at.is_not(None))) is None
-        assert db.session.scalar(select(Invitation).where(Invitation.revoked_at.is_not(None))) is None
+        assert (
+            db.session.scalar(select(Invitation).where(Invitation.revoked_at.is_not(None))) is None
+        )
     with user_scope(a.firm.owner.user.id):
-        assert db.session.scalars(select(AuthSession.id).where(AuthSession.user_id == a.firm.owner.user.id)).all()
+        assert db.session.scalars(
+            select(AuthSession.id).where(AuthSession.user_id == a.firm.owner.user.id)
+        ).all()
         revoked = db.session.scalars(
-            select(AuthSession).where(AuthSession.user_id == a.firm.owner.user.id, AuthSession.revoked_at.is_not(None))
+            select(AuthSession).where(
+                AuthSession.user_id == a.firm.owner.user.id, AuthSession.revoked_at.is_not(None)
+            )
         ).all()
     assert revoked == []
 
@@ -133,7 +145,10 @@ def test_unauthenticated_requests_go_to_login_or_get_401(db_app, browser):
         view = db_app.view_functions[rule.endpoint]
         if getattr(view, "_access", None) in (PUBLIC, "pending"):
             continue
-        values = {arg: (1 if isinstance(rule._converters[arg], IntegerConverter) else "x") for arg in rule.arguments}
+        values = {
+            arg: (1 if isinstance(rule._converters[arg], IntegerConverter) else "x")
+            for arg in rule.arguments
+        }
         url = _build(db_app, rule, values)
         for method in _methods(rule):
             if method == "GET":
@@ -161,8 +176,14 @@ def test_mutating_routes_refuse_a_missing_csrf_token(db_app, make_browser):
         if rule.rule.startswith(MACHINE_PREFIXES):
             continue  # bearer tokens and signed webhooks: no cookies to forge
         for method in set(_methods(rule)) & MUTATING:
-            values = {a: (b.ids.get(a, [1])[0] if isinstance(rule._converters[a], IntegerConverter) else "x")
-                      for a in rule.arguments}
+            values = {
+                a: (
+                    b.ids.get(a, [1])[0]
+                    if isinstance(rule._converters[a], IntegerConverter)
+                    else "x"
+                )
+                for a in rule.arguments
+            }
             url = _build(db_app, rule, values)
             r = browser.open(url, method=method, data={})
             checked += 1
@@ -171,11 +192,17 @@ def test_mutating_routes_refuse_a_missing_csrf_token(db_app, make_browser):
     assert browser.get("/account").status_code == 200  # still logged in: nothing was done
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"],
+)
 def test_next_never_redirects_off_site(db_app, make_browser, target):
     b = seed_firm("Bravo", "ZZBRAVO3")
     browser = make_browser()
-    r = browser.post(f"/login?next={target}", {"email": b.firm.owner.user.email, "password": b.firm.owner.password})
+    r = browser.post(
+        f"/login?next={target}",
+        {"email": b.firm.owner.user.email, "password": b.firm.owner.password},
+    )
     from tests.factories import totp_code
 
     r = browser.post("/login/two-factor", {"code": totp_code(b.firm.owner)})

@@ -85,7 +85,9 @@ def test_each_login_gets_a_new_session_cookie(db_app, browser):
     assert before != after
     with user_scope(firm.owner.user.id):  # RLS: a user's own sessions
         tokens = db.session.scalars(select(AuthSession.token_hash)).all()
-    assert len(tokens) == 1 and tokens[0] not in after  # the cookie holds the token, the DB its hash
+    assert (
+        len(tokens) == 1 and tokens[0] not in after
+    )  # the cookie holds the token, the DB its hash
 
 
 def test_logout_revokes_the_server_side_session(db_app, browser):

@@ -13,7 +13,12 @@ from tests.factories import make_firm, make_user
 
 def _token(person, name):
     raw = new_token()
-    return ApiToken(membership_id=person.membership_id, name=name, token_prefix=raw[:8], token_hash=token_hash(raw))
+    return ApiToken(
+        membership_id=person.membership_id,
+        name=name,
+        token_prefix=raw[:8],
+        token_hash=token_hash(raw),
+    )
 
 
 def test_query_without_a_tenant_raises(db_app):

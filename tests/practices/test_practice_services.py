@@ -414,9 +414,17 @@ def test_the_document_reference_is_kept(db_app):
     pid = add_practice(tid)
     with tenant_scope(tid):
         # The reference must be a document of this practice (issue 15: ids are checked).
-        doc = Document(owner_type="practice", owner_id=pid, category="authorization", filename="loa.pdf",
-                       kind="pdf", content_type="application/pdf", size_bytes=1, sha256="0" * 64,
-                       storage_key=f"tenants/{tid}/x")
+        doc = Document(
+            owner_type="practice",
+            owner_id=pid,
+            category="authorization",
+            filename="loa.pdf",
+            kind="pdf",
+            content_type="application/pdf",
+            size_bytes=1,
+            sha256="0" * 64,
+            storage_key=f"tenants/{tid}/x",
+        )
         db.session.add(doc)
         db.session.flush()
         doc_id = doc.id

@@ -485,7 +485,13 @@ def test_the_practice_page_summarises_its_cases_with_links_to_the_caseload(admin
     other = add_practice(tid, name="Other Practice")
     payer = make_payer(firm.tenant)
     ids = [
-        make_case(firm.tenant, pid, payer, payer_claim_number=f"CLM-{n}", patient_control_number=f"PCN-{n}")
+        make_case(
+            firm.tenant,
+            pid,
+            payer,
+            payer_claim_number=f"CLM-{n}",
+            patient_control_number=f"PCN-{n}",
+        )
         for n in range(3)
     ]
     make_case(firm.tenant, other, payer, payer_claim_number="CLM-X", patient_control_number="PCN-X")
@@ -495,14 +501,20 @@ def test_the_practice_page_summarises_its_cases_with_links_to_the_caseload(admin
         ready = db.session.get(Case, ids[1])
         ready.status = workflow.READY
         db.session.commit()
-        stake = {c.id: c.amount_at_stake for c in db.session.scalars(select(Case).where(Case.practice_id == pid))}
+        stake = {
+            c.id: c.amount_at_stake
+            for c in db.session.scalars(select(Case).where(Case.practice_id == pid))
+        }
         references = [db.session.get(Case, i).reference for i in ids]
     page = _text(admin_browser.get(f"/practices/{pid}"))
     assert 'data-testid="practice-open-cases"' in page
     open_cell = page.split('data-testid="practice-open-cases"', 1)[1].split("</dd>", 1)[0]
     assert ">2</a>" in open_cell and "of 3" in open_cell
     at_stake = stake[ids[1]] + stake[ids[2]]
-    assert f"{at_stake:,.2f}" in page.split('data-testid="practice-at-stake"', 1)[1].split("</dd>", 1)[0]
+    assert (
+        f"{at_stake:,.2f}"
+        in page.split('data-testid="practice-at-stake"', 1)[1].split("</dd>", 1)[0]
+    )
     by_status = page.split('data-testid="practice-cases-by-status"', 1)[1].split("</table>", 1)[0]
     assert f"/cases/?practice_id={pid}&amp;status={workflow.READY}" in by_status
     assert f"/cases/?practice_id={pid}&amp;status=intake" in by_status

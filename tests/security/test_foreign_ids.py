@@ -190,7 +190,9 @@ def test_authorization_with_another_firms_payer_is_refused(two_firms, browser):
         },
     )
     assert r.status_code in (200, 422)
-    assert f"unknown payer: {f['their_payer']} is not one of this firm&#39;s" in r.get_data(as_text=True)
+    assert f"unknown payer: {f['their_payer']} is not one of this firm&#39;s" in r.get_data(
+        as_text=True
+    )
     assert _count(f["mine"].tenant.id, PracticeAuthorization) == 0
     r = browser.post(
         url, {"signed_on": "2026-01-05", "scope": "listed", "payer_ids": str(f["payer"])}

@@ -104,7 +104,10 @@ def _imports(s: Seeded) -> None:
             created_by_id=s.firm.owner.user.id,
         )
         alias = HeaderAlias(
-            kind="claims", header=f"{marker} Column", header_key=f"{marker.lower()}column", column="billed"
+            kind="claims",
+            header=f"{marker} Column",
+            header_key=f"{marker.lower()}column",
+            column="billed",
         )
         settings = ImportSettings(co45_threshold=Decimal("25.00"))
         plb = RemittanceAdjustment(

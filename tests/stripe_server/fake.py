@@ -80,8 +80,14 @@ def _bool(value) -> bool:
     return str(value).lower() in ("true", "1")
 
 
-def _error(status: int, message: str, *, code: str | None = None, param: str | None = None,
-           kind: str = "invalid_request_error") -> tuple[int, dict]:
+def _error(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    param: str | None = None,
+    kind: str = "invalid_request_error",
+) -> tuple[int, dict]:
     body = {"error": {"type": kind, "message": message}}
     if code:
         body["error"]["code"] = code
@@ -101,8 +107,16 @@ class FakeStripe:
         self.replays: dict[tuple, tuple[str, int, bytes]] = {}
         self.numbers = itertools.count(1)
         self.no_search: set[str] = set()  # Authorization headers without search
-        self.stats = {"invoices_created": 0, "items_created": 0, "replayed": 0, "forwarded": 0,
-                      "searched": 0, "listed": 0, "customers_searched": 0, "customers_listed": 0}
+        self.stats = {
+            "invoices_created": 0,
+            "items_created": 0,
+            "replayed": 0,
+            "forwarded": 0,
+            "searched": 0,
+            "listed": 0,
+            "customers_searched": 0,
+            "customers_listed": 0,
+        }
 
     # ------------------------------------------------------------------ plumbing
 
@@ -114,8 +128,11 @@ class FakeStripe:
     def handle(self, request: Request) -> Response:
         key = request.headers.get("Idempotency-Key")
         if request.method == "POST" and key:
-            scope = (request.headers.get("Authorization"), request.headers.get("Stripe-Account"),
-                     key)
+            scope = (
+                request.headers.get("Authorization"),
+                request.headers.get("Stripe-Account"),
+                key,
+            )
             fingerprint = hashlib.sha256(
                 request.path.encode() + b"?" + request.get_data()
             ).hexdigest()
@@ -160,15 +177,24 @@ class FakeStripe:
             route = self.invoice_routes(request.method, parts[2:], params, base)
         elif parts[:2] == ["v1", "invoiceitems"] and request.method == "POST" and len(parts) == 2:
             route = self.create_item(params, request)
-        elif parts[:2] == ["v1", "customers"] and request.method == "GET" and parts[2:] in ([], ["search"]):
+        elif (
+            parts[:2] == ["v1", "customers"]
+            and request.method == "GET"
+            and parts[2:] in ([], ["search"])
+        ):
             route = self.customer_lookup(parts[2:], params)
         elif parts[:2] == ["v1", "customers"] and request.method == "POST" and len(parts) == 2:
             response = self.forward(request)
             if response.status_code == 200:
                 created = json.loads(response.get_data())
-                self.customers.append({"id": created["id"], "object": "customer",
-                                       "metadata": created.get("metadata") or {},
-                                       "_scope": self._scope()})
+                self.customers.append(
+                    {
+                        "id": created["id"],
+                        "object": "customer",
+                        "metadata": created.get("metadata") or {},
+                        "_scope": self._scope(),
+                    }
+                )
             return response
         elif parts[:2] == ["v1", "accounts"]:
             route = self.account_routes(request.method, parts[2:], params)
@@ -182,8 +208,11 @@ class FakeStripe:
     def forward(self, request: Request) -> Response:
         self.stats["forwarded"] += 1
         url = self.upstream + request.full_path.rstrip("?")
-        headers = {k: v for k, v in request.headers.items()
-                   if k.lower() in ("authorization", "content-type", "stripe-version")}
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() in ("authorization", "content-type", "stripe-version")
+        }
         data = request.get_data() if request.method in ("POST", "DELETE") else None
         req = urllib.request.Request(url, data=data, headers=headers, method=request.method)  # noqa: S310 - local test server
         try:
@@ -213,18 +242,25 @@ class FakeStripe:
             return self.search_invoices(params)
         invoice = self.invoices.get(rest[0]) if rest else None
         if invoice is None:
-            return _error(404, f"No such invoice: '{rest[0] if rest else ''}'",
-                          code="resource_missing", param="id")
+            return _error(
+                404,
+                f"No such invoice: '{rest[0] if rest else ''}'",
+                code="resource_missing",
+                param="id",
+            )
         if method == "GET" and len(rest) == 1:
             return 200, invoice
         if method == "GET" and rest[1:] == ["lines"]:
-            return 200, self._page(invoice["lines"]["data"], params,
-                                   f"/v1/invoices/{invoice['id']}/lines")
+            return 200, self._page(
+                invoice["lines"]["data"], params, f"/v1/invoices/{invoice['id']}/lines"
+            )
         if method == "POST" and len(rest) == 2 and rest[1] in INVOICE_ACTIONS:
             return getattr(self, f"_{rest[1]}")(invoice, params, base)
         if method == "POST" and len(rest) == 1:  # update a draft
             if invoice["status"] != "draft":
-                return _error(400, "You can only update draft invoices.", code="invoice_not_editable")
+                return _error(
+                    400, "You can only update draft invoices.", code="invoice_not_editable"
+                )
             for field in ("description", "days_until_due"):
                 if field in params:
                     invoice[field] = params[field]
@@ -240,8 +276,10 @@ class FakeStripe:
         return list(reversed(data))
 
     def _scope(self) -> tuple:
-        return (self._request.headers.get("Authorization"),
-                self._request.headers.get("Stripe-Account"))
+        return (
+            self._request.headers.get("Authorization"),
+            self._request.headers.get("Stripe-Account"),
+        )
 
     @staticmethod
     def _public(invoice: dict) -> dict:
@@ -256,14 +294,17 @@ class FakeStripe:
         after = params.get("starting_after")
         if after:
             ids = [d["id"] for d in data]
-            data = data[ids.index(after) + 1:] if after in ids else []
+            data = data[ids.index(after) + 1 :] if after in ids else []
         page = [self._public(d) for d in data[:limit]]
         return {"object": "list", "url": url, "has_more": len(data) > limit, "data": page}
 
     def list_invoices(self, params: dict):
         self.stats["listed"] += 1
-        data = [i for i in self._visible()
-                if not params.get("customer") or i["customer"] == params["customer"]]
+        data = [
+            i
+            for i in self._visible()
+            if not params.get("customer") or i["customer"] == params["customer"]
+        ]
         if params.get("status"):
             data = [i for i in data if i["status"] == params["status"]]
         return 200, self._page(data, params, "/v1/invoices")
@@ -274,23 +315,27 @@ class FakeStripe:
 
     def _search(self, objects: list[dict], params: dict, url: str, stat: str):
         if self._request.headers.get("Authorization") in self.no_search:
-            return _error(400, "Search is not available for this account.",
-                          code="feature_not_enabled")
+            return _error(
+                400, "Search is not available for this account.", code="feature_not_enabled"
+            )
         query = params.get("query") or ""
         clauses, pos = [], 0
         for part in re.split(r"\s+AND\s+", query.strip()):
             m = _CLAUSE.fullmatch(part)
             if m is None:
-                return _error(400, f"Invalid search query: '{query}' (near position {pos}).",
-                              param="query")
+                return _error(
+                    400, f"Invalid search query: '{query}' (near position {pos}).", param="query"
+                )
             value = re.sub(r"\\(.)", r"\1", m["value"])
             clauses.append((m["mkey"], m["field"], value))
             pos += len(part) + 5
         self.stats[stat] += 1
         data = []
         for obj in objects:
-            if all((obj["metadata"].get(mkey) == value) if mkey else obj.get(field) == value
-                   for mkey, field, value in clauses):
+            if all(
+                (obj["metadata"].get(mkey) == value) if mkey else obj.get(field) == value
+                for mkey, field, value in clauses
+            ):
                 data.append(obj)
         page = self._page(data, params, url)
         page.update(object="search_result", next_page=None, total_count=len(data))
@@ -311,16 +356,22 @@ class FakeStripe:
     def create_invoice(self, params: dict, base: str):
         customer = params.get("customer")
         if not customer:
-            return _error(400, "Missing required param: customer.", code="parameter_missing",
-                          param="customer")
+            return _error(
+                400, "Missing required param: customer.", code="parameter_missing", param="customer"
+            )
         if not self.customer_exists(self._request, customer):
-            return _error(400, f"No such customer: '{customer}'", code="resource_missing",
-                          param="customer")
+            return _error(
+                400, f"No such customer: '{customer}'", code="resource_missing", param="customer"
+            )
         method = params.get("collection_method", "charge_automatically")
         days = params.get("days_until_due")
         if method == "send_invoice" and days is None and params.get("due_date") is None:
-            return _error(400, "Invoices with `collection_method=send_invoice` need a "
-                          "`days_until_due` or a `due_date`.", param="days_until_due")
+            return _error(
+                400,
+                "Invoices with `collection_method=send_invoice` need a "
+                "`days_until_due` or a `due_date`.",
+                param="days_until_due",
+            )
         now = int(time.time())
         invoice_id = _id("in")
         invoice = {
@@ -342,8 +393,12 @@ class FakeStripe:
             "due_date": int(params["due_date"]) if params.get("due_date") else None,
             "hosted_invoice_url": None,
             "invoice_pdf": None,
-            "lines": {"object": "list", "data": [], "has_more": False,
-                      "url": f"/v1/invoices/{invoice_id}/lines"},
+            "lines": {
+                "object": "list",
+                "data": [],
+                "has_more": False,
+                "url": f"/v1/invoices/{invoice_id}/lines",
+            },
             "livemode": False,
             "metadata": dict(params.get("metadata") or {}),
             "number": None,
@@ -351,8 +406,12 @@ class FakeStripe:
             "period_end": now,
             "period_start": now,
             "status": "draft",
-            "status_transitions": {"finalized_at": None, "marked_uncollectible_at": None,
-                                   "paid_at": None, "voided_at": None},
+            "status_transitions": {
+                "finalized_at": None,
+                "marked_uncollectible_at": None,
+                "paid_at": None,
+                "voided_at": None,
+            },
             "subtotal": 0,
             "total": 0,
             "_scope": self._scope(),
@@ -364,25 +423,32 @@ class FakeStripe:
     def create_item(self, params: dict, request: Request):
         customer = params.get("customer")
         if not customer:
-            return _error(400, "Missing required param: customer.", code="parameter_missing",
-                          param="customer")
+            return _error(
+                400, "Missing required param: customer.", code="parameter_missing", param="customer"
+            )
         invoice_id = params.get("invoice")
         if not invoice_id:
             return None  # a pending invoice item: localstripe's business
         invoice = self.invoices.get(invoice_id)
         if invoice is None:
-            return _error(400, f"No such invoice: '{invoice_id}'", code="resource_missing",
-                          param="invoice")
+            return _error(
+                400, f"No such invoice: '{invoice_id}'", code="resource_missing", param="invoice"
+            )
         if invoice["status"] != "draft":
-            return _error(400, "You can only add invoice items to draft invoices.",
-                          code="invoice_not_editable", param="invoice")
+            return _error(
+                400,
+                "You can only add invoice items to draft invoices.",
+                code="invoice_not_editable",
+                param="invoice",
+            )
         if invoice["customer"] != customer:
             return _error(400, "The invoice belongs to another customer.", param="invoice")
         try:
             amount = int(params["amount"])
         except (KeyError, ValueError):
-            return _error(400, "Missing required param: amount.", code="parameter_missing",
-                          param="amount")
+            return _error(
+                400, "Missing required param: amount.", code="parameter_missing", param="amount"
+            )
         item_id = _id("ii")
         item = {
             "id": item_id,
@@ -398,22 +464,29 @@ class FakeStripe:
             "quantity": 1,
         }
         self.items[item_id] = item
-        invoice["lines"]["data"].append({
-            "id": _id("il"),
-            "object": "line_item",
-            "amount": amount,
-            "currency": item["currency"],
-            "description": item["description"],
-            "invoice": invoice_id,
-            "livemode": False,
-            "metadata": item["metadata"],
-            "parent": {"type": "invoice_item_details",
-                       "invoice_item_details": {"invoice_item": item_id, "proration": False,
-                                                "proration_details": None,
-                                                "subscription": None},
-                       "subscription_item_details": None},
-            "quantity": 1,
-        })
+        invoice["lines"]["data"].append(
+            {
+                "id": _id("il"),
+                "object": "line_item",
+                "amount": amount,
+                "currency": item["currency"],
+                "description": item["description"],
+                "invoice": invoice_id,
+                "livemode": False,
+                "metadata": item["metadata"],
+                "parent": {
+                    "type": "invoice_item_details",
+                    "invoice_item_details": {
+                        "invoice_item": item_id,
+                        "proration": False,
+                        "proration_details": None,
+                        "subscription": None,
+                    },
+                    "subscription_item_details": None,
+                },
+                "quantity": 1,
+            }
+        )
         invoice["subtotal"] += amount
         invoice["total"] += amount
         invoice["amount_due"] = max(0, invoice["total"])
@@ -423,8 +496,11 @@ class FakeStripe:
 
     def _finalize(self, invoice: dict, params: dict, base: str):
         if invoice["status"] != "draft":
-            return _error(400, "This invoice is already finalized, you can't re-finalize a "
-                          "non-draft invoice.", code="invoice_not_editable")
+            return _error(
+                400,
+                "This invoice is already finalized, you can't re-finalize a non-draft invoice.",
+                code="invoice_not_editable",
+            )
         now = int(time.time())
         invoice["status"] = "open"
         invoice["number"] = f"FAKE-{next(self.numbers):04d}"
@@ -446,8 +522,12 @@ class FakeStripe:
 
     def _void(self, invoice: dict, params: dict, base: str):
         if invoice["status"] not in ("open", "uncollectible"):
-            return _error(400, f"You can only void open or uncollectible invoices; this one is "
-                          f"{invoice['status']}.", code="invoice_not_open")
+            return _error(
+                400,
+                f"You can only void open or uncollectible invoices; this one is "
+                f"{invoice['status']}.",
+                code="invoice_not_open",
+            )
         invoice["status"] = "void"
         invoice["amount_remaining"] = 0
         invoice["status_transitions"]["voided_at"] = int(time.time())
@@ -455,8 +535,9 @@ class FakeStripe:
 
     def _mark_uncollectible(self, invoice: dict, params: dict, base: str):
         if invoice["status"] != "open":
-            return _error(400, "You can only mark open invoices uncollectible.",
-                          code="invoice_not_open")
+            return _error(
+                400, "You can only mark open invoices uncollectible.", code="invoice_not_open"
+            )
         invoice["status"] = "uncollectible"
         invoice["status_transitions"]["marked_uncollectible_at"] = int(time.time())
         return 200, invoice
@@ -489,8 +570,10 @@ class FakeStripe:
                 "email": params.get("email"),
                 "metadata": dict(params.get("metadata") or {}),
                 "payouts_enabled": False,
-                "requirements": {"currently_due": ["external_account", "tos_acceptance.date"],
-                                 "disabled_reason": "requirements.past_due"},
+                "requirements": {
+                    "currently_due": ["external_account", "tos_acceptance.date"],
+                    "disabled_reason": "requirements.past_due",
+                },
                 "type": params.get("type", "standard"),
             }
             self.accounts[account_id] = account
@@ -505,8 +588,9 @@ class FakeStripe:
     def account_link(self, params: dict, base: str):
         for field in ("account", "type"):
             if not params.get(field):
-                return _error(400, f"Missing required param: {field}.", code="parameter_missing",
-                              param=field)
+                return _error(
+                    400, f"Missing required param: {field}.", code="parameter_missing", param=field
+                )
         if params["account"] not in self.accounts:
             return _error(400, "No such account", code="resource_missing", param="account")
         now = int(time.time())
@@ -535,8 +619,12 @@ class FakeStripe:
             account = self.accounts.get(rest[1])
             if account is None:
                 return _error(404, "No such account", code="resource_missing")
-            account.update(charges_enabled=True, payouts_enabled=True, details_submitted=True,
-                           requirements={"currently_due": [], "disabled_reason": None})
+            account.update(
+                charges_enabled=True,
+                payouts_enabled=True,
+                details_submitted=True,
+                requirements={"currently_due": [], "disabled_reason": None},
+            )
             return 200, account
         return _error(404, "Unknown test helper")
 
