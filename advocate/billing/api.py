@@ -6,6 +6,7 @@ practice is a 404, and the invoice list is filtered to theirs.
 
 from __future__ import annotations
 
+import stripe
 from flask import abort, g, jsonify, request
 from sqlalchemy import select
 
@@ -14,11 +15,13 @@ from advocate.api.auth import api_error
 from advocate.api.openapi import Param, describe
 from advocate.api.pagination import CURSOR_PARAMS, cursor_page, refuse_page_numbers
 from advocate.api.schema import CursorPage, MoneyOut, Out
-from advocate.auth.access import READERS, roles
-from advocate.billing import ledger
-from advocate.billing.models import INVOICE_STATUSES, FeeLedgerEntry, Invoice
+from advocate.auth.access import MANAGERS, READERS, roles
+from advocate.billing import invoicing, ledger
+from advocate.billing.models import INVOICE_STATUSES, FeeLedgerEntry, Invoice, InvoiceLine
+from advocate.billing.stripe_api import StripeNotConfigured
 from advocate.extensions import db
 from advocate.practices.models import Practice
+from advocate.practices.services import tenant_today
 
 MAX_PER_PAGE = 100
 
@@ -70,6 +73,31 @@ class InvoiceOut(Out):
     hosted_invoice_url: str | None
     invoice_pdf: str | None
     stripe_invoice_id: str | None
+
+
+class InvoiceLineOut(Out):
+    """One case's fees on an invoice."""
+
+    id: int
+    case_id: int
+    case_number: str
+    recovery: MoneyOut
+    basis: str | None
+    percent: MoneyOut | None
+    amount: MoneyOut
+    description: str
+
+
+class InvoiceDetailOut(InvoiceOut):
+    """An invoice with its lines (one per case)."""
+
+    lines: list[InvoiceLineOut]
+
+
+class PreparedInvoices(Out):
+    """The invoices prepared (status ``pending``: not yet on Stripe); empty when nothing is due."""
+
+    items: list[InvoiceDetailOut]
 
 
 def _int_arg(name: str, default: int, *, maximum: int) -> int:
@@ -198,3 +226,116 @@ def invoices_list():
     items = [invoice_json(i) for i in rows]
     db.session.commit()
     return jsonify(items=items, next=nxt)
+
+
+# --- preparing, issuing and voiding invoices: the services the billing pages call ---
+
+
+def line_json(line: InvoiceLine) -> dict:
+    return {
+        "id": line.id,
+        "case_id": line.case_id,
+        "case_number": line.case_number,
+        "recovery": _money(line.recovery),
+        "basis": line.basis,
+        "percent": _money(line.percent),
+        "amount": _money(line.amount),
+        "description": line.description,
+    }
+
+
+def invoice_detail_json(i: Invoice) -> dict:
+    lines = db.session.scalars(
+        select(InvoiceLine).where(InvoiceLine.invoice_id == i.id).order_by(InvoiceLine.id)
+    ).all()
+    return dict(invoice_json(i), lines=[line_json(ln) for ln in lines])
+
+
+def _invoice_or_404(invoice_id: int) -> Invoice:
+    """The firm's invoice; a practice user sees only their practice's sent invoices."""
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is None:
+        abort(404)
+    own = _own_practice_filter()
+    if own is not None and (invoice.practice_id != own or invoice.status in ("pending", "draft")):
+        abort(404)
+    return invoice
+
+
+def _refused(err: Exception):
+    """Stripe or the invoice's state refused the change: nothing of it is kept."""
+    db.session.rollback()
+    message = invoicing.stripe_error_text(err)
+    if isinstance(err, stripe.StripeError):
+        api_error(502, "Stripe refused the request", [{"field": None, "message": message}])
+    api_error(409, message, [{"field": None, "message": message}])
+
+
+@bp.route("/practices/<int:practice_id>/invoices", methods=["POST"])
+@roles(MANAGERS)
+@describe(responses={201: PreparedInvoices, 200: PreparedInvoices})
+def practice_invoices_prepare(practice_id: int):
+    """Prepare the invoices the practice's billing cadence calls for today.
+
+    Per settlement: one invoice per case with unbilled fees; monthly: one for
+    the last complete month. The invoices are written ``pending`` (201); issue
+    each with ``POST /invoices/{id}/issue``. Nothing due: 200 with no items.
+    """
+    practice = db.session.get(Practice, practice_id)
+    if practice is None:
+        abort(404)
+    prepared = invoicing.prepare_invoices(
+        g.tenant.id, practice, today=tenant_today(g.tenant), actor_id=g.actor.id
+    )
+    items = [invoice_detail_json(i) for i in prepared]
+    db.session.commit()  # the invoices exist before Stripe is asked: a retry reuses them
+    return jsonify(items=items), 201 if items else 200
+
+
+@bp.route("/invoices/<int:invoice_id>", methods=["GET"])
+@roles(READERS)
+@describe(responses={200: InvoiceDetailOut})
+def invoice_get(invoice_id: int):
+    """One invoice with its lines."""
+    invoice = _invoice_or_404(invoice_id)
+    out = invoice_detail_json(invoice)
+    db.session.commit()
+    return jsonify(out)
+
+
+@bp.route("/invoices/<int:invoice_id>/issue", methods=["POST"])
+@roles(MANAGERS)
+@describe(responses={200: InvoiceDetailOut}, errors=(409, 502))
+def invoice_issue(invoice_id: int):
+    """Create, finalize and send the invoice on the firm's Stripe.
+
+    Safe to repeat: an invoice already issued is returned as it is, and a retry
+    after a failure never makes a second invoice on Stripe. 409 when the firm
+    has no Stripe account; 502 when Stripe refuses (the invoice stays pending).
+    """
+    invoice = _invoice_or_404(invoice_id)
+    try:
+        invoicing.issue_invoice(invoice, actor_id=g.actor.id)
+    except (StripeNotConfigured, invoicing.InvoicingError, stripe.StripeError) as err:
+        _refused(err)
+    out = invoice_detail_json(invoice)
+    db.session.commit()
+    return jsonify(out)
+
+
+@bp.route("/invoices/<int:invoice_id>/void", methods=["POST"])
+@roles(MANAGERS)
+@describe(responses={200: InvoiceDetailOut}, errors=(409, 502))
+def invoice_void(invoice_id: int):
+    """Void a pending or open invoice (on Stripe, then here): its fees can be billed again.
+
+    409 when the invoice is neither pending nor open (paid, void, uncollectible).
+    """
+    invoice = _invoice_or_404(invoice_id)
+    try:
+        invoicing.change_invoice(invoice, "void", actor_id=g.actor.id)
+    except (StripeNotConfigured, invoicing.InvoicingError, stripe.StripeError) as err:
+        _refused(err)
+    out = invoice_detail_json(invoice)
+    db.session.commit()
+    return jsonify(out)
