@@ -130,9 +130,17 @@ def test_issuing_without_a_stripe_account_is_a_conflict_and_keeps_the_invoice_pe
     firm, practice_id, payer_id, auth = _firm("No Stripe Firm")
     client = db_app.test_client()
     _billed(client, firm, practice_id, payer_id, auth)
-    (prepared,) = client.post(f"/api/v1/practices/{practice_id}/invoices", headers=auth).get_json()[
-        "items"
-    ]
+    url = f"/api/v1/practices/{practice_id}/invoices"
+    keyed = dict(auth, **{"Idempotency-Key": "prepare-1"})
+    first = client.post(url, headers=keyed)
+    assert first.status_code == 201, first.get_json()
+    (prepared,) = first.get_json()["items"]
+    # A retry with the same key answers the first answer again and prepares nothing.
+    retry = client.post(url, headers=keyed)
+    assert retry.status_code == 201 and retry.headers.get("Idempotent-Replayed") == "true"
+    assert retry.get_json() == first.get_json()
+    with tenant_scope(firm.tenant.id):
+        assert db.session.scalar(select(db.func.count()).select_from(Invoice)) == 1
     r = client.post(f"/api/v1/invoices/{prepared['id']}/issue", headers=auth)
     assert r.status_code == 409, r.get_json()
     got = client.get(f"/api/v1/invoices/{prepared['id']}", headers=auth).get_json()
