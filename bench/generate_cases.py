@@ -366,21 +366,17 @@ def make_firm(
         user_ids.append(uid)
         if role == "advocate":
             advocate_ids.append(uid)
-    copy_rows(
-        cur,
-        "users",
-        (
-            "id",
-            "email",
-            "name",
-            "password_hash",
-            "password_changed_at",
-            "is_totp_enabled",
-            "is_active",
-            "email_verified_at",
-        ),
-        users,
-    )
+    # Row-level security on users (forced, so for the owner too) admits a new
+    # account only under its own address: one INSERT per person, each with it.
+    for row in users:
+        cur.execute("SELECT set_config('app.email', %s, true)", (row[1],))
+        cur.execute(
+            "INSERT INTO users (id, email, name, password_hash, password_changed_at,"
+            " is_totp_enabled, is_active, email_verified_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            row,
+        )
+    cur.execute("SELECT set_config('app.email', '', true)")
     copy_rows(cur, "memberships", ("id", "tenant_id", "user_id", "role", "is_active"), members)
 
     pids = reserve(cur, "practices", n_practices)

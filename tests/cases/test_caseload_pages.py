@@ -232,7 +232,9 @@ def test_mine_and_board_queries_do_not_grow_with_the_caseload(db_app, browser, u
     assert r.status_code == 200
     assert len(ROW.findall(r.get_data(as_text=True))) > 40 or "board" in url
     assert big["n"] == small["n"], (small["n"], big["n"])
-    assert big["n"] <= 15
+    # The page grew by two statements this round (its "due soon" section now
+    # counts as the Deadlines page does); what must hold is that it stays flat.
+    assert big["n"] <= 17
 
 
 def _assign_all_to(firm, user_id):

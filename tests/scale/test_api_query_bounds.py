@@ -41,12 +41,12 @@ def test_api_case_list_statements_do_not_grow_with_the_page(db_app, make_browser
     db.session.remove()
 
     # A first call records the token's use (a write of its own); then count.
-    _statements(client, "/api/v1/cases?per_page=10", headers)
+    _statements(client, "/api/v1/cases?limit=10", headers)
     db.session.remove()
-    small, body_small = _statements(client, "/api/v1/cases?per_page=10", headers)
+    small, body_small = _statements(client, "/api/v1/cases?limit=10", headers)
     db.session.remove()
-    large, body_large = _statements(client, "/api/v1/cases?per_page=25&page=1", headers)
+    large, body_large = _statements(client, "/api/v1/cases?limit=25", headers)
     assert len(body_small["items"]) == 10 and len(body_large["items"]) == 25
-    assert body_large["total"] == 30 and body_large["items"][0]["practice"]["name"]
+    assert body_large["next"] and body_large["items"][0]["practice"]["name"]
     assert large == small, (small, large)
     assert large <= 12, large
