@@ -46,16 +46,7 @@ def seed(password: str) -> list[str]:
     ]
     with tenant_scope(tenant.id):
         for email, name, role in PEOPLE:
-            with lookup_email(email):  # RLS on users: this one account
-                user = db.session.scalar(select(User).where(User.email == email))
-                if user is None:
-                    user = User(email=email, name=name, password_hash=hash_password(password))
-                    db.session.add(user)
-                    db.session.flush()
-            user.email_verified_at = (
-                user.email_verified_at or utcnow()
-            )  # demo addresses need no mailbox
-            set_db_user(user.id)
+            user = _demo_account(email, name, password)
             m = db.session.scalar(
                 select(Membership).where(
                     Membership.tenant_id == tenant.id, Membership.user_id == user.id
@@ -263,16 +254,7 @@ def seed_practices(tenant: Tenant, password: str) -> list[str]:
             if db.session.scalar(select(Association).where(Association.name == name)) is None:
                 db.session.add(Association(name=name, specialty=specialty, url=url, notes=notes))
         email, person = DEMO_PRACTICE_ADMIN
-        with lookup_email(email):  # RLS on users: this one account
-            user = db.session.scalar(select(User).where(User.email == email))
-            if user is None:
-                user = User(email=email, name=person, password_hash=hash_password(password))
-                db.session.add(user)
-                db.session.flush()
-        user.email_verified_at = (
-            user.email_verified_at or utcnow()
-        )  # demo addresses need no mailbox
-        set_db_user(user.id)
+        user = _demo_account(email, person, password)
         m = db.session.scalar(
             select(Membership).where(
                 Membership.tenant_id == tenant.id, Membership.user_id == user.id
@@ -603,3 +585,17 @@ def _seed_won_cases(tenant: Tenant, practices, payers, advocate, today) -> int:
         case_services.transition(case, "paid", actor_id=None)
         case_services.transition(case, "closed_won", actor_id=None)
     return len(DEMO_WON)
+
+
+def _demo_account(email: str, name: str, password: str) -> User:
+    """The demo person's account (created once, verified: demo addresses need
+    no mailbox), then the database user of what follows."""
+    with lookup_email(email):  # RLS on users: this one account
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = User(email=email, name=name, password_hash=hash_password(password))
+            db.session.add(user)
+            db.session.flush()
+    user.email_verified_at = user.email_verified_at or utcnow()
+    set_db_user(user.id)
+    return user
